@@ -1,0 +1,336 @@
+# SPDX-License-Identifier: MIT
+"""Typed results shared by every stage of the pipeline.
+
+Each result is a frozen dataclass that carries its units, puts every uncertainty beside its
+value, prints as one readable line and turns into plain JSON with ``to_dict()``. Lengths are
+always in the unit that matches the curve's q unit: Å for ``A^-1``, nm for ``nm^-1``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: q units understood everywhere, and the length unit that goes with each.
+Q_UNITS: dict[str, str] = {"nm^-1": "nm", "A^-1": "A"}
+
+#: Spellings users and other programs write for the two q units.
+_Q_UNIT_ALIASES: dict[str, str] = {
+    "nm^-1": "nm^-1",
+    "1/nm": "nm^-1",
+    "nm-1": "nm^-1",
+    "q_nm^-1": "nm^-1",
+    "a^-1": "A^-1",
+    "å^-1": "A^-1",
+    "1/a": "A^-1",
+    "1/å": "A^-1",
+    "a-1": "A^-1",
+    "angstrom^-1": "A^-1",
+    "q_a^-1": "A^-1",
+}
+
+
+def normalise_q_unit(unit: str) -> str:
+    """Return the canonical spelling (``"nm^-1"`` or ``"A^-1"``) of a q unit.
+
+    Parameters
+    ----------
+    unit : str
+        Any common spelling: ``nm^-1``, ``1/nm``, ``q_nm^-1``, ``A^-1``, ``1/Å``, ``q_A^-1``.
+
+    Raises
+    ------
+    ValueError
+        When the unit is none of these.
+    """
+    key = unit.strip().lower().replace(" ", "")
+    if key not in _Q_UNIT_ALIASES:
+        raise ValueError(f"unknown q unit {unit!r} (use nm^-1 or A^-1)")
+    return _Q_UNIT_ALIASES[key]
+
+
+def length_unit(q_unit: str) -> str:
+    """Length unit (``"nm"`` or ``"A"``) that goes with a q unit."""
+    return Q_UNITS[normalise_q_unit(q_unit)]
+
+
+def q_scale(from_unit: str, to_unit: str) -> float:
+    """Factor that converts q values from one unit to the other (1 nm^-1 = 0.1 A^-1)."""
+    a, b = normalise_q_unit(from_unit), normalise_q_unit(to_unit)
+    if a == b:
+        return 1.0
+    return 0.1 if a == "nm^-1" else 10.0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()]
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class _Result:
+    """Mixin: ``to_dict()`` for JSON and a compact one-line ``__str__``."""
+
+    #: Fields that are arrays: left out of ``to_dict(arrays=False)``.
+    _array_fields: tuple[str, ...] = ()
+
+    def to_dict(self, arrays: bool = False) -> dict[str, Any]:
+        """Plain-JSON view of the result (NaN and inf become ``None``).
+
+        Parameters
+        ----------
+        arrays : bool
+            Include array fields (curves, P(r)); off by default to keep summaries small.
+        """
+        out = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if not arrays and f.name in self._array_fields:
+                continue
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Curve(_Result):
+    """A 1D scattering curve: q, I and σ with the q unit.
+
+    Parameters
+    ----------
+    q, intensity, sigma : ndarray
+        Scattering vector, intensity and its standard uncertainty, same length.
+    q_unit : str
+        ``"nm^-1"`` or ``"A^-1"``.
+    name : str
+        Sample or frame name (for messages and headers).
+    meta : dict
+        Free metadata carried along (source file, concentration, ...).
+    """
+
+    q: np.ndarray
+    intensity: np.ndarray
+    sigma: np.ndarray
+    q_unit: str
+    name: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    _array_fields = ("q", "intensity", "sigma")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "q_unit", normalise_q_unit(self.q_unit))
+        for name in ("q", "intensity", "sigma"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+        n = {len(self.q), len(self.intensity), len(self.sigma)}
+        if len(n) != 1:
+            raise ValueError(f"curve {self.name!r}: q, I and sigma have different lengths {n}")
+
+    def __len__(self) -> int:
+        return len(self.q)
+
+    def __iter__(self):
+        # Unpacks as q, I, sigma, like pyFAI's Integrate1dResult.
+        return iter((self.q, self.intensity, self.sigma))
+
+    @property
+    def length_unit(self) -> str:
+        """Length unit matching ``q_unit`` (``"A"`` or ``"nm"``)."""
+        return Q_UNITS[self.q_unit]
+
+    def to_unit(self, q_unit: str) -> Curve:
+        """Same curve with q expressed in another unit."""
+        f = q_scale(self.q_unit, q_unit)
+        if f == 1.0:
+            return self
+        return dataclasses.replace(self, q=self.q * f, q_unit=normalise_q_unit(q_unit))
+
+    def select(self, index: slice | np.ndarray) -> Curve:
+        """Sub-curve with the given points (a slice or boolean/integer index)."""
+        return dataclasses.replace(
+            self, q=self.q[index], intensity=self.intensity[index], sigma=self.sigma[index]
+        )
+
+    def __str__(self) -> str:
+        if len(self) == 0:
+            return f"Curve({self.name!r}, empty, q in {self.q_unit})"
+        return (
+            f"Curve({self.name!r}, {len(self)} points, "
+            f"q {self.q[0]:.4g}–{self.q[-1]:.4g} {self.q_unit})"
+        )
+
+
+@dataclass(frozen=True)
+class GuinierResult(_Result):
+    """Guinier fit ln I = ln I0 − (q Rg)²/3 over rows ``first``..``last`` (inclusive, 0-based).
+
+    ``flags`` name what looks wrong: ``"aggregation"``, ``"repulsion"``, ``"few_points"``,
+    ``"no_guinier_region"``. When no region was found, the numbers are NaN and ``valid`` is
+    False.
+    """
+
+    Rg: float
+    Rg_err: float
+    I0: float
+    I0_err: float
+    first: int
+    last: int
+    qRg_min: float
+    qRg_max: float
+    q_unit: str
+    r2: float = math.nan
+    chi2: float = math.nan
+    quality: float = math.nan
+    flags: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        return math.isfinite(self.Rg) and self.Rg > 0
+
+    @property
+    def n_points(self) -> int:
+        return self.last - self.first + 1 if self.valid else 0
+
+    def to_dict(self, arrays: bool = False) -> dict[str, Any]:
+        d = super().to_dict(arrays)
+        d["length_unit"] = length_unit(self.q_unit)
+        d["n_points"] = self.n_points
+        d["valid"] = self.valid
+        return d
+
+    def __str__(self) -> str:
+        if not self.valid:
+            return f"Guinier: no region found ({', '.join(self.flags) or 'no flag'})"
+        lu = length_unit(self.q_unit)
+        return (
+            f"Guinier: Rg = {self.Rg:.4g} ± {self.Rg_err:.2g} {lu}, I0 = {self.I0:.5g} ± "
+            f"{self.I0_err:.2g}, points {self.first}–{self.last}, "
+            f"qRg {self.qRg_min:.2f}–{self.qRg_max:.2f}"
+            + (f" [{', '.join(self.flags)}]" if self.flags else "")
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PrResult(_Result):
+    """Pair-distance distribution from an indirect Fourier transform.
+
+    ``r``, ``pr`` and ``pr_err`` are in the length unit matching ``q_unit``; ``q_fit`` and
+    ``i_fit`` are the transform of P(r) back on the data's q points (``q_fit`` is the part of
+    the curve that was used).
+    """
+
+    Dmax: float
+    Dmax_err: float
+    Rg: float
+    Rg_err: float
+    I0: float
+    I0_err: float
+    chi2: float
+    alpha: float
+    q_unit: str
+    r: np.ndarray
+    pr: np.ndarray
+    pr_err: np.ndarray
+    q_fit: np.ndarray
+    i_fit: np.ndarray
+    evidence: float = math.nan
+    flags: tuple[str, ...] = ()
+
+    _array_fields = ("r", "pr", "pr_err", "q_fit", "i_fit")
+
+    def __str__(self) -> str:
+        lu = length_unit(self.q_unit)
+        return (
+            f"P(r): Dmax = {self.Dmax:.4g} ± {self.Dmax_err:.2g} {lu}, Rg = {self.Rg:.4g} ± "
+            f"{self.Rg_err:.2g} {lu}, I0 = {self.I0:.5g}, chi2 = {self.chi2:.3g}"
+        )
+
+
+@dataclass(frozen=True)
+class MWResult(_Result):
+    """Molecular weight estimates in kDa, each NaN when it could not be computed.
+
+    ``porod_volume`` is in the cubed length unit of ``q_unit`` (Å³ or nm³).
+    """
+
+    mw_vp_kda: float
+    mw_vc_kda: float
+    porod_volume: float
+    volume_of_correlation: float
+    q_unit: str
+    mw_abs_kda: float = math.nan
+    mw_ref_kda: float = math.nan
+    mw_consensus_kda: float = math.nan
+    mw_spread_kda: float = math.nan
+    macromolecule: str = "protein"
+    flags: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        parts = [f"Vp {self.mw_vp_kda:.1f}", f"Vc {self.mw_vc_kda:.1f}"]
+        if math.isfinite(self.mw_abs_kda):
+            parts.append(f"abs {self.mw_abs_kda:.1f}")
+        if math.isfinite(self.mw_ref_kda):
+            parts.append(f"ref {self.mw_ref_kda:.1f}")
+        return f"MW (kDa): {', '.join(parts)}; consensus {self.mw_consensus_kda:.1f}"
+
+
+@dataclass(frozen=True, eq=False)
+class KratkyResult(_Result):
+    """Dimensionless Kratky plot (qRg)²·I/I0 against qRg, and what its shape says.
+
+    For a compact globular particle the peak is at qRg = √3 with height 3/e ≈ 1.104.
+    """
+
+    qrg: np.ndarray
+    kratky: np.ndarray
+    kratky_err: np.ndarray
+    peak_qrg: float
+    peak_height: float
+    flags: tuple[str, ...] = ()
+
+    _array_fields = ("qrg", "kratky", "kratky_err")
+
+    def __str__(self) -> str:
+        return (
+            f"Kratky: peak {self.peak_height:.3f} at qRg {self.peak_qrg:.2f}"
+            + (f" [{', '.join(self.flags)}]" if self.flags else "")
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class SimilarityResult(_Result):
+    """Pairwise CorMap test of a set of curves and the frames kept.
+
+    ``pvalues`` holds the raw pairwise p-values, ``adjusted`` the p-values after the
+    multiple-testing correction named in ``correction``; ``selected`` are the indices of the
+    frames kept, ``rejected`` maps each dropped index to the reason.
+    """
+
+    pvalues: np.ndarray
+    adjusted: np.ndarray
+    longest_run: np.ndarray
+    alpha: float
+    correction: str
+    selected: tuple[int, ...]
+    rejected: dict[int, str]
+
+    _array_fields = ("pvalues", "adjusted", "longest_run")
+
+    def to_dict(self, arrays: bool = True) -> dict[str, Any]:
+        d = super().to_dict(arrays)
+        d["rejected"] = {str(k): v for k, v in self.rejected.items()}
+        return d
+
+    def __str__(self) -> str:
+        n = len(self.pvalues)
+        return f"CorMap: {len(self.selected)}/{n} frames kept, {len(self.rejected)} rejected"
