@@ -334,3 +334,74 @@ class SimilarityResult(_Result):
     def __str__(self) -> str:
         n = len(self.pvalues)
         return f"CorMap: {len(self.selected)}/{n} frames kept, {len(self.rejected)} rejected"
+
+
+@dataclass(frozen=True, eq=False)
+class FrameCurves(_Result):
+    """The curves of many frames of one measurement, on one q grid.
+
+    ``intensity`` and ``sigma`` have shape (n_frames, n_q); ``frame_ids`` are the frames'
+    0-based positions in the measurement. ``meta`` carries the geometry and normalisation used
+    (wavelength, distance, monitor and transmission per frame, ...).
+    """
+
+    q: np.ndarray
+    intensity: np.ndarray
+    sigma: np.ndarray
+    q_unit: str
+    name: str = ""
+    frame_ids: tuple[int, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    _array_fields = ("q", "intensity", "sigma")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "q_unit", normalise_q_unit(self.q_unit))
+        if not self.frame_ids:
+            object.__setattr__(self, "frame_ids", tuple(range(len(self.intensity))))
+        if self.intensity.shape != self.sigma.shape or self.intensity.shape[1:] != self.q.shape:
+            raise ValueError(
+                f"frames {self.name!r}: shapes q {self.q.shape}, I {self.intensity.shape}, "
+                f"sigma {self.sigma.shape} do not agree"
+            )
+
+    def __len__(self) -> int:
+        return len(self.intensity)
+
+    def curve(self, i: int) -> Curve:
+        """Curve of the i-th frame held (not frame id ``i``)."""
+        return Curve(
+            self.q,
+            self.intensity[i],
+            self.sigma[i],
+            self.q_unit,
+            name=f"{self.name}_{self.frame_ids[i]:05d}",
+            meta={"frame_id": self.frame_ids[i]},
+        )
+
+    def curves(self) -> list[Curve]:
+        """One :class:`Curve` per frame."""
+        return [self.curve(i) for i in range(len(self))]
+
+
+@dataclass(frozen=True)
+class FrameMetadata(_Result):
+    """What a detector file says about how its frames were taken (SI units, pixels).
+
+    Fields a file does not carry are ``None``. Beam centre is in pixels from the first pixel,
+    x along the fast (column) axis and y along the slow (row) axis, as in DECTRIS headers.
+    """
+
+    detector: str | None = None
+    shape: tuple[int, int] | None = None
+    n_frames: int | None = None
+    pixel1_m: float | None = None
+    pixel2_m: float | None = None
+    wavelength_m: float | None = None
+    distance_m: float | None = None
+    beam_center_x_px: float | None = None
+    beam_center_y_px: float | None = None
+    count_time_s: float | None = None
+    bit_depth: int | None = None
+    sample_name: str | None = None
+    source: str | None = None
