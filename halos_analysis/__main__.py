@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: MIT
+"""``python -m halos_analysis`` is the ``halos`` command."""
+
+import sys
+
+from halos_analysis.cli import main
+
+sys.exit(main())

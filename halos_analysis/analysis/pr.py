@@ -1,0 +1,432 @@
+# SPDX-License-Identifier: MIT
+"""Pair-distance distribution P(r) by Bayesian indirect Fourier transform (BIFT).
+
+The model follows Hansen (2000), J. Appl. Cryst. 33, 1415: P(r) is sampled on ``N`` interior
+points ``r_j = j·Δr`` of ``[0, Dmax]`` (P(0) = P(Dmax) = 0), the intensity is
+
+    I(q) = Σ_j 4π Δr · sin(q r_j)/(q r_j) · P(r_j),
+
+and the solution minimises ``χ² + α·S`` with the "average of neighbours" smoothness prior
+``S = Σ_j (P_j − (P_{j−1} + P_{j+1})/2)² = ||L P||²``. Everything is linear and Gaussian, so
+the evidence of each (α, Dmax) is exact and cheap:
+
+* whiten the prior with ``u = L P``: the normal matrix becomes ``M = L⁻ᵀ KᵀWK L⁻¹``;
+* one eigendecomposition ``M = V Λ Vᵀ`` per Dmax gives the solution, χ², S and the log evidence
+
+      log Z(α) = −½ (yᵀWy − Σ c_k²/(λ_k + α)) − ½ Σ log(λ_k + α) + (N/2) log α,
+
+  with ``c = Vᵀ L⁻ᵀ KᵀW y``, for a whole grid of α at once (flat prior in log α);
+* Dmax is searched coarse to fine; its posterior (α marginalised, flat prior in Dmax) gives
+  the reported Dmax and its spread, and the P(r), Rg and I0 errors combine the posterior
+  covariance at the chosen Dmax with the spread of the solutions over the (α, Dmax) posterior.
+
+Lengths are in the unit matching ``curve.q_unit`` (Å for ``A^-1``, nm for ``nm^-1``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from halos_analysis.errors import HalosInputError
+from halos_analysis.types import Curve, GuinierResult, PrResult
+
+#: Data beyond q·Rg = this are not used by default: past it a protein curve carries little
+#: information on P(r) and is where buffer-subtraction errors dominate (GNOM's and RAW's
+#: usual advice is to stop somewhere between q·Rg 7 and 10).
+QRG_MAX = 8.0
+#: Smallest number of data points a P(r) is attempted on.
+MIN_POINTS = 10
+#: Log10 span of the α grid below and above the largest eigenvalue of the whitened matrix,
+#: and its step (decades). The evidence peak is a few decades wide, so 0.1 resolves it.
+_LOG_ALPHA_SPAN = (-11.0, 2.0)
+_LOG_ALPHA_STEP = 0.1
+#: Posterior weights below this fraction of the largest are dropped from the averages.
+_WEIGHT_CUT = 1e-6
+
+
+@dataclass
+class _Eval:
+    """The whitened problem at one Dmax, ready to give P(r) for any α."""
+
+    dmax: float
+    dr: float
+    r: np.ndarray  # interior r points
+    kernel: np.ndarray  # (M, N), unweighted
+    lam: np.ndarray  # eigenvalues of M (N,)
+    basis: np.ndarray  # L⁻¹ V (N, N): P = basis @ (c / (λ + α))
+    c: np.ndarray  # (N,)
+    log_z: np.ndarray  # log evidence on the α grid
+
+    @property
+    def log_z_marginal(self) -> float:
+        m = float(self.log_z.max())
+        return m + math.log(float(np.exp(self.log_z - m).sum()))
+
+    def solutions(self, alphas: np.ndarray) -> np.ndarray:
+        """P on the interior r points, one column per α."""
+        return self.basis @ (self.c[:, None] / (self.lam[:, None] + alphas[None, :]))
+
+
+def _source(curve: Curve) -> str:
+    return str(curve.meta.get("source") or curve.meta.get("path") or curve.name or "curve")
+
+
+def _check(curve: Curve) -> None:
+    """Raise HalosInputError on data a P(r) cannot be computed from."""
+    where = _source(curve)
+    q, i, s = curve.q, curve.intensity, curve.sigma
+    for name, arr in (("q", q), ("I", i)):
+        bad = np.flatnonzero(~np.isfinite(arr))
+        if bad.size:
+            raise HalosInputError(
+                f"{name} is not finite at point {bad[0]} ({bad.size} points)", where, name
+            )
+    bad = np.flatnonzero(~np.isfinite(s))
+    if bad.size:
+        raise HalosInputError(
+            f"σ is NaN or infinite at point {bad[0]} ({bad.size} points): a P(r) fit needs "
+            "the uncertainty of every point",
+            where,
+            "sigma",
+        )
+    bad = np.flatnonzero(s <= 0)
+    if bad.size:
+        raise HalosInputError(f"σ ≤ 0 at point {bad[0]} ({bad.size} points)", where, "sigma")
+    bad = np.flatnonzero(np.diff(q) <= 0)
+    if bad.size:
+        raise HalosInputError(f"q is not strictly increasing at point {bad[0] + 1}", where, "q")
+    if len(q) < MIN_POINTS:
+        raise HalosInputError(
+            f"only {len(q)} points: a P(r) needs at least {MIN_POINTS}", where, "points"
+        )
+
+
+def _quick_guinier(q: np.ndarray, i: np.ndarray, s: np.ndarray) -> tuple[float, int] | None:
+    """Rough Rg and first usable point from a scan of low-q Guinier windows.
+
+    Only a starting point for the Dmax search and the q range, not a Guinier analysis: every
+    window of at least 8 positive points with q_max·Rg ≤ 1.3 is fitted at once (weighted
+    least squares from cumulative sums); among those whose reduced χ² is within a factor 2
+    of the best, the longest wins.
+    """
+    m = min(len(q), 400)
+    ok = i[:m] > 0
+    idx = np.flatnonzero(ok)
+    if idx.size < 8:
+        return None
+    x = q[idx] ** 2
+    y = np.log(i[idx])
+    w = (i[idx] / s[idx]) ** 2
+    # Centre x and y so the cumulative sums do not cancel.
+    x = x - x.mean()
+    y = y - y.mean()
+    cs = [np.concatenate(([0.0], np.cumsum(v))) for v in (w, w * x, w * y, w * x * x, w * x * y, w * y * y)]
+    n = idx.size
+    a, b = np.triu_indices(n + 1, k=8)  # window = points a .. b-1
+    sw, sx, sy, sxx, sxy, syy = (c[b] - c[a] for c in cs)
+    det = sw * sxx - sx * sx
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = (sw * sxy - sx * sy) / det
+        icpt = (sy - slope * sx) / sw
+        chi2 = syy - 2 * icpt * sy - 2 * slope * sxy + icpt**2 * sw + 2 * icpt * slope * sx
+        chi2 += slope**2 * sxx
+        rg = np.sqrt(-3.0 * slope)
+    npts = b - a
+    valid = (slope < 0) & np.isfinite(rg) & (q[idx[b - 1]] * rg <= 1.3) & (det > 0)
+    if not valid.any():
+        return None
+    chi2r = np.where(valid, chi2 / np.maximum(npts - 2, 1), np.inf)
+    good = valid & (chi2r <= 2.0 * max(float(chi2r.min()), 1.0))
+    best = np.flatnonzero(good)
+    best = best[np.lexsort((chi2r[best], -npts[best]))][0]
+    return float(rg[best]), int(idx[a[best]])
+
+
+def _qmax_by_signal(i: np.ndarray, s: np.ndarray) -> int:
+    """Number of leading points before I/σ collapses into noise.
+
+    The mean of I/σ over a running window of ~4 % of the points (at least 5) is about 0 ± 1/√w
+    where the curve is only noise; the data are cut after the last window whose mean is ≥ 1,
+    i.e. where the window as a whole still holds a clear signal.
+    """
+    w = max(5, len(i) // 25)
+    if len(i) <= w:
+        return len(i)
+    run = np.convolve(i / s, np.ones(w) / w, mode="valid")
+    above = np.flatnonzero(run >= 1.0)
+    return len(i) if above.size == 0 else min(len(i), int(above[-1]) + w)
+
+
+def _prior_inverse(n: int) -> np.ndarray:
+    """Inverse of L, the (N, N) "P_j minus the average of its neighbours" operator."""
+    lmat = np.eye(n) - 0.5 * (np.eye(n, k=1) + np.eye(n, k=-1))
+    return np.linalg.inv(lmat)
+
+
+class _Problem:
+    """Data, weights and α grid shared by all Dmax evaluations."""
+
+    def __init__(self, q: np.ndarray, i: np.ndarray, s: np.ndarray, n: int):
+        self.q, self.i, self.s, self.n = q, i, s, n
+        self.yw = i / s
+        self.yy = float(self.yw @ self.yw)
+        self.linv = _prior_inverse(n)
+        self.alphas: np.ndarray | None = None
+        self.cache: dict[float, _Eval] = {}
+
+    def kernel(self, dmax: float) -> tuple[np.ndarray, np.ndarray, float]:
+        dr = dmax / (self.n + 1)
+        r = dr * np.arange(1, self.n + 1)
+        return 4.0 * math.pi * dr * np.sinc(np.outer(self.q, r) / math.pi), r, dr
+
+    def evaluate(self, dmax: float) -> _Eval:
+        dmax = float(dmax)
+        if dmax in self.cache:
+            return self.cache[dmax]
+        k, r, dr = self.kernel(dmax)
+        g = (k / self.s[:, None]) @ self.linv
+        lam, v = np.linalg.eigh(g.T @ g)
+        lam = np.clip(lam, 0.0, None)
+        c = v.T @ (g.T @ self.yw)
+        if self.alphas is None:
+            # One α grid for every Dmax, so the marginal evidences compare.
+            top = math.log10(max(float(lam[-1]), 1e-300))
+            lo, hi = _LOG_ALPHA_SPAN
+            self.alphas = 10.0 ** np.arange(top + lo, top + hi, _LOG_ALPHA_STEP)
+        a = self.alphas
+        den = lam[:, None] + a[None, :]
+        log_z = -0.5 * (self.yy - (c[:, None] ** 2 / den).sum(0))
+        log_z += -0.5 * np.log(den).sum(0) + 0.5 * self.n * np.log(a)
+        ev = _Eval(dmax, dr, r, k, lam, self.linv @ v, c, log_z)
+        self.cache[dmax] = ev
+        return ev
+
+    def scan(self, dmaxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        d = np.asarray(dmaxes, dtype=float)
+        return d, np.array([self.evaluate(x).log_z_marginal for x in d])
+
+
+def _search_dmax(prob: _Problem, rg0: float, d_floor: float, d_ceil: float) -> list[_Eval]:
+    """Coarse-to-fine search of the Dmax posterior; returns the evaluations of the last grid."""
+    lo, hi = max(1.8 * rg0, d_floor), min(6.0 * rg0, d_ceil)
+    if hi <= lo * 1.05:
+        lo, hi = d_floor, d_ceil
+    d, lz = prob.scan(np.geomspace(lo, hi, 14))
+    # An elongated or flexible particle can have Dmax beyond 6 Rg: extend while the peak sits
+    # at the top edge.
+    while int(np.argmax(lz)) == len(d) - 1 and d[-1] < d_ceil * 0.999:
+        top = min(d[-1] * 1.6, d_ceil)
+        d2, lz2 = prob.scan(np.geomspace(d[-1], top, 6)[1:])
+        d, lz = np.concatenate((d, d2)), np.concatenate((lz, lz2))
+    for _ in range(3):
+        k = int(np.argmax(lz))
+        keep = lz > lz[k] - 25.0  # posterior weight > e^-25 of the peak
+        # Bracket the region by the grid points just outside it.
+        j0 = max(int(np.flatnonzero(keep)[0]) - 1, 0)
+        j1 = min(int(np.flatnonzero(keep)[-1]) + 1, len(d) - 1)
+        a, b = d[j0], d[j1]
+        if j0 == j1:
+            a, b = d[k] * 0.95, d[k] * 1.05
+        d, lz = prob.scan(np.linspace(a, b, 15))
+        w = np.exp(lz - lz.max())
+        w /= w.sum()
+        mean = float(w @ d)
+        std = math.sqrt(float(w @ (d - mean) ** 2))
+        # Stop when the grid resolves the posterior (spacing below half its width).
+        if d[1] - d[0] < 0.5 * std:
+            break
+    return [prob.evaluate(x) for x in d]
+
+
+def _rg_i0(p: np.ndarray, r: np.ndarray, dr: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rg and I0 of P(r) columns (trapezoid rule; the end points are zero)."""
+    s0 = p.sum(0)
+    s2 = (r[:, None] ** 2 * p).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rg = np.sqrt(s2 / (2.0 * s0))
+    return rg, 4.0 * math.pi * dr * s0
+
+
+def bift(
+    curve: Curve,
+    guinier: GuinierResult | None = None,
+    *,
+    dmax: float | None = None,
+    n_r: int = 50,
+    qmax: float | None = None,
+) -> PrResult:
+    """P(r) by Bayesian indirect Fourier transform with automatic Dmax and regularisation.
+
+    Parameters
+    ----------
+    curve : Curve
+        Buffer-subtracted curve with σ for every point. Negative intensities (normal at high q
+        after subtraction) are fine.
+    guinier : GuinierResult, optional
+        Guinier result of the same curve: its Rg starts the Dmax search and sets the default
+        q range, and its first point is where the fit starts (points before it are often
+        beamstop- or aggregation-affected). When absent, a quick internal Guinier scan is used.
+    dmax : float, optional
+        Fix Dmax (length unit of the curve) instead of searching it; α is still chosen by the
+        evidence. ``Dmax_err`` is then 0.
+    n_r : int
+        Number of r points of P(r), both zero ends included (at least 10).
+    qmax : float, optional
+        Use only q ≤ qmax (q unit of the curve). By default the data stop at q·Rg = 8 or
+        where I/σ collapses into noise, whichever comes first.
+
+    Returns
+    -------
+    PrResult
+        Dmax ± its posterior spread, Rg and I0 from P(r) with errors, reduced χ² of the fit
+        (χ² / (points − effective number of parameters)), the chosen α, the log evidence,
+        P(r) with errors on ``r`` from 0 to Dmax, and the fit ``i_fit`` on the q points used
+        (``q_fit``). ``flags`` may hold ``"no_guinier_estimate"``, ``"few_points"``,
+        ``"dmax_at_search_limit"``, ``"negative_pr"``, ``"poor_fit"``.
+
+    Raises
+    ------
+    HalosInputError
+        For non-finite q or I, NaN or non-positive σ, q not increasing, too few points.
+
+    Examples
+    --------
+    >>> res = bift(curve)                                        # doctest: +SKIP
+    >>> print(res)                                               # doctest: +SKIP
+    P(r): Dmax = 101.3 ± 2.1 A, Rg = 33.2 ± 0.1 A, I0 = 0.06107, chi2 = 1.3
+    """
+    _check(curve)
+    if n_r < 10:
+        raise HalosInputError(f"n_r = {n_r}: use at least 10 r points", _source(curve), "n_r")
+    q, i, s = curve.q, curve.intensity, curve.sigma
+    flags: list[str] = []
+
+    if guinier is not None and guinier.valid:
+        rg0, first = float(guinier.Rg), max(int(guinier.first), 0)
+    elif (est := _quick_guinier(q, i, s)) is not None:
+        rg0, first = est
+    else:
+        rg0, first = math.nan, 0
+        flags.append("no_guinier_estimate")
+
+    if qmax is not None:
+        last = int(np.searchsorted(q, qmax, side="right"))
+    else:
+        last = _qmax_by_signal(i, s)
+        if math.isfinite(rg0):
+            last = min(last, int(np.searchsorted(q, QRG_MAX / rg0, side="right")))
+    sel = slice(first, last)
+    qs, is_, ss = q[sel], i[sel], s[sel]
+    if len(qs) < MIN_POINTS:
+        raise HalosInputError(
+            f"only {len(qs)} points between q = {q[first]:.4g} and the q max used "
+            f"({q[max(last - 1, 0)]:.4g} {curve.q_unit}): too few for P(r)",
+            _source(curve),
+            "points",
+        )
+
+    n = n_r - 2
+    prob = _Problem(qs, is_, ss, n)
+    # Dmax bounds: at least ~2 Shannon channels, at most what the lowest q resolves (×2).
+    d_floor = 2.0 * math.pi / qs[-1]
+    d_ceil = max(2.0 * math.pi / qs[0], 4.0 * d_floor)
+    if not math.isfinite(rg0):
+        rg0 = math.sqrt(d_floor * d_ceil) / 3.0
+    if dmax is not None:
+        if not dmax > 0:
+            raise HalosInputError(f"Dmax = {dmax} must be positive", _source(curve), "dmax")
+        grid = [prob.evaluate(dmax)]
+    else:
+        grid = _search_dmax(prob, rg0, d_floor, d_ceil)
+    d_grid = np.array([e.dmax for e in grid])
+    lz = np.array([e.log_z for e in grid])  # (n_dmax, n_alpha)
+    alphas = prob.alphas
+    assert alphas is not None
+    w = np.exp(lz - lz.max())
+    w /= w.sum()
+    wd = w.sum(1)
+    d_mean = float(wd @ d_grid)
+    d_std = math.sqrt(max(float(wd @ (d_grid - d_mean) ** 2), 0.0))
+    if dmax is None and (d_mean < d_grid[0] * 1.0001 or wd[-1] > 0.5 and d_grid[-1] >= d_ceil):
+        flags.append("dmax_at_search_limit")
+
+    # The reported solution: Dmax at its posterior mean, α at its posterior mode there.
+    final = prob.evaluate(d_mean)
+    ka = int(np.argmax(final.log_z))
+    alpha = float(alphas[ka])
+    u = final.c / (final.lam + alpha)
+    p_int = final.basis @ u
+    r_out = np.linspace(0.0, final.dmax, n + 2)
+    cov_diag = (final.basis**2 / (final.lam + alpha)[None, :]).sum(1)
+
+    # Spread of P(r), Rg, I0 over the (Dmax, α) posterior, on the reported r grid.
+    p_sum = np.zeros(n + 2)
+    p_sq = np.zeros(n + 2)
+    rg_m = rg_sq = i0_m = i0_sq = 0.0
+    wmax = w.max()
+    for j, ev in enumerate(grid):
+        keep = w[j] > _WEIGHT_CUT * wmax
+        if not keep.any():
+            continue
+        wj = w[j, keep]
+        pj = ev.solutions(alphas[keep])
+        rgj, i0j = _rg_i0(pj, ev.r, ev.dr)
+        rg_m += float(wj @ rgj)
+        rg_sq += float(wj @ rgj**2)
+        i0_m += float(wj @ i0j)
+        i0_sq += float(wj @ i0j**2)
+        r_full = np.concatenate(([0.0], ev.r, [ev.dmax]))
+        p_full = np.vstack((np.zeros(pj.shape[1]), pj, np.zeros(pj.shape[1])))
+        pint = np.array([np.interp(r_out, r_full, col, right=0.0) for col in p_full.T]).T
+        p_sum += pint @ wj
+        p_sq += pint**2 @ wj
+    wk = w[w > _WEIGHT_CUT * wmax].sum()
+    rg_var = max(rg_sq / wk - (rg_m / wk) ** 2, 0.0)
+    i0_var = max(i0_sq / wk - (i0_m / wk) ** 2, 0.0)
+    p_var = np.clip(p_sq / wk - (p_sum / wk) ** 2, 0.0, None)
+
+    rg_arr, i0_arr = _rg_i0(p_int[:, None], final.r, final.dr)
+    rg, i0 = float(rg_arr[0]), float(i0_arr[0])
+    s0 = float(p_int.sum())
+    g_rg = (final.r**2 - 2.0 * rg**2) / (4.0 * rg * s0)
+    g_i0 = np.full(n, 4.0 * math.pi * final.dr)
+    proj = final.basis.T  # var(gᵀP) = Σ_k (gᵀ basis_k)² / (λ_k + α)
+    rg_err = math.sqrt(float(((proj @ g_rg) ** 2 / (final.lam + alpha)).sum()) + rg_var)
+    i0_err = math.sqrt(float(((proj @ g_i0) ** 2 / (final.lam + alpha)).sum()) + i0_var)
+
+    pr = np.concatenate(([0.0], p_int, [0.0]))
+    pr_err = np.sqrt(np.concatenate(([0.0], cov_diag, [0.0])) + p_var)
+    i_fit = final.kernel @ p_int
+    chi2 = float((((is_ - i_fit) / ss) ** 2).sum())
+    n_good = float((final.lam / (final.lam + alpha)).sum())
+    chi2r = chi2 / max(len(qs) - n_good, 1.0)
+
+    channels = qs[-1] * d_mean / math.pi
+    if len(qs) < max(20, 2 * channels):
+        flags.append("few_points")
+    if np.any(pr < -3.0 * np.maximum(pr_err, 1e-300)):
+        flags.append("negative_pr")
+    if chi2r > 3.0:
+        flags.append("poor_fit")
+
+    return PrResult(
+        Dmax=d_mean,
+        Dmax_err=d_std if dmax is None else 0.0,
+        Rg=rg,
+        Rg_err=rg_err,
+        I0=i0,
+        I0_err=i0_err,
+        chi2=chi2r,
+        alpha=alpha,
+        q_unit=curve.q_unit,
+        r=r_out,
+        pr=pr,
+        pr_err=pr_err,
+        q_fit=qs.copy(),
+        i_fit=i_fit,
+        evidence=float(final.log_z_marginal),
+        flags=tuple(flags),
+    )

@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: MIT
+"""Workflow configuration and sample sheet: loaded, validated against the JSON schemas in
+``workflow/schemas/``, and cross-checked (buffers exist, frame files exist).
+
+The Snakefile (``workflow/rules/common.smk``) and ``halos run`` both call these functions, so
+a mistake is reported the same way — one line naming the file and the field — wherever the
+workflow is started from.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from halos_analysis.errors import HalosInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMAS = ROOT / "workflow" / "schemas"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One row of the sample sheet: a sample or a buffer and where its frames are."""
+
+    name: str
+    type: str
+    frames: tuple[str, ...]
+    buffer: str | None = None
+    poni: str | None = None
+    mask: str | None = None
+    side_table: str | None = None
+    concentration_mg_ml: float | None = None
+    description: str = ""
+    row: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def frames_spec(self) -> str:
+        """The frames as one argument string for ``halos integrate``."""
+        return " ".join(self.frames)
+
+
+def _schema_validate(data: dict[str, Any], schema: str, path: str | Path, where: str) -> None:
+    """Validate with Snakemake's validator (fills defaults); one line on failure."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    try:
+        validate(data, str(SCHEMAS / schema), set_default=True)
+    except WorkflowError as exc:
+        raise HalosInputError(_first_validation_line(exc), path, where) from None
+
+
+def _first_validation_line(exc: Exception) -> str:
+    # jsonschema's message is long; its first line after "ValidationError:" says it all.
+    text = str(exc)
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("ValidationError:"):
+            return line.removeprefix("ValidationError:").strip()
+    return text.splitlines()[0] if text else "invalid"
+
+
+def validate_config(config: dict[str, Any], path: str | Path = "config") -> dict[str, Any]:
+    """Validate a config dict in place against ``config.schema.yaml`` and fill defaults.
+
+    Raises
+    ------
+    HalosInputError
+        On a key that does not exist or a value of the wrong type or range.
+    """
+    unknown = _unknown_key(config)
+    if unknown:
+        raise HalosInputError(f"unknown config key {unknown!r}", path, unknown)
+    _schema_validate(config, "config.schema.yaml", path, "config")
+    return config
+
+
+def _unknown_key(config: dict[str, Any]) -> str | None:
+    # Name the offending key precisely (jsonschema's additionalProperties message is vague).
+    schema = yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text())
+
+    def walk(data: Any, sch: dict[str, Any], prefix: str) -> str | None:
+        if not isinstance(data, dict) or "properties" not in sch:
+            return None
+        for key, value in data.items():
+            if key not in sch["properties"]:
+                return prefix + key
+            found = walk(value, sch["properties"][key], f"{prefix}{key}.")
+            if found:
+                return found
+        return None
+
+    return walk(config, schema, "")
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise HalosInputError("config file not found", path)
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise HalosInputError(f"not valid YAML ({str(exc).splitlines()[0]})", path) from None
+    return validate_config(config, path)
+
+
+def _expand_frames(spec: str, sheet: Path, row: int) -> tuple[str, ...]:
+    out: list[str] = []
+    for item in spec.split():
+        path_part = item.split("::", 1)[0]
+        if any(ch in path_part for ch in "*?["):
+            matches = sorted(glob.glob(path_part))
+            if not matches:
+                raise HalosInputError(f"no file matches {item!r}", sheet, f"row {row} frames")
+            out.extend(matches)
+        else:
+            if not Path(path_part).exists():
+                raise HalosInputError(f"frame file {path_part} not found", sheet, f"row {row} frames")
+            out.append(item)
+    return tuple(out)
+
+
+def load_samples(
+    path: str | Path, config: dict[str, Any], check_files: bool = True
+) -> dict[str, Measurement]:
+    """Read the sample sheet, validate each row and cross-check the rows.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TSV sample sheet.
+    config : dict
+        Validated config (for the default geometry).
+    check_files : bool
+        Check that frame, PONI, mask and side-table files exist (off for a dry listing).
+
+    Returns
+    -------
+    dict
+        Measurements by name, in sheet order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HalosInputError("sample sheet not found", path)
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"))
+    if not rows:
+        raise HalosInputError("sample sheet has no rows", path)
+    geometry = config.get("geometry", {})
+    out: dict[str, Measurement] = {}
+    for i, raw in enumerate(rows, start=1):
+        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        conc = row.get("concentration_mg_ml", "")
+        try:
+            row["concentration_mg_ml"] = float(conc) if conc else None
+        except ValueError:
+            raise HalosInputError(
+                f"concentration {conc!r} is not a number", path, f"row {i} concentration_mg_ml"
+            ) from None
+        clean = {k: v for k, v in row.items() if v not in ("", None) or k == "concentration_mg_ml"}
+        _schema_validate(clean, "samples.schema.yaml", path, f"row {i}")
+        name = row["name"]
+        if name in out:
+            raise HalosInputError(f"measurement name {name!r} used twice", path, f"row {i} name")
+        poni = row.get("poni") or geometry.get("poni")
+        mask = row.get("mask") or geometry.get("mask")
+        if poni is None:
+            raise HalosInputError(
+                "no PONI file (give a poni column or geometry.poni in the config)", path,
+                f"row {i} poni",
+            )
+        if check_files:
+            frames = _expand_frames(row["frames"], path, i)
+            for key, value in (("poni", poni), ("mask", mask), ("side_table", row.get("side_table"))):
+                if value and not Path(value).is_file():
+                    raise HalosInputError(f"{key} file {value} not found", path, f"row {i} {key}")
+        else:
+            frames = tuple(row["frames"].split())
+        out[name] = Measurement(
+            name=name,
+            type=row["type"],
+            frames=frames,
+            buffer=row.get("buffer") or None,
+            poni=poni,
+            mask=mask or None,
+            side_table=row.get("side_table") or None,
+            concentration_mg_ml=row["concentration_mg_ml"],
+            description=row.get("description", ""),
+            row=i,
+        )
+    for m in out.values():
+        if m.type == "sample":
+            if not m.buffer:
+                raise HalosInputError(
+                    f"sample {m.name!r} names no buffer", path, f"row {m.row} buffer"
+                )
+            if m.buffer not in out:
+                raise HalosInputError(
+                    f"sample {m.name!r} names buffer {m.buffer!r}, which is not in the sheet",
+                    path,
+                    f"row {m.row} buffer",
+                )
+            if out[m.buffer].type != "buffer":
+                raise HalosInputError(
+                    f"{m.buffer!r} is a {out[m.buffer].type}, not a buffer", path,
+                    f"row {m.row} buffer",
+                )
+    return out

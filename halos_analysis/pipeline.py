@@ -1,0 +1,189 @@
+# SPDX-License-Identifier: MIT
+"""Per-sample stages as the workflow runs them: pure functions over typed results.
+
+Each function here is one step of one sample: it chains the analysis modules and returns
+typed results; reading and writing files is the caller's business (``cli.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from halos_analysis.types import (
+    Curve,
+    FrameCurves,
+    GuinierResult,
+    KratkyResult,
+    MWResult,
+    PrResult,
+    SimilarityResult,
+)
+
+
+@dataclass(frozen=True, eq=False)
+class ReducedMeasurement:
+    """Average of the frames kept by the similarity test, and the test itself."""
+
+    average: Curve
+    similarity: SimilarityResult
+
+
+@dataclass(frozen=True, eq=False)
+class SampleAnalysis:
+    """Everything computed from one subtracted curve."""
+
+    curve: Curve
+    guinier: GuinierResult
+    pr: PrResult | None
+    mw: MWResult | None
+    kratky: KratkyResult | None
+    flags: tuple[str, ...] = ()
+
+    def to_dict(self, arrays: bool = True) -> dict[str, Any]:
+        """JSON view; with ``arrays`` the curve and P(r) arrays are included."""
+        return {
+            "curve": self.curve.to_dict(arrays) | {"name": self.curve.name},
+            "guinier": self.guinier.to_dict(),
+            "pr": None if self.pr is None else self.pr.to_dict(arrays),
+            "mw": None if self.mw is None else self.mw.to_dict(),
+            "kratky": None if self.kratky is None else self.kratky.to_dict(arrays),
+            "flags": list(self.flags),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SampleAnalysis:
+        """Inverse of :meth:`to_dict` (``arrays=True``)."""
+        c = d["curve"]
+        curve = Curve(
+            np.asarray(c["q"]),
+            np.asarray(c["intensity"]),
+            np.asarray(c["sigma"], dtype=float),
+            c["q_unit"],
+            name=c.get("name", ""),
+        )
+        return cls(
+            curve=curve,
+            guinier=result_from_dict(GuinierResult, d["guinier"]),
+            pr=None if d.get("pr") is None else result_from_dict(PrResult, d["pr"]),
+            mw=None if d.get("mw") is None else result_from_dict(MWResult, d["mw"]),
+            kratky=None
+            if d.get("kratky") is None
+            else result_from_dict(KratkyResult, d["kratky"]),
+            flags=tuple(d.get("flags", ())),
+        )
+
+
+def result_from_dict(cls: type, d: dict[str, Any]) -> Any:
+    """Rebuild a result dataclass from its ``to_dict(arrays=True)`` view.
+
+    Derived keys that are not fields (``valid``, ``length_unit``, ...) are ignored; ``None``
+    becomes NaN for float fields, lists become arrays or tuples as the field wants.
+    """
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in d:
+            continue
+        v = d[f.name]
+        if f.name in getattr(cls, "_array_fields", ()):
+            v = np.asarray([math.nan if x is None else x for x in v], dtype=float)
+        elif isinstance(v, list):
+            v = tuple(v)
+        elif v is None and "float" in str(f.type):
+            v = math.nan
+        kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+def reduce_frames(
+    frames: FrameCurves | Sequence[Curve],
+    *,
+    alpha: float = 0.01,
+    correction: str = "bonferroni",
+    reference: str = "first",
+) -> ReducedMeasurement:
+    """Select the consistent frames of a measurement (CorMap) and average them.
+
+    Parameters
+    ----------
+    frames : FrameCurves or sequence of Curve
+        The integrated frames of one sample or buffer.
+    alpha : float
+        Significance level of the CorMap test after the multiple-testing correction.
+    correction : {"bonferroni", "holm", "none"}
+        Multiple-testing correction.
+    reference : {"first", "all"}
+        Compare every frame with the first one, or look for the largest mutually
+        consistent set.
+    """
+    from halos_analysis import reduce
+
+    curves = frames.curves() if isinstance(frames, FrameCurves) else list(frames)
+    similarity = reduce.select_frames(
+        curves, alpha=alpha, correction=correction, reference=reference
+    )
+    average = reduce.average([curves[i] for i in similarity.selected])
+    name = frames.name if isinstance(frames, FrameCurves) else average.name
+    return ReducedMeasurement(dataclasses.replace(average, name=name), similarity)
+
+
+def analyse_curve(
+    curve: Curve,
+    *,
+    concentration_mg_ml: float | None = None,
+    absolute_scale: bool = False,
+    macromolecule: str = "protein",
+    psv_cm3_g: float = 0.7425,
+    qrg_max: float = 1.3,
+    reference: tuple[float, float, float] | None = None,
+) -> SampleAnalysis:
+    """Guinier, P(r), MW and Kratky on one subtracted curve.
+
+    P(r), MW and Kratky need a Guinier region; without one they are ``None`` and the flags
+    say why. No exception for data that simply has no Guinier region.
+
+    Parameters
+    ----------
+    curve : Curve
+        Buffer-subtracted curve.
+    concentration_mg_ml : float, optional
+        Concentration, for MW from I0 (absolute scale or reference standard).
+    absolute_scale : bool
+        The curve is in cm⁻¹.
+    macromolecule : {"protein", "rna"}
+        Selects the Vc coefficients.
+    psv_cm3_g : float
+        Partial specific volume for MW from absolute I0.
+    qrg_max : float
+        Upper qRg limit of the Guinier range.
+    reference : (I0, concentration mg/ml, MW kDa), optional
+        A standard measured under the same conditions, for MW from relative I0.
+    """
+    from halos_analysis.analysis import guinier as guinier_mod
+    from halos_analysis.analysis import kratky as kratky_mod
+    from halos_analysis.analysis import mw as mw_mod
+    from halos_analysis.analysis import pr as pr_mod
+
+    guinier = guinier_mod.auto_guinier(curve, qrg_max=qrg_max)
+    flags = list(guinier.flags)
+    if not guinier.valid:
+        return SampleAnalysis(curve, guinier, None, None, None, tuple(flags))
+    pr = pr_mod.bift(curve, guinier)
+    mw = mw_mod.molecular_weight(
+        curve,
+        guinier,
+        concentration_mg_ml=concentration_mg_ml,
+        absolute_scale=absolute_scale,
+        psv_cm3_g=psv_cm3_g,
+        reference=reference,
+        macromolecule=macromolecule,
+    )
+    kratky = kratky_mod.dimensionless_kratky(curve, guinier)
+    for extra in (pr.flags, mw.flags, kratky.flags):
+        flags.extend(f for f in extra if f not in flags)
+    return SampleAnalysis(curve, guinier, pr, mw, kratky, tuple(flags))

@@ -1,0 +1,59 @@
+# Helpers shared by the rules: config and sample-sheet validation, output paths.
+import sys
+from pathlib import Path
+
+from halos_analysis.config import load_samples, validate_config
+from halos_analysis.errors import HalosInputError
+
+
+def _die(exc):
+    # One line naming the file and field; no traceback for a user's mistake.
+    print(f"halos workflow: error: {exc}", file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    validate_config(config, ", ".join(map(str, workflow.configfiles)) or "config")
+    MEASUREMENTS = load_samples(config["samples"], config)
+except HalosInputError as exc:
+    _die(exc)
+
+RESULTS = config["results"]
+SAMPLES = [m.name for m in MEASUREMENTS.values() if m.type == "sample"]
+CONFIGFILES = [str(f) for f in workflow.configfiles]
+
+
+wildcard_constraints:
+    name="|".join(MEASUREMENTS) or "NONE",
+    sample="|".join(SAMPLES) or "NONE",
+
+
+def measurement(wildcards):
+    return MEASUREMENTS[wildcards.get("name") or wildcards.get("sample")]
+
+
+def frame_inputs(wildcards):
+    """Frame files, PONI, mask and side table of one measurement (for rerun triggers)."""
+    m = measurement(wildcards)
+    files = [f.split("::", 1)[0] for f in m.frames]
+    return {
+        "frames": files,
+        "poni": m.poni,
+        **({"mask": m.mask} if m.mask else {}),
+        **({"side_table": m.side_table} if m.side_table else {}),
+    }
+
+
+def optional_arg(flag, value):
+    return f"{flag} '{value}'" if value not in (None, "") else ""
+
+
+def buffer_of(wildcards):
+    return MEASUREMENTS[wildcards.sample].buffer
+
+
+def final_outputs():
+    out = [f"{RESULTS}/summary.csv", f"{RESULTS}/summary.json", f"{RESULTS}/report.html"]
+    for s in SAMPLES:
+        out += [f"{RESULTS}/{s}/{s}.h5", f"{RESULTS}/{s}/summary.json"]
+    return out

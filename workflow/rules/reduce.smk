@@ -1,0 +1,35 @@
+# Frame selection (CorMap), averaging and buffer subtraction.
+
+
+rule reduce:
+    input:
+        f"{RESULTS}/{{name}}/{{name}}_frames.h5",
+    output:
+        average=f"{RESULTS}/{{name}}/{{name}}_avg.dat",
+        similarity=f"{RESULTS}/{{name}}/{{name}}_similarity.json",
+    log:
+        f"{RESULTS}/logs/reduce/{{name}}.log",
+    params:
+        selection=(
+            f"--alpha {config['selection']['alpha']}"
+            f" --correction {config['selection']['correction']}"
+            f" --reference {config['selection']['reference']}"
+        ),
+    shell:
+        "halos reduce {input} {params.selection} --similarity {output.similarity}"
+        " -o {output.average} > {log} 2>&1"
+
+
+rule subtract:
+    input:
+        sample=f"{RESULTS}/{{sample}}/{{sample}}_avg.dat",
+        buffer=lambda wc: f"{RESULTS}/{buffer_of(wc)}/{buffer_of(wc)}_avg.dat",
+    output:
+        f"{RESULTS}/{{sample}}/{{sample}}_sub.dat",
+    log:
+        f"{RESULTS}/logs/subtract/{{sample}}.log",
+    params:
+        scale=config["subtraction"]["buffer_scale"],
+    shell:
+        "halos subtract {input.sample} {input.buffer} --scale {params.scale}"
+        " --name {wildcards.sample} -o {output} > {log} 2>&1"
