@@ -230,10 +230,14 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         raise HalosError("snakemake is not installed in this environment")
     snakefile = ROOT / "Snakefile"
     cmd = [snakemake, "--snakefile", str(snakefile), "--cores", str(args.cores)]
+    if args.directory:
+        if not Path(args.directory).is_dir():
+            raise HalosInputError("working directory not found", args.directory)
+        cmd += ["--directory", args.directory]
     if args.configfile:
         if not Path(args.configfile).is_file():
             raise HalosInputError("config file not found", args.configfile)
-        cmd += ["--configfile", args.configfile]
+        cmd += ["--configfile", str(Path(args.configfile).resolve())]
     cmd += extra
     env = dict(os.environ)
     # The rules call `halos`: make sure it is this installation's.
@@ -304,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the Snakemake workflow (extra args go to snakemake)")
     p.add_argument("--configfile", help="config YAML (default config/config.yaml)")
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    p.add_argument("-d", "--directory", help="working directory (default: the current one)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("integrate", help="azimuthal integration, one curve per frame -> NXcanSAS")
@@ -352,8 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("curve")
     _q_unit_arg(p)
     p.add_argument("--qrg-max", type=float, default=1.3)
-    p.add_argument("--range", nargs=2, type=int, metavar=("FIRST", "LAST"),
-                   help="fit these rows (0-based, inclusive) instead of searching")
+    p.add_argument(
+        "--range",
+        nargs=2,
+        type=int,
+        metavar=("FIRST", "LAST"),
+        help="fit these rows (0-based, inclusive) instead of searching",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_guinier)
 

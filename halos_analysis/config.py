@@ -122,7 +122,9 @@ def _expand_frames(spec: str, sheet: Path, row: int) -> tuple[str, ...]:
             out.extend(matches)
         else:
             if not Path(path_part).exists():
-                raise HalosInputError(f"frame file {path_part} not found", sheet, f"row {row} frames")
+                raise HalosInputError(
+                    f"frame file {path_part} not found", sheet, f"row {row} frames"
+                )
             out.append(item)
     return tuple(out)
 
@@ -173,12 +175,17 @@ def load_samples(
         mask = row.get("mask") or geometry.get("mask")
         if poni is None:
             raise HalosInputError(
-                "no PONI file (give a poni column or geometry.poni in the config)", path,
+                "no PONI file (give a poni column or geometry.poni in the config)",
+                path,
                 f"row {i} poni",
             )
         if check_files:
             frames = _expand_frames(row["frames"], path, i)
-            for key, value in (("poni", poni), ("mask", mask), ("side_table", row.get("side_table"))):
+            for key, value in (
+                ("poni", poni),
+                ("mask", mask),
+                ("side_table", row.get("side_table")),
+            ):
                 if value and not Path(value).is_file():
                     raise HalosInputError(f"{key} file {value} not found", path, f"row {i} {key}")
         else:
@@ -209,7 +216,8 @@ def load_samples(
                 )
             if out[m.buffer].type != "buffer":
                 raise HalosInputError(
-                    f"{m.buffer!r} is a {out[m.buffer].type}, not a buffer", path,
+                    f"{m.buffer!r} is a {out[m.buffer].type}, not a buffer",
+                    path,
                     f"row {m.row} buffer",
                 )
     return out

@@ -72,9 +72,7 @@ class SampleAnalysis:
             guinier=result_from_dict(GuinierResult, d["guinier"]),
             pr=None if d.get("pr") is None else result_from_dict(PrResult, d["pr"]),
             mw=None if d.get("mw") is None else result_from_dict(MWResult, d["mw"]),
-            kratky=None
-            if d.get("kratky") is None
-            else result_from_dict(KratkyResult, d["kratky"]),
+            kratky=None if d.get("kratky") is None else result_from_dict(KratkyResult, d["kratky"]),
             flags=tuple(d.get("flags", ())),
         )
 

@@ -301,9 +301,8 @@ class KratkyResult(_Result):
     _array_fields = ("qrg", "kratky", "kratky_err")
 
     def __str__(self) -> str:
-        return (
-            f"Kratky: peak {self.peak_height:.3f} at qRg {self.peak_qrg:.2f}"
-            + (f" [{', '.join(self.flags)}]" if self.flags else "")
+        return f"Kratky: peak {self.peak_height:.3f} at qRg {self.peak_qrg:.2f}" + (
+            f" [{', '.join(self.flags)}]" if self.flags else ""
         )
 
 

@@ -174,7 +174,8 @@ def check_curve_arrays(
         if bad.any():
             i = int(np.argmax(bad))
             raise HalosInputError(
-                f"sigma must be finite and > 0, got {sigma[i]!r} at data row {i}", path,
+                f"sigma must be finite and > 0, got {sigma[i]!r} at data row {i}",
+                path,
                 f"row {i}",
             )
     if len(q) > 1:

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: MIT
+"""The `halos` command-line contracts: JSON keys, units, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "example_data" / "bsa_profile.dat"
+HALOS = [sys.executable, "-m", "halos_analysis"]
+
+
+def halos(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    run = subprocess.run(HALOS + [str(a) for a in args], capture_output=True, text=True)
+    if check:
+        assert run.returncode == 0, run.stderr
+    return run
+
+
+def _as_angstrom(tmp_path: Path) -> Path:
+    q, i, s = np.loadtxt(PROFILE, comments="#", unpack=True)
+    out = tmp_path / "bsa_A.dat"
+    np.savetxt(out, np.column_stack([q / 10, i, s]), header="q(1/A) I sigma")
+    return out
+
+
+def test_version():
+    assert halos("--version").stdout.startswith("halos ")
+
+
+def test_guinier_json_contract_and_units(tmp_path):
+    nm = json.loads(halos("guinier", PROFILE, "--json").stdout)
+    for key in ("Rg", "Rg_err", "I0", "I0_err", "first", "last", "qRg_min", "qRg_max", "q_unit"):
+        assert key in nm
+    assert nm["q_unit"] == "nm^-1"
+    assert 2.6 < nm["Rg"] < 3.2  # BSA monomer, nm
+    assert 0 <= nm["first"] < nm["last"] and nm["qRg_max"] <= 1.3 + 1e-9
+    # Same data in Å^-1: Rg in Å, ten times larger; the same rows are fitted.
+    a = json.loads(halos("guinier", _as_angstrom(tmp_path), "--q-unit", "A^-1", "--json").stdout)
+    assert a["q_unit"] == "A^-1"
+    assert a["Rg"] == pytest.approx(10 * nm["Rg"], rel=1e-6)
+    assert (a["first"], a["last"]) == (nm["first"], nm["last"])
+
+
+def test_guinier_fixed_range_indices_are_inclusive():
+    d = json.loads(halos("guinier", PROFILE, "--range", "5", "40", "--json").stdout)
+    assert (d["first"], d["last"]) == (5, 40)
+
+
+def test_pr_json_contract():
+    d = json.loads(halos("pr", PROFILE, "--json").stdout)
+    for key in ("Dmax", "Rg", "I0", "chi2"):
+        assert key in d
+    assert 7.0 < d["Dmax"] < 12.0  # BSA, nm
+
+
+def test_mw_json_contract():
+    d = json.loads(halos("mw", PROFILE, "--json").stdout)
+    for key in ("mw_vc_kda", "mw_vp_kda", "porod_volume"):
+        assert key in d
+    assert 45 < d["mw_vc_kda"] < 90 and 45 < d["mw_vp_kda"] < 90  # BSA 66 kDa
+    assert d.get("mw_abs_kda") is None  # relative scale, no concentration
+    d = json.loads(halos("mw", PROFILE, "--conc", "5", "--absolute", "--json").stdout)
+    assert d["mw_abs_kda"] is not None and d["mw_abs_kda"] > 0
+
+
+def test_similarity_json_contract(tmp_path):
+    rng = np.random.default_rng(1)
+    q, i, s = np.loadtxt(PROFILE, comments="#", unpack=True)
+    paths = []
+    for k in range(3):
+        p = tmp_path / f"f{k}.dat"
+        np.savetxt(p, np.column_stack([q, i + rng.normal(0, s), s]), header="q(1/nm) I sigma")
+        paths.append(p)
+    d = json.loads(halos("similarity", *paths, "--json").stdout)
+    p = np.asarray(d["pvalues"])
+    assert p.shape == (3, 3)
+    assert np.allclose(p, p.T)
+    assert (p > 0).all() and (p <= 1).all()
+
+
+@pytest.mark.parametrize("command", ["guinier", "pr", "mw"])
+def test_missing_file_is_one_line(command, tmp_path):
+    missing = tmp_path / "nope.dat"
+    run = halos(command, missing, check=False)
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and str(missing) in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_nan_in_curve_names_the_row(tmp_path):
+    bad = tmp_path / "bad.dat"
+    q, i, s = np.loadtxt(PROFILE, comments="#", unpack=True)
+    i[17] = np.nan
+    np.savetxt(bad, np.column_stack([q, i, s]), header="q(1/nm) I sigma")
+    run = halos("guinier", bad, check=False)
+    assert run.returncode == 1
+    assert "row 17" in run.stderr and str(bad) in run.stderr and "Traceback" not in run.stderr
+
+
+def test_debug_shows_traceback(tmp_path):
+    run = halos("--debug", "guinier", tmp_path / "nope.dat", check=False)
+    assert run.returncode != 0 and "Traceback" in run.stderr

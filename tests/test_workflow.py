@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: MIT
+"""The workflow end to end on a simulated P12 measurement, plus lint, dry run and bad input.
+
+The example is simulated once per test session into a temporary folder (both detectors, few
+frames, radiation-damaged last frames) and the workflow runs there exactly as `make demo`
+runs it, through `halos run`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HALOS = [sys.executable, "-m", "halos_analysis"]
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+pytestmark = pytest.mark.slow
+
+N_FRAMES = 10
+N_DAMAGED = 3
+
+
+def _write_config(workdir: Path, results: str = "results") -> None:
+    (workdir / "config").mkdir(exist_ok=True)
+    text = (
+        (ROOT / "config" / "config.yaml")
+        .read_text()
+        .replace("results: results", f"results: {results}")
+    )
+    (workdir / "config" / "config.yaml").write_text(text)
+    shutil.copy(ROOT / "config" / "samples.tsv", workdir / "config" / "samples.tsv")
+
+
+@pytest.fixture(scope="session")
+def example_workdir(tmp_path_factory) -> Path:
+    """A working folder laid out like the project: config/ and example_data/generated/."""
+    work = tmp_path_factory.mktemp("workflow")
+    out = work / "example_data" / "generated"
+    run = subprocess.run(
+        HALOS + ["simulate", str(out), "--frames", str(N_FRAMES), "--seed", "7"],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    _write_config(work)
+    return work
+
+
+@pytest.fixture(scope="session")
+def workflow_results(example_workdir) -> Path:
+    run = subprocess.run(
+        HALOS + ["run", "--cores", "2", "--directory", str(example_workdir)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return example_workdir / "results"
+
+
+def test_workflow_recovers_rg_of_the_source_profile(workflow_results, example_workdir):
+    truth = json.loads((example_workdir / "example_data/generated/truth.json").read_text())
+    rg_true = truth["profile_rg_nm"]
+    for sample in ("bsa_pilatus", "bsa_eiger"):
+        summary = json.loads((workflow_results / sample / "summary.json").read_text())
+        rg = summary["rg"]
+        assert abs(rg - rg_true) / rg_true < 0.02, (sample, rg, rg_true)
+
+
+def test_workflow_rejects_damaged_frames(workflow_results):
+    sim = json.loads((workflow_results / "bsa_pilatus" / "bsa_pilatus_similarity.json").read_text())
+    rejected = {int(k) for k in sim["rejected"]}
+    damaged = set(range(N_FRAMES - N_DAMAGED, N_FRAMES))
+    # The strongest damage (the last frame) must be caught; no undamaged frame rejected.
+    assert N_FRAMES - 1 in rejected
+    assert rejected <= damaged
+    buf_file = workflow_results / "buffer_pilatus" / "buffer_pilatus_similarity.json"
+    buf = json.loads(buf_file.read_text())
+    assert len(buf["selected"]) >= N_FRAMES - 1
+
+
+def test_workflow_writes_run_outputs(workflow_results):
+    with (workflow_results / "summary.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["sample"] for r in rows) == ["bsa_eiger", "bsa_pilatus"]
+    for sample in ("bsa_pilatus", "bsa_eiger"):
+        assert (workflow_results / sample / f"{sample}.h5").stat().st_size > 0
+        assert (workflow_results / sample / f"{sample}_sub.dat").stat().st_size > 0
+        pngs = list((workflow_results / sample / "plots").glob("*.png"))
+        assert len(pngs) >= 4
+    html = (workflow_results / "report.html").read_text()
+    assert "bsa_pilatus" in html and "bsa_eiger" in html
+    assert not list(workflow_results.rglob("*.part"))
+
+
+def test_lint_and_dry_run(example_workdir, workflow_results):
+    lint = subprocess.run(
+        [SNAKEMAKE, "--lint", "--snakefile", str(ROOT / "Snakefile"), "-d", str(example_workdir)],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    dry = subprocess.run(
+        HALOS + ["run", "--cores", "2", "--directory", str(example_workdir), "-n"],
+        capture_output=True,
+        text=True,
+    )
+    assert dry.returncode == 0, dry.stderr
+    # Everything is up to date after the real run: the dry run schedules nothing.
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_snakefmt_clean():
+    snakefmt = Path(sys.executable).parent / "snakefmt"
+    rules = [str(ROOT / "Snakefile")] + [str(p) for p in (ROOT / "workflow/rules").glob("*.smk")]
+    run = subprocess.run([str(snakefmt), "--check", *rules], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _typo_key(cfg: str, tsv: str) -> tuple[str, str]:
+    return cfg + "\nintegraton:\n  npt: 10\n", tsv
+
+
+def _missing_buffer(cfg: str, tsv: str) -> tuple[str, str]:
+    return cfg, tsv.replace("\tbuffer_pilatus\t", "\tbuffer_nowhere\t", 1)
+
+
+def _missing_frames(cfg: str, tsv: str) -> tuple[str, str]:
+    return cfg, tsv.replace("pilatus2m/bsa/*.cbf", "pilatus2m/none/*.cbf")
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [(_typo_key, "integraton"), (_missing_buffer, "buffer_nowhere"), (_missing_frames, "frames")],
+    ids=["unknown-config-key", "missing-buffer", "missing-frames"],
+)
+def test_bad_config_gives_one_line(example_workdir, tmp_path, edit, expected):
+    work = tmp_path / "bad"
+    work.mkdir()
+    (work / "example_data").symlink_to(example_workdir / "example_data")
+    _write_config(work)
+    cfg, tsv = edit(
+        (work / "config/config.yaml").read_text(), (work / "config/samples.tsv").read_text()
+    )
+    (work / "config/config.yaml").write_text(cfg)
+    (work / "config/samples.tsv").write_text(tsv)
+    run = subprocess.run(
+        HALOS + ["run", "--cores", "1", "--directory", str(work)], capture_output=True, text=True
+    )
+    assert run.returncode != 0
+    errors = [ln for ln in run.stderr.splitlines() if "error" in ln.lower()]
+    assert errors and expected in errors[0], run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (work / "results").exists()
