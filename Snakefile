@@ -17,6 +17,6 @@ include: "workflow/rules/export.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

@@ -201,7 +201,8 @@ def write_dat(curve: Curve, path: str | Path, header: dict[str, object] | None =
     qcol = "q*nm^-1" if curve.q_unit == "nm^-1" else "q*A^-1"
     lines.append(f"# {qcol:>14s} {'I':>15s} {'sigma':>15s}")
     body = "\n".join(
-        f"{q:16.8e} {i:15.8e} {s:15.8e}" for q, i, s in zip(curve.q, curve.intensity, curve.sigma)
+        f"{q:16.8e} {i:15.8e} {s:15.8e}"
+        for q, i, s in zip(curve.q, curve.intensity, curve.sigma, strict=True)
     )
     tmp = path.with_name(path.name + ".part")
     tmp.write_text("\n".join(lines) + "\n" + body + "\n")

@@ -53,7 +53,11 @@ def buffer_of(wildcards):
 
 
 def final_outputs():
-    out = [f"{RESULTS}/summary.csv", f"{RESULTS}/summary.json", f"{RESULTS}/report.html"]
+    out = [
+        f"{RESULTS}/summary.csv",
+        f"{RESULTS}/summary.json",
+        f"{RESULTS}/report.html",
+    ]
     for s in SAMPLES:
         out += [f"{RESULTS}/{s}/{s}.h5", f"{RESULTS}/{s}/summary.json"]
     return out
