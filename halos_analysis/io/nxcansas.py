@@ -50,7 +50,6 @@ from halos_analysis.types import (
     MWResult,
     PrResult,
     SimilarityResult,
-    length_unit,
 )
 
 #: Our q units and their NXcanSAS spelling.
@@ -107,8 +106,8 @@ def _group(parent: h5py.Group, name: str, nx_class: str, cansas: str | None = No
     return g
 
 
-def _text(parent: h5py.Group, name: str, value: Any, **attrs: Any) -> None:
-    ds = parent.create_dataset(name, data=str(value), dtype=h5py.string_dtype())
+def _text(parent: h5py.Group, field: str, value: Any, **attrs: Any) -> None:
+    ds = parent.create_dataset(field, data=str(value), dtype=h5py.string_dtype())
     for k, v in attrs.items():
         ds.attrs[k] = v
 
@@ -119,7 +118,7 @@ def _number(parent: h5py.Group, name: str, value: Any, units: str | None = None)
     if isinstance(value, float) and not math.isfinite(value):
         return  # a missing value is left out rather than written as NaN
     ds = parent.create_dataset(name, data=value)
-    if units:
+    if units is not None:
         ds.attrs["units"] = units
 
 
@@ -169,6 +168,7 @@ def _write_sasdata(
     g.attrs["signal"] = "I"
     g.attrs["I_axes"] = "Q"
     g.attrs["Q_indices"] = np.int32(0)
+    g.attrs["axes"] = "Q"  # for generic NeXus plotters (NXdata base class)
     iu = nx_intensity_unit(i_units or curve.meta.get("intensity_unit"))
     ds = g.create_dataset("I", data=curve.intensity)
     ds.attrs["units"] = iu
@@ -320,6 +320,7 @@ def write_frames(
             g.attrs["signal"] = "I"
             g.attrs["I_axes"] = "Q"
             g.attrs["Q_indices"] = np.int32(0)
+            g.attrs["axes"] = "Q"
             ds = g.create_dataset("I", data=intensity[i])
             ds.attrs["units"] = i_units
             ds.attrs["uncertainties"] = "Idev"
@@ -557,7 +558,10 @@ def _write_result_note(
 
 
 def _nxdata(
-    parent: h5py.Group, name: str, x: tuple[str, np.ndarray, str], y: tuple[str, np.ndarray, str],
+    parent: h5py.Group,
+    name: str,
+    x: tuple[str, np.ndarray, str],
+    y: tuple[str, np.ndarray, str],
     y_err: np.ndarray | None = None,
 ) -> h5py.Group:
     g = _group(parent, name, "NXdata")
@@ -568,6 +572,9 @@ def _nxdata(
     if y_err is not None:
         g.create_dataset(y[0] + "_errors", data=y_err).attrs["units"] = y[2]
     return g
+
+
+_SIMILARITY_ARRAYS = ("pvalues", "adjusted", "longest_run", "selected")
 
 
 def write_sample_result(
@@ -631,7 +638,7 @@ def write_sample_result(
         _text(sample, "name", name)
         conc = info.get("concentration_mg_ml")
         _number(sample, "concentration", None if conc is None else float(conc), "mg/mL")
-        _number(sample, "transmission", info.get("transmission"))
+        _number(sample, "transmission", info.get("transmission"), "")
         temp = info.get("temperature")
         _number(sample, "temperature", None if temp is None else float(temp), "degC")
         details = [f"{k}: {v}" for k, v in info.items() if k in ("buffer", "description")]
@@ -645,7 +652,9 @@ def write_sample_result(
         _text(an, "flags", ", ".join(flags))
         if guinier is not None:
             _write_result_note(
-                an, "guinier", guinier,
+                an,
+                "guinier",
+                guinier,
                 {"Rg": lu, "Rg_err": lu, "I0": iu, "I0_err": iu, "length_unit": ""},
             )
         if mw is not None:
@@ -656,21 +665,19 @@ def write_sample_result(
         if kratky is not None:
             _write_result_note(an, "kratky", kratky, {})
         if similarity is not None:
-            note = _write_result_note(
-                an, "similarity", similarity, {}, skip=("pvalues", "adjusted", "longest_run")
-            )
+            note = _write_result_note(an, "similarity", similarity, {}, skip=_SIMILARITY_ARRAYS)
             note.create_dataset("pvalues", data=similarity.pvalues)
             note.create_dataset("adjusted", data=similarity.adjusted)
             note.create_dataset("selected", data=np.asarray(similarity.selected, dtype=np.int64))
         if pr is not None:
             _write_result_note(
-                an, "pr", pr,
+                an,
+                "pr",
+                pr,
                 {"Dmax": lu, "Dmax_err": lu, "Rg": lu, "Rg_err": lu, "I0": iu, "I0_err": iu},
             )
             _nxdata(an, "pr_distribution", ("r", pr.r, lu), ("P", pr.pr, "arbitrary"), pr.pr_err)
-            _nxdata(
-                an, "pr_fit", ("Q", pr.q_fit, NX_Q_UNITS[pr.q_unit]), ("I_fit", pr.i_fit, iu)
-            )
+            _nxdata(an, "pr_fit", ("Q", pr.q_fit, NX_Q_UNITS[pr.q_unit]), ("I_fit", pr.i_fit, iu))
     return path
 
 
