@@ -1,0 +1,391 @@
+# SPDX-License-Identifier: MIT
+"""Check files against their standard: NXcanSAS outputs and raw detector files.
+
+:func:`validate_file` returns a list of problems in words a facility scientist understands;
+an empty list means the file is valid. It never raises for a bad file: a missing file, a text
+file handed in as HDF5 or a truncated frame are problems, not tracebacks.
+
+NXcanSAS files get two checks. Our own structural checks follow the NXcanSAS application
+definition (required groups, fields and attributes, allowed units, matching shapes, finite
+data); then ``nexusformat``'s ``validate_application`` checks the entry against the NXDL file
+shipped with nexusformat, and its errors (not its warnings) are added. Raw files are read with
+the facility profile's frame reader and checked for the metadata the profile requires and for
+frame integrity (every frame readable, one shape, not empty).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Units NXcanSAS allows for Q (and Qdev) and for I (and Idev).
+Q_UNITS = ("1/m", "1/nm", "1/angstrom")
+I_UNITS = ("1/m", "1/cm", "m2/g", "cm2/g", "arbitrary")
+#: Raw-file extensions understood without a profile.
+RAW_SUFFIXES = (".cbf", ".edf", ".tif", ".tiff")
+
+# Frame metadata field for each canonical profile field.
+_META_FIELD = {
+    "wavelength": "wavelength_m",
+    "distance": "distance_m",
+    "pixel_size_x": "pixel2_m",
+    "pixel_size_y": "pixel1_m",
+    "beam_center_x": "beam_center_x_px",
+    "beam_center_y": "beam_center_y_px",
+    "exposure": "count_time_s",
+    "sample_name": "sample_name",
+    "detector": "detector",
+    "bit_depth": "bit_depth",
+}
+
+
+def validate_file(path: str | Path, profile: str | None = None) -> list[str]:
+    """Check one file and list what is wrong with it.
+
+    Parameters
+    ----------
+    path : str or Path
+        An NXcanSAS file (``.h5``) or a raw detector file (HDF5/NeXus, CBF, EDF, TIFF).
+    profile : str, optional
+        Facility profile (e.g. ``"p12_pilatus_cbf"``): validate as a raw file of that
+        facility. Without it, HDF5 files holding an NXcanSAS entry are checked as NXcanSAS,
+        other HDF5 and CBF/EDF/TIFF files as raw files of the generic profile.
+
+    Returns
+    -------
+    list of str
+        Problems found; empty when the file is valid.
+    """
+    path = Path(path)
+    if not path.exists():
+        return ["file not found"]
+    if path.is_dir():
+        return ["is a directory, not a file"]
+    import h5py
+
+    is_h5 = h5py.is_hdf5(path)
+    if profile is not None:
+        return validate_raw(path, profile)
+    if not is_h5:
+        if path.suffix.lower() in RAW_SUFFIXES:
+            return validate_raw(path, None)
+        return ["not an HDF5 file (and not a CBF/EDF/TIFF frame file)"]
+    try:
+        with h5py.File(path, "r") as h5:
+            nxcansas = _find_cansas_entries(h5)
+    except OSError as exc:
+        return [f"HDF5 file cannot be opened: {exc}"]
+    if nxcansas:
+        return validate_nxcansas(path)
+    return validate_raw(path, None)
+
+
+# --- NXcanSAS -------------------------------------------------------------------------------
+
+
+def _s(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "SO" and value.size == 1:
+        return _s(value.reshape(-1)[0])
+    return value
+
+
+def _find_cansas_entries(h5: Any) -> list[str]:
+    out = []
+    for key in h5:
+        g = h5[key]
+        if not hasattr(g, "keys"):
+            continue
+        cls = _s(g.attrs.get("canSAS_class"))
+        definition = _s(g["definition"][()]) if "definition" in g else None
+        if cls == "SASentry" or definition == "NXcanSAS":
+            out.append(key)
+    return out
+
+
+def validate_nxcansas(path: str | Path, use_nexusformat: bool = True) -> list[str]:
+    """Problems of an NXcanSAS file: our structural checks plus nexusformat's errors.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    use_nexusformat : bool
+        Also run ``nexusformat.nexus.validate.validate_application`` on each entry (skipped
+        silently when nexusformat is not installed).
+    """
+    import h5py
+
+    problems: list[str] = []
+    with h5py.File(path, "r") as h5:
+        entries = _find_cansas_entries(h5)
+        if not entries:
+            return ["no NXcanSAS entry (no group with canSAS_class=SASentry)"]
+        default = _s(h5.attrs.get("default"))
+        if default is not None and default not in h5:
+            problems.append(f"/@default names {default!r}, which does not exist")
+        for key in entries:
+            problems += _check_entry(h5[key])
+    if use_nexusformat:
+        for key in entries:
+            problems += [f"nexusformat: {p}" for p in nexusformat_errors(path, "/" + key)]
+    return problems
+
+
+def _check_entry(entry: Any) -> list[str]:
+    p: list[str] = []
+    where = entry.name
+    if _s(entry.attrs.get("NX_class")) not in ("NXentry", "NXsubentry"):
+        p.append(f"{where}: NX_class must be NXentry")
+    if _s(entry.attrs.get("canSAS_class")) != "SASentry":
+        p.append(f"{where}: canSAS_class must be SASentry")
+    definition = _s(entry["definition"][()]) if "definition" in entry else None
+    if definition != "NXcanSAS":
+        p.append(f"{where}/definition must be 'NXcanSAS' (found {definition!r})")
+    for field in ("title", "run"):
+        if field not in entry:
+            p.append(f"{where}/{field} is required and missing")
+    sasdata = [
+        entry[k]
+        for k in entry
+        if hasattr(entry[k], "keys") and _s(entry[k].attrs.get("canSAS_class")) == "SASdata"
+    ]
+    if not sasdata:
+        p.append(f"{where}: no SASdata group")
+    for g in sasdata:
+        p += _check_sasdata(g)
+    default = _s(entry.attrs.get("default"))
+    if default is not None and default not in entry:
+        p.append(f"{where}/@default names {default!r}, which does not exist")
+    for k in entry:
+        g = entry[k]
+        if hasattr(g, "keys") and _s(g.attrs.get("canSAS_class")) == "SASsample":
+            if "name" not in g:
+                p.append(f"{g.name}/name is required in SASsample and missing")
+    return p
+
+
+def _check_sasdata(g: Any) -> list[str]:
+    p: list[str] = []
+    w = g.name
+    if _s(g.attrs.get("NX_class")) != "NXdata":
+        p.append(f"{w}: NX_class must be NXdata")
+    signal = _s(g.attrs.get("signal"))
+    if signal != "I":
+        p.append(f"{w}/@signal must be 'I' (found {signal!r})")
+    axes = _s(g.attrs.get("I_axes"))
+    if axes is None:
+        p.append(f"{w}/@I_axes is required and missing")
+        axes_list: list[str] = ["Q"]
+    else:
+        if isinstance(axes, np.ndarray):
+            axes_list = [str(_s(a)) for a in axes]
+        else:
+            axes_list = [a.strip() for a in str(axes).split(",")]
+    q_indices = g.attrs.get("Q_indices")
+    if q_indices is None:
+        p.append(f"{w}/@Q_indices is required and missing")
+    elif np.asarray(q_indices).dtype.kind not in "iu":
+        p.append(f"{w}/@Q_indices must be integer (found {np.asarray(q_indices).dtype})")
+    if "I" not in g:
+        return p + [f"{w}/I is required and missing"]
+    intensity = g["I"]
+    if len(axes_list) != intensity.ndim:
+        p.append(f"{w}/@I_axes names {len(axes_list)} axes but I has {intensity.ndim}")
+    q_names = sorted({a for a in axes_list if a.startswith("Q")}) or ["Q"]
+    for qn in q_names:
+        if qn not in g:
+            p.append(f"{w}/{qn} is required and missing")
+            continue
+        p += _check_units(g[qn], Q_UNITS)
+        p += _check_finite(g[qn])
+        if intensity.ndim == 1 and g[qn].shape != intensity.shape:
+            p.append(f"{w}/{qn} has shape {g[qn].shape} but I has {intensity.shape}")
+    p += _check_units(intensity, I_UNITS)
+    p += _check_finite(intensity)
+    unc = _s(intensity.attrs.get("uncertainties"))
+    if unc is not None:
+        for name in str(unc).split(","):
+            name = name.strip()
+            if name not in g:
+                p.append(f"{w}/I@uncertainties names {name!r}, which does not exist")
+                continue
+            if g[name].shape != intensity.shape:
+                p.append(f"{w}/{name} has shape {g[name].shape} but I has {intensity.shape}")
+            p += _check_units(g[name], I_UNITS)
+            p += _check_finite(g[name])
+            values = np.asarray(g[name][()], dtype=float)
+            if np.isfinite(values).all() and (values < 0).any():
+                p.append(f"{w}/{name}: negative uncertainties")
+    if "Idev" in g and unc is None:
+        p.append(f"{w}/I@uncertainties should name 'Idev'")
+    return p
+
+
+def _check_units(ds: Any, allowed: tuple[str, ...]) -> list[str]:
+    units = _s(ds.attrs.get("units"))
+    if units is None:
+        return [f"{ds.name}/@units is required and missing"]
+    if units not in allowed:
+        return [f"{ds.name}/@units {units!r} is not one of {', '.join(allowed)}"]
+    return []
+
+
+def _check_finite(ds: Any) -> list[str]:
+    if ds.dtype.kind not in "iuf":
+        return [f"{ds.name}: not numeric ({ds.dtype})"]
+    values = np.asarray(ds[()], dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = np.unravel_index(int(np.argmax(bad)), values.shape) if values.ndim else ()
+        return [f"{ds.name}: {int(bad.sum())} non-finite values (first at index {first})"]
+    return []
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelno, record.getMessage()))
+
+
+def nexusformat_errors(path: str | Path, entry: str | None = None) -> list[str]:
+    """Errors that nexusformat's NXcanSAS application validator reports for one entry.
+
+    Each error is prefixed with the field or group it concerns. Returns an empty list when
+    nexusformat is not installed.
+    """
+    try:
+        from nexusformat.nexus import validate as nxv
+    except ImportError:
+        return []
+    handler = _Collect()
+    logger = nxv.logger
+    old_level, old_propagate, old_handlers = logger.level, logger.propagate, logger.handlers[:]
+    logger.handlers = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.WARNING)
+    try:
+        nxv.validate_application(str(path), path=entry, application="NXcanSAS")
+    except Exception as exc:  # the validator itself failed: say so, do not crash
+        return [f"validator failed: {exc}"]
+    finally:
+        logger.handlers = old_handlers
+        logger.propagate = old_propagate
+        logger.setLevel(old_level)
+    errors, context = [], ""
+    for level, message in handler.records:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", message).strip()
+        if text.startswith(("Field:", "Group:")):
+            context = text.split(":", 1)[1].strip()
+        elif level == logging.ERROR:
+            errors.append(f"{context}: {text}" if context else text)
+    return errors
+
+
+# --- raw frame files ------------------------------------------------------------------------
+
+
+def validate_raw(path: str | Path, profile: str | None = None) -> list[str]:
+    """Problems of a raw detector file against a facility profile.
+
+    Checks that the profile's required metadata are present and plausible, and that every
+    frame can be read, has the detector's shape and is not empty.
+    """
+    path = Path(path)
+    try:
+        from halos_analysis.io import frames as frames_mod
+        from halos_analysis.io import profiles
+    except ImportError as exc:
+        return [f"raw-file validation unavailable ({exc})"]
+    from halos_analysis.errors import HalosError
+
+    if profile is None:
+        fmt = "hdf5" if path.suffix.lower() in (".h5", ".hdf5", ".nxs") else path.suffix[1:]
+        profile = profiles.default_profile(fmt.lower())
+    try:
+        required = profiles.required_fields(profile)
+    except KeyError as exc:
+        return [f"unknown profile: {exc}"]
+    try:
+        source = _open_source(frames_mod, path, profile)
+    except (HalosError, OSError, ValueError, KeyError) as exc:
+        return [f"cannot be read as a {profile} file: {exc}"]
+    problems = []
+    meta = getattr(source, "metadata", None)
+    for field in required:
+        if field == "data":
+            continue  # checked by reading the frames below
+        attr = _META_FIELD.get(field)
+        value = getattr(meta, attr, None) if attr else _extra_field(source, field)
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            problems.append(f"required field {field!r} is missing")
+        elif isinstance(value, (int, float)) and field != "bit_depth" and value <= 0:
+            problems.append(f"field {field!r} must be positive, found {value!r}")
+    problems += _check_frames(source, meta)
+    close = getattr(source, "close", None)
+    if callable(close):
+        close()
+    return problems
+
+
+def _open_source(frames_mod: Any, path: Path, profile: str) -> Any:
+    try:
+        return frames_mod.open_frames(path, profile=profile)
+    except TypeError:
+        return frames_mod.open_frames(path)
+
+
+def _extra_field(source: Any, field: str) -> Any:
+    for name in (field, f"{field}s", f"{field}_s"):
+        value = getattr(source, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _iter_frames(source: Any):
+    """Yield (index, frame) for every frame, whatever iteration the source offers."""
+    if hasattr(source, "iter_frames"):
+        yield from enumerate(source.iter_frames())
+    elif hasattr(source, "__len__") and hasattr(source, "__getitem__"):
+        for i in range(len(source)):
+            yield i, source[i]
+    else:
+        yield from enumerate(source)
+
+
+def _check_frames(source: Any, meta: Any) -> list[str]:
+    problems: list[str] = []
+    shape = getattr(meta, "shape", None)
+    n_seen = 0
+    try:
+        for i, frame in _iter_frames(source):
+            arr = np.asarray(frame)
+            if arr.ndim == 3:  # a batch of frames
+                frames = list(arr)
+            else:
+                frames = [arr]
+            for k, f in enumerate(frames):
+                idx = n_seen + k if arr.ndim == 3 else i
+                if shape is not None and tuple(f.shape) != tuple(shape):
+                    problems.append(f"frame {idx}: shape {f.shape}, detector is {tuple(shape)}")
+                elif f.size == 0 or not np.any(f):
+                    problems.append(f"frame {idx}: empty (all pixels zero)")
+            n_seen += len(frames)
+    except Exception as exc:  # a truncated or corrupt frame: report where reading stopped
+        problems.append(f"frame {n_seen} cannot be read: {exc}")
+    n_expected = getattr(meta, "n_frames", None)
+    if n_seen == 0 and not problems:
+        problems.append("no frames")
+    elif n_expected is not None and n_seen < n_expected and not problems:
+        problems.append(f"only {n_seen} of {n_expected} frames could be read")
+    return problems
