@@ -619,6 +619,8 @@ class FabioFrameSource(FrameSource):
         rate = per_frame("monitor_rate")
         if monitor is None and rate is not None and exposure is not None:
             monitor = rate * exposure
+        if monitor is not None and not monitor.any():
+            monitor = None  # camserver writes "Flux 0.0000" when no flux was set
         self._set_per_frame(
             {"monitor": monitor, "transmission": per_frame("transmission"), "exposure_s": exposure}
         )
