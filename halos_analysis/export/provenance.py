@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: MIT
+"""Provenance: what an output was made from, with what, by which command, where and when.
+
+The dict built here goes into the NXcanSAS ``SASprocess`` of each result and into
+``provenance.json`` beside it; ``halos reproduce`` reads it back to re-run a sample.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import platform
+import shlex
+import sys
+from collections.abc import Iterable, Sequence
+from importlib import metadata as _metadata
+from pathlib import Path
+from typing import Any
+
+#: Packages whose versions change results or files; recorded in every provenance.
+DEPENDENCIES = (
+    "numpy",
+    "scipy",
+    "h5py",
+    "hdf5plugin",
+    "fabio",
+    "pyFAI",
+    "snakemake",
+    "dask",
+    "matplotlib",
+)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB chunks (frames files can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def package_versions(names: Iterable[str] = DEPENDENCIES) -> dict[str, str | None]:
+    """Installed version of each package (None when it is not installed)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = _metadata.version(name)
+        except _metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def build_provenance(
+    inputs: Sequence[str | Path] = (),
+    config: dict[str, Any] | None = None,
+    config_text: str | None = None,
+    command: Sequence[str] | str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Provenance of one output.
+
+    Parameters
+    ----------
+    inputs : sequence of path
+        Input files; each gets its SHA-256 (a missing file gets ``None`` and is listed under
+        ``missing_inputs``).
+    config : dict, optional
+        The configuration used, as a dict.
+    config_text : str, optional
+        The configuration file's text (kept verbatim so it can be re-run).
+    command : sequence of str or str, optional
+        The command line; ``sys.argv`` by default.
+    extra : dict, optional
+        More items to record (sample name, parameters...).
+
+    Returns
+    -------
+    dict
+        ``program``, ``version``, ``date`` (UTC, ISO 8601), ``host``, ``python``,
+        ``platform``, ``command``, ``inputs`` (path -> sha256), ``dependencies``,
+        ``config``, ``config_text`` and the ``extra`` items.
+    """
+    from halos_analysis import __version__
+
+    if command is None:
+        command = sys.argv
+    if not isinstance(command, str):
+        command = shlex.join(str(c) for c in command)
+    hashes: dict[str, str | None] = {}
+    for p in inputs:
+        p = Path(p)
+        hashes[str(p)] = sha256_file(p) if p.is_file() else None
+    prov: dict[str, Any] = {
+        "program": "halos-analysis",
+        "version": __version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "host": platform.node(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "command": command,
+        "inputs": hashes,
+        "dependencies": package_versions(),
+        "config": config or {},
+        "config_text": config_text or "",
+    }
+    missing = [k for k, v in hashes.items() if v is None]
+    if missing:
+        prov["missing_inputs"] = missing
+    prov.update(extra or {})
+    return prov
+
+
+def check_inputs(prov: dict[str, Any]) -> dict[str, str]:
+    """Compare the recorded input hashes with the files now on disk.
+
+    Returns
+    -------
+    dict
+        path -> ``"same"``, ``"changed"`` or ``"missing"``.
+    """
+    out = {}
+    for path, digest in prov.get("inputs", {}).items():
+        p = Path(path)
+        if not p.is_file():
+            out[path] = "missing"
+        else:
+            out[path] = "same" if sha256_file(p) == digest else "changed"
+    return out
+
+
+def write_provenance(prov: dict[str, Any], path: str | Path) -> Path:
+    """Write provenance as JSON (temporary name, then rename)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(prov, indent=2, default=str) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def process_for_nxcansas(prov: dict[str, Any], parameters: dict[str, Any] | None = None):
+    """The ``process`` argument of :func:`halos_analysis.io.nxcansas.write_sample_result`."""
+    return {
+        "program": prov.get("program", "halos-analysis"),
+        "version": prov.get("version"),
+        "date": prov.get("date"),
+        "parameters": parameters if parameters is not None else prov.get("config", {}),
+        "config_text": prov.get("config_text") or json.dumps(prov.get("config", {}), indent=2),
+        "provenance": {k: v for k, v in prov.items() if k != "config_text"},
+    }

@@ -1,0 +1,219 @@
+# SPDX-License-Identifier: MIT
+"""Per-sample and per-run summaries (JSON and CSV) and the P(r) text table.
+
+Field names follow a SASBDB deposition where one exists (``rg``, ``rg_error``, ``i0``,
+``i0_error``, ``dmax``, ``porod_volume``, ``guinier_points``, ``concentration``...); lengths are
+in ``length_unit`` (Å or nm, matching ``q_unit``), molecular weights in kDa. Every file is
+written to a temporary name and renamed, so readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from halos_analysis.types import (
+    GuinierResult,
+    KratkyResult,
+    MWResult,
+    PrResult,
+    SimilarityResult,
+    length_unit,
+)
+
+#: Columns of ``summary.csv``, in order.
+COLUMNS: tuple[str, ...] = (
+    "sample",
+    "buffer",
+    "concentration",
+    "q_unit",
+    "length_unit",
+    "frames_total",
+    "frames_used",
+    "frames_rejected",
+    "rg",
+    "rg_error",
+    "i0",
+    "i0_error",
+    "guinier_first",
+    "guinier_last",
+    "guinier_points",
+    "guinier_qrg_min",
+    "guinier_qrg_max",
+    "guinier_r2",
+    "dmax",
+    "dmax_error",
+    "pr_rg",
+    "pr_rg_error",
+    "pr_i0",
+    "pr_chi2",
+    "porod_volume",
+    "mw_porod_volume",
+    "mw_volume_of_correlation",
+    "mw_absolute",
+    "mw_reference",
+    "mw_consensus",
+    "mw_spread",
+    "kratky_peak_qrg",
+    "kratky_peak_height",
+    "flags",
+)
+
+
+def _num(value: Any) -> float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        return value
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def sample_summary(
+    sample: str,
+    *,
+    guinier: GuinierResult | None = None,
+    pr: PrResult | None = None,
+    mw: MWResult | None = None,
+    kratky: KratkyResult | None = None,
+    similarity: SimilarityResult | None = None,
+    buffer: str | None = None,
+    concentration_mg_ml: float | None = None,
+    q_unit: str | None = None,
+    flags: Sequence[str] = (),
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One sample's results as a flat dict (SASBDB-like names; NaN becomes None).
+
+    ``flags`` collects the sample's own flags and those of every result, without repeats.
+    ``frames_used`` and ``frames_rejected`` are counts; ``frames_rejected_ids`` lists them.
+    """
+    q_unit = q_unit or next((r.q_unit for r in (guinier, pr, mw) if r is not None), None)
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(
+        sample=sample,
+        buffer=buffer,
+        concentration=_num(concentration_mg_ml),
+        concentration_unit="mg/ml",
+        q_unit=q_unit,
+        length_unit=length_unit(q_unit) if q_unit else None,
+    )
+    all_flags = list(flags)
+    if similarity is not None:
+        row["frames_total"] = len(similarity.pvalues)
+        row["frames_used"] = len(similarity.selected)
+        row["frames_rejected"] = len(similarity.rejected)
+        row["frames_rejected_ids"] = sorted(int(i) for i in similarity.rejected)
+    if guinier is not None:
+        row.update(
+            rg=_num(guinier.Rg),
+            rg_error=_num(guinier.Rg_err),
+            i0=_num(guinier.I0),
+            i0_error=_num(guinier.I0_err),
+            guinier_first=guinier.first if guinier.valid else None,
+            guinier_last=guinier.last if guinier.valid else None,
+            guinier_points=guinier.n_points,
+            guinier_qrg_min=_num(guinier.qRg_min),
+            guinier_qrg_max=_num(guinier.qRg_max),
+            guinier_r2=_num(guinier.r2),
+        )
+        all_flags += guinier.flags
+    if pr is not None:
+        row.update(
+            dmax=_num(pr.Dmax),
+            dmax_error=_num(pr.Dmax_err),
+            pr_rg=_num(pr.Rg),
+            pr_rg_error=_num(pr.Rg_err),
+            pr_i0=_num(pr.I0),
+            pr_chi2=_num(pr.chi2),
+        )
+        all_flags += pr.flags
+    if mw is not None:
+        row.update(
+            porod_volume=_num(mw.porod_volume),
+            mw_porod_volume=_num(mw.mw_vp_kda),
+            mw_volume_of_correlation=_num(mw.mw_vc_kda),
+            mw_absolute=_num(mw.mw_abs_kda),
+            mw_reference=_num(mw.mw_ref_kda),
+            mw_consensus=_num(mw.mw_consensus_kda),
+            mw_spread=_num(mw.mw_spread_kda),
+            mw_unit="kDa",
+        )
+        all_flags += mw.flags
+    if kratky is not None:
+        row.update(
+            kratky_peak_qrg=_num(kratky.peak_qrg), kratky_peak_height=_num(kratky.peak_height)
+        )
+        all_flags += kratky.flags
+    row["flags"] = list(dict.fromkeys(all_flags))
+    row.update(extra or {})
+    return row
+
+
+def _atomic_text(text: str, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path
+
+
+def write_sample_summary(summary: dict[str, Any], path: str | Path) -> Path:
+    """Write one sample's summary as JSON."""
+    return _atomic_text(json.dumps(summary, indent=2, default=str) + "\n", path)
+
+
+def write_run_summary(
+    summaries: Sequence[dict[str, Any]], csv_path: str | Path, json_path: str | Path | None = None
+) -> tuple[Path, Path | None]:
+    """Write the run's ``summary.csv`` (one row per sample, :data:`COLUMNS`) and JSON.
+
+    Flags are joined with ``;`` in the CSV; missing values are empty cells.
+
+    Returns
+    -------
+    tuple of Path
+        The CSV path and the JSON path (None when not asked for).
+    """
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    for s in summaries:
+        row = {k: s.get(k) for k in COLUMNS}
+        row["flags"] = ";".join(s.get("flags") or ())
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    csv_out = _atomic_text(buf.getvalue(), csv_path)
+    json_out = None
+    if json_path is not None:
+        json_out = _atomic_text(
+            json.dumps({"samples": list(summaries)}, indent=2, default=str) + "\n", json_path
+        )
+    return csv_out, json_out
+
+
+def read_run_summary(path: str | Path) -> list[dict[str, Any]]:
+    """Rows of a ``summary.json`` (or the ``samples`` list it holds)."""
+    data = json.loads(Path(path).read_text())
+    return data["samples"] if isinstance(data, dict) else data
+
+
+def write_pr_table(pr: PrResult, path: str | Path) -> Path:
+    """Write P(r) as a text table: ``r  P(r)  sigma`` with a header naming units and results."""
+    lu = length_unit(pr.q_unit)
+    lines = [
+        f"# P(r) by indirect Fourier transform (halos-analysis); r in {lu}",
+        f"# Dmax: {pr.Dmax:.6g} +- {pr.Dmax_err:.3g} {lu}",
+        f"# Rg: {pr.Rg:.6g} +- {pr.Rg_err:.3g} {lu}",
+        f"# I0: {pr.I0:.6g} +- {pr.I0_err:.3g}",
+        f"# chi2: {pr.chi2:.4g}  alpha: {pr.alpha:.4g}",
+        f"# {'r_' + lu:>14s} {'P(r)':>15s} {'sigma':>15s}",
+    ]
+    rows = zip(pr.r, pr.pr, pr.pr_err, strict=True)
+    lines += [f"{r:16.8e} {p:15.8e} {e:15.8e}" for r, p, e in rows]
+    return _atomic_text("\n".join(lines) + "\n", path)
