@@ -350,9 +350,7 @@ def subtract(sample: Curve, buffer: Curve, scale: float = 1.0) -> Curve:
             s_name,
             "q unit",
         )
-    if len(sample) != len(buffer) or not np.allclose(
-        sample.q, buffer.q, rtol=_Q_RTOL, atol=0.0
-    ):
+    if len(sample) != len(buffer) or not np.allclose(sample.q, buffer.q, rtol=_Q_RTOL, atol=0.0):
         detail = f"{len(sample)} vs {len(buffer)} points"
         if len(sample) == len(buffer):
             k = int(np.argmax(~np.isclose(sample.q, buffer.q, rtol=_Q_RTOL, atol=0.0)))

@@ -1,0 +1,353 @@
+# SPDX-License-Identifier: MIT
+"""Guinier analysis: ln I(q) = ln I0 − (q Rg)²/3 at low q.
+
+:func:`fit_guinier` fits a given range; :func:`auto_guinier` searches every admissible range
+at once (prefix sums make each candidate's weighted linear and quadratic fits O(1)) and
+scores them on fit quality, length, residual structure and use of the Guinier range.
+
+Uncertainties: σ(ln I) = σ/I, weights w = (I/σ)². Rg and I0 errors come from the covariance
+of the weighted fit, inflated by √χ²_ν when χ²_ν > 1 (never deflated), so that data whose
+error bars are too small do not give over-confident results.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from halos_analysis.errors import HalosInputError
+from halos_analysis.types import Curve, GuinierResult
+
+__all__ = ["auto_guinier", "fit_guinier"]
+
+# A |t| of the q⁴ (curvature) term above this is treated as structure in the residuals.
+_T_CURV_SCALE = 3.0
+# z-score of the mean residual of excluded low-q points that flags aggregation/repulsion.
+_Z_FLAG = 4.0
+
+
+def _weights(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """x = q², y = ln I, w = (I/σ)², point usability, and whether weights are real."""
+    q, inten, sig = curve.q, curve.intensity, curve.sigma
+    x = q * q
+    pos = np.isfinite(inten) & (inten > 0) & np.isfinite(q)
+    y = np.full_like(inten, np.nan)
+    y[pos] = np.log(inten[pos])
+    has_sigma = np.isfinite(sig) & (sig > 0)
+    weighted = bool(has_sigma.any())
+    if weighted:
+        ok = pos & has_sigma
+        w = np.where(ok, (inten / np.where(has_sigma, sig, 1.0)) ** 2, 0.0)
+    else:
+        # No usable σ at all: unweighted fit, errors then come from the residual scatter.
+        ok = pos
+        w = np.where(ok, 1.0, 0.0)
+    return x, y, w, ok, weighted
+
+
+def fit_guinier(curve: Curve, first: int, last: int) -> GuinierResult:
+    """Weighted Guinier fit over rows ``first``..``last`` (inclusive, 0-based).
+
+    Parameters
+    ----------
+    curve : Curve
+        The (buffer-subtracted) curve; any q unit (Rg comes out in the matching length).
+    first, last : int
+        Inclusive row range. Points with I ≤ 0 or without a usable σ are left out of the fit.
+
+    Returns
+    -------
+    GuinierResult
+        Rg, I0 with errors from the covariance (inflated by √χ²_ν when χ²_ν > 1), qRg range,
+        r² (unweighted, of ln I), reduced χ². ``valid`` is False when the slope is not
+        negative (no real Rg), flagged ``"no_guinier_region"``.
+
+    Raises
+    ------
+    HalosInputError
+        When the range is outside the curve or holds fewer than 3 usable points.
+
+    Examples
+    --------
+    >>> res = fit_guinier(curve, 0, 42)  # doctest: +SKIP
+    >>> print(res)  # doctest: +SKIP
+    Guinier: Rg = 33.3 ± 0.32 A, I0 = 0.060993 ± 0.00032, points 0–42, qRg 0.34–1.14
+    """
+    n = len(curve)
+    if not (0 <= first < last < n):
+        raise HalosInputError(
+            f"Guinier range {first}–{last} is not inside rows 0–{n - 1}",
+            curve.meta.get("source"),
+            "guinier range",
+        )
+    x, y, w, ok, weighted = _weights(curve)
+    sl = slice(first, last + 1)
+    m = ok[sl]
+    if m.sum() < 3:
+        raise HalosInputError(
+            f"Guinier range {first}–{last} has {int(m.sum())} usable points (I > 0), need ≥ 3",
+            curve.meta.get("source"),
+            "guinier range",
+        )
+    xs, ys, ws = x[sl][m], y[sl][m], w[sl][m]
+    sw, swx, swy = ws.sum(), (ws * xs).sum(), (ws * ys).sum()
+    swxx, swxy = (ws * xs * xs).sum(), (ws * xs * ys).sum()
+    det = sw * swxx - swx * swx
+    slope = (sw * swxy - swx * swy) / det
+    icpt = (swxx * swy - swx * swxy) / det
+    resid = ys - (icpt + slope * xs)
+    dof = max(len(xs) - 2, 1)
+    chi2 = float((ws * resid**2).sum() / dof)
+    # Unweighted: covariance scale comes from the scatter; weighted: inflate only.
+    infl = chi2 if not weighted else max(1.0, chi2)
+    var_slope, var_icpt = infl * sw / det, infl * swxx / det
+    r2 = float(1.0 - (resid**2).sum() / ((ys - ys.mean()) ** 2).sum())
+    flags: list[str] = []
+    if slope >= 0:
+        flags.append("no_guinier_region")
+        nan = math.nan
+        return GuinierResult(
+            nan,
+            nan,
+            math.exp(icpt),
+            nan,
+            first,
+            last,
+            nan,
+            nan,
+            curve.q_unit,
+            r2,
+            chi2,
+            flags=tuple(flags),
+        )
+    rg = math.sqrt(-3.0 * slope)
+    i0 = math.exp(icpt)
+    if not weighted:
+        flags.append("unweighted")
+    return GuinierResult(
+        Rg=rg,
+        Rg_err=1.5 * math.sqrt(var_slope) / rg,
+        I0=i0,
+        I0_err=i0 * math.sqrt(var_icpt),
+        first=int(first),
+        last=int(last),
+        qRg_min=float(curve.q[first] * rg),
+        qRg_max=float(curve.q[last] * rg),
+        q_unit=curve.q_unit,
+        r2=r2,
+        chi2=chi2,
+        flags=tuple(flags),
+    )
+
+
+def _data_start(inten: np.ndarray, sig: np.ndarray, ok: np.ndarray) -> int:
+    """First row worth fitting: skips non-positive points, the beam-stop shadow and spikes.
+
+    A point is skipped while it lies clearly below the median of the next five usable
+    points (intensity still rising: beam-stop edge) or far above it (a spike).
+    """
+    idx = np.flatnonzero(ok)
+    for k in range(max(len(idx) - 6, 0)):
+        i = idx[k]
+        ahead = np.median(inten[idx[k + 1 : k + 6]])
+        tol = 3.0 * (sig[i] if np.isfinite(sig[i]) and sig[i] > 0 else 0.0) + 0.02 * ahead
+        if inten[i] < ahead - tol or inten[i] > 3.0 * ahead:
+            continue
+        return int(i)
+    return int(idx[0]) if len(idx) else 0
+
+
+def _window_fits(x, y, w, ok, starts, ends):
+    """Weighted linear and quadratic fits of every (start, end) window, vectorised."""
+    scale = x[ends.max()] if x[ends.max()] > 0 else 1.0
+    xs = np.where(ok, x / scale, 0.0)  # scaled so the 3×3 normal equations stay conditioned
+    ys = np.where(ok, y, 0.0)
+    ww = np.where(ok, w, 0.0)
+
+    def cum(v):
+        return np.concatenate(([0.0], np.cumsum(v)))
+
+    sums = {
+        "n": cum(ok.astype(float)),
+        "w": cum(ww),
+        "wx": cum(ww * xs),
+        "wxx": cum(ww * xs**2),
+        "wx3": cum(ww * xs**3),
+        "wx4": cum(ww * xs**4),
+        "wy": cum(ww * ys),
+        "wxy": cum(ww * xs * ys),
+        "wxxy": cum(ww * xs**2 * ys),
+        "wyy": cum(ww * ys**2),
+    }
+    s = {k: v[ends + 1] - v[starts] for k, v in sums.items()}
+    det = s["w"] * s["wxx"] - s["wx"] ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = (s["w"] * s["wxy"] - s["wx"] * s["wy"]) / det
+        a = (s["wxx"] * s["wy"] - s["wx"] * s["wxy"]) / det
+        chi = (
+            s["wyy"]
+            - 2 * a * s["wy"]
+            - 2 * b * s["wxy"]
+            + a * a * s["w"]
+            + 2 * a * b * s["wx"]
+            + b * b * s["wxx"]
+        )
+        dof = s["n"] - 2
+        chi2 = np.maximum(chi, 0.0) / dof
+        var_b = s["w"] / det
+        var_a = s["wxx"] / det
+        # Quadratic term c of y = a + b x + c x²: Cramer's rule on the 3×3 normal equations.
+        m00, m01, m02, m11, m12, m22 = s["w"], s["wx"], s["wxx"], s["wxx"], s["wx3"], s["wx4"]
+        r0, r1, r2 = s["wy"], s["wxy"], s["wxxy"]
+        c00 = m11 * m22 - m12 * m12
+        c01 = m01 * m22 - m12 * m02
+        c02 = m01 * m12 - m11 * m02
+        det3 = m00 * c00 - m01 * c01 + m02 * c02
+        num_c = m00 * (m11 * r2 - r1 * m12) - m01 * (m01 * r2 - r1 * m02) + r0 * c02
+        c = num_c / det3
+        var_c = (m00 * m11 - m01 * m01) / det3
+        t_curv = c / np.sqrt(var_c)
+    return a, b / scale, var_a, var_b / scale**2, chi2, t_curv, s["n"]
+
+
+def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_max):
+    q = curve.q
+    inten = curve.intensity
+    # Search up to where the smoothed intensity has fallen well past the Guinier region:
+    # qRg = 1.3 means I/I0 = 0.57, so I < 0.3·I(start) is certainly beyond it.
+    k = 5
+    smooth = np.convolve(np.where(ok, inten, 0), np.ones(k) / k, mode="same")
+    beyond = np.flatnonzero(
+        (np.arange(len(q)) > start0 + min_points) & (smooth < 0.3 * inten[start0])
+    )
+    stop = int(beyond[0]) if len(beyond) else len(q) - 1
+    cand = np.arange(start0, stop + 1)
+    cand = cand[ok[cand]]
+    # Keep the pair count bounded on very fine grids (vectorised cost ~ pairs).
+    stride = max(1, len(cand) // 300)
+    sel = cand[::stride]
+    starts, ends = np.meshgrid(sel, sel, indexing="ij")
+    starts, ends = starts.ravel(), ends.ravel()
+    keep = ends - starts + 1 >= min_points * 1
+    starts, ends = starts[keep], ends[keep]
+    if len(starts) == 0:
+        return None
+    a, b, var_a, var_b, chi2, t_curv, npts = _window_fits(x, y, w, ok, starts, ends)
+    good = (npts >= min_points) & (b < 0) & np.isfinite(chi2)
+    rg = np.sqrt(np.where(good, -3.0 * b, np.nan))
+    infl = np.maximum(chi2, 1.0) if weighted else chi2
+    rg_err = 1.5 * np.sqrt(var_b * infl) / rg
+    qrg_lo, qrg_hi = q[starts] * rg, q[ends] * rg
+    good &= (qrg_hi <= qrg_max) & (qrg_lo <= qrg_min_max) & (rg_err < 0.5 * rg)
+    if not good.any():
+        return None
+    idx = np.flatnonzero(good)
+    rg, rg_err, chi2, t_curv = rg[idx], rg_err[idx], chi2[idx], t_curv[idx]
+    n = npts[idx]
+    # Scores, each in [0, 1]: length, use of the Guinier range, low start, precision,
+    # fit quality relative to the best window, and absence of curvature in the residuals.
+    s_len = n / n.max()
+    s_qmax = 1.0 - np.abs(qrg_hi[idx] - qrg_max) / qrg_max
+    s_qmin = 1.0 - qrg_lo[idx] / max(qrg_min_max, 1e-9)
+    s_prec = 1.0 - np.clip(rg_err / rg, 0.0, 1.0)
+    chi_ref = np.percentile(chi2, 10)
+    # χ²_ν below 1 (or below the best windows') is no evidence of a better fit.
+    s_fit = np.clip(max(chi_ref, 1.0) / np.maximum(chi2, 1e-12), 0.0, 1.0) if weighted else 1.0
+    # Error bars are often mis-scaled by a constant factor: judge curvature against the
+    # scatter of the best windows, not the nominal σ.
+    t_curv = t_curv / math.sqrt(max(chi_ref, 1.0)) if weighted else t_curv / np.sqrt(chi2)
+    # |t| up to 2 is noise; a real Guinier curve also bends slightly near qRg 1.3.
+    s_curv = 1.0 / (1.0 + (np.maximum(np.abs(t_curv) - 2.0, 0.0) / 2.0) ** 2)
+    score = (s_len + s_qmax + 0.5 * s_qmin + s_prec + 2.0 * s_fit + 2.0 * s_curv) / 7.5
+    best = int(np.argmax(score))
+    return int(starts[idx[best]]), int(ends[idx[best]]), float(score[best]), float(t_curv[best])
+
+
+def auto_guinier(
+    curve: Curve,
+    min_points: int = 10,
+    qrg_max: float = 1.3,
+    qrg_min_max: float = 1.0,
+) -> GuinierResult:
+    """Find the Guinier range automatically and fit it.
+
+    Every window that starts at or after the first usable point (non-positive points, the
+    beam-stop shadow and spikes are skipped), has at least ``min_points`` points,
+    qmin·Rg ≤ ``qrg_min_max`` and qmax·Rg ≤ ``qrg_max`` is fitted at once. Windows are
+    scored on (weights in brackets): length (1), qmax·Rg close to ``qrg_max`` (1), low
+    qmin·Rg (0.5), relative Rg precision (1), χ²_ν relative to the best windows (2) and the
+    significance of a q⁴ term in a quadratic fit — structure in the residuals (3). If no
+    window qualifies, the search is repeated with 5 points (flag ``"few_points"``).
+
+    Flags: ``"aggregation"`` / ``"repulsion"`` when the usable points before the chosen
+    range lie significantly above / below the fit (z of the mean normalised residual
+    > 4), or the chosen range itself curves up / down (|t| of the q⁴ term > 3);
+    ``"few_points"``; ``"no_guinier_region"`` (then Rg, I0 are NaN and ``valid`` is False;
+    no exception). Negative intensities (high q after subtraction) are simply not used.
+    Points with NaN σ are left out; if no point has a σ, the fit is unweighted (flag
+    ``"unweighted"``) and errors come from the scatter of the residuals.
+
+    Parameters
+    ----------
+    curve : Curve
+        Buffer-subtracted curve, any q unit.
+    min_points : int
+        Minimum number of points in the range.
+    qrg_max : float
+        Upper limit of qmax·Rg (1.3 for globular proteins).
+    qrg_min_max : float
+        Upper limit of qmin·Rg.
+
+    Returns
+    -------
+    GuinierResult
+        ``quality`` is the window's score in [0, 1].
+    """
+    if len(curve) < 5:
+        return _invalid_flagged(curve, ("no_guinier_region", "few_points"))
+    x, y, w, ok, weighted = _weights(curve)
+    if ok.sum() < 5:
+        return _invalid_flagged(curve, ("no_guinier_region",))
+    start0 = _data_start(curve.intensity, curve.sigma, ok)
+    flags: list[str] = []
+    found = _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_max)
+    if found is None and min_points > 5:
+        found = _search(curve, x, y, w, ok, weighted, start0, 5, qrg_max, qrg_min_max)
+        flags.append("few_points")
+    if found is None:
+        return _invalid_flagged(curve, ("no_guinier_region",))
+    first, last, score, t_curv = found
+    res = fit_guinier(curve, first, last)
+    flags.extend(res.flags)
+    # Low-q behaviour: the usable points skipped before the range, against the fit.
+    pre = np.flatnonzero(ok[start0:first]) + start0
+    z = 0.0
+    if len(pre) >= 2 and weighted:
+        fit = res.I0 * np.exp(-((curve.q[pre] * res.Rg) ** 2) / 3.0)
+        r = (curve.intensity[pre] - fit) / curve.sigma[pre]
+        z = float(r.mean() * math.sqrt(len(r)))
+    if z > _Z_FLAG or t_curv > _T_CURV_SCALE:
+        flags.append("aggregation")
+    elif z < -_Z_FLAG or t_curv < -_T_CURV_SCALE:
+        flags.append("repulsion")
+    return GuinierResult(
+        Rg=res.Rg,
+        Rg_err=res.Rg_err,
+        I0=res.I0,
+        I0_err=res.I0_err,
+        first=first,
+        last=last,
+        qRg_min=res.qRg_min,
+        qRg_max=res.qRg_max,
+        q_unit=curve.q_unit,
+        r2=res.r2,
+        chi2=res.chi2,
+        quality=score,
+        flags=tuple(dict.fromkeys(flags)),
+    )
+
+
+def _invalid_flagged(curve: Curve, flags: tuple[str, ...]) -> GuinierResult:
+    nan = math.nan
+    return GuinierResult(nan, nan, nan, nan, -1, -1, nan, nan, curve.q_unit, flags=flags)

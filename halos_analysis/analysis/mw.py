@@ -1,0 +1,283 @@
+# SPDX-License-Identifier: MIT
+"""Molecular weight from a SAXS curve: Porod volume, volume of correlation, I0.
+
+Formulas are evaluated in Å (the curve is converted with :meth:`Curve.to_unit`); volumes
+are reported back in the curve's length unit.
+
+- **Porod volume** Vp = 2π² I0 / Q with the Porod invariant Q = ∫ q² I(q) dq from 0 to
+  qmax. Below the first point of the Guinier range the integrand is the Guinier curve
+  (integrated analytically), above it the data (trapezoid). qmax follows the usual rule
+  qmax = 8/Rg; if that falls outside 0.1–0.5 Å⁻¹ the q where log10(I0/I) = 2.25 is used,
+  clamped to 0.1–0.5 Å⁻¹. Truncating the invariant at finite q biases Vp; the bias is
+  removed with the q-dependent linear correction V = A(qmax) + B(qmax)·Vp of Piiadov et al.
+  (2019, Protein Sci. 28:454, SAXSMoW 2), as BioXTAS RAW does, and MW = V·ρ with the
+  protein density ρ = 0.83 kDa/nm³. No constant is subtracted from the data: the published
+  correction was calibrated without it.
+- **Volume of correlation** (Rambo & Tainer 2013, Nature 496:477): Vc = I0 / ∫ q I(q) dq
+  (0 to 0.3 Å⁻¹ or the last point), Qr = Vc²/Rg and MW = (Qr/B)^A / 1000 kDa with
+  A = 1, B = 0.1231 (protein) or A = 0.808, B = 0.00934 (RNA).
+- **Absolute scale**: I0/c = MW·(Δρ_M)²/N_A, with Δρ_M = (n_e − ρ_solvent·ν̄)·r_e the
+  scattering contrast per gram (n_e = 3.22·10²³ electrons/g of protein, ρ_solvent =
+  3.34·10²³ electrons/cm³ for water, r_e = 2.8179·10⁻¹³ cm). With I0 in cm⁻¹ and c in mg/ml
+  the result comes out in kDa.
+- **Reference standard**: MW = MW_ref · (I0/c) / (I0_ref/c_ref).
+
+The consensus is the median of the estimates available, the spread their range (max − min):
+the median is robust to one method failing on a given sample (e.g. Vc on a flexible one).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+from halos_analysis.errors import HalosInputError
+from halos_analysis.types import Curve, GuinierResult, MWResult, PrResult, q_scale
+
+__all__ = ["molecular_weight", "porod_volume", "vc_molecular_weight", "vp_qmax"]
+
+AVOGADRO = 6.02214076e23
+ELECTRON_RADIUS_CM = 2.8179403e-13
+ELECTRONS_PER_G_PROTEIN = 3.22e23
+ELECTRONS_PER_CM3_WATER = 3.34e23
+
+#: Rambo–Tainer power-law coefficients (A, B): MW[Da] = (Qr/B)^A.
+VC_COEFFICIENTS = {"protein": (1.0, 0.1231), "rna": (0.808, 0.00934)}
+
+
+def _piiadov_ab(qmax: float) -> tuple[float, float]:
+    """Coefficients of the corrected Porod volume V = A + B·Vp (qmax in Å⁻¹, V in Å³).
+
+    Polynomial fits of Piiadov et al. (2019), valid for 0.1 ≤ qmax ≤ 0.5 Å⁻¹; outside that
+    range no correction is applied (A = 0, B = 1).
+    """
+    if not 0.1 <= qmax <= 0.5:
+        return 0.0, 1.0
+    a = np.polyval([-2.114e6, 2.920e6, -1.472e6, 3.349e5, -3.577e4], qmax)
+    b = np.polyval([12.09, -9.39, 3.03, 0.29], qmax)
+    return float(a), float(b)
+
+
+def vp_qmax(q: np.ndarray, intensity: np.ndarray, rg: float, i0: float) -> float:
+    """qmax (Å⁻¹) for the Porod volume: 8/Rg, else log10(I0/I) = 2.25, within 0.1–0.5 Å⁻¹.
+
+    ``q`` in Å⁻¹ and ``rg`` in Å; the result is a point of ``q``.
+    """
+    qmax = 8.0 / rg
+    if not 0.1 <= qmax <= 0.5:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.abs(np.log10(i0 / intensity) - 2.25)
+        ratio = np.where(np.isfinite(ratio), ratio, np.inf)
+        qmax = float(q[int(np.argmin(ratio))])
+    qmax = min(max(qmax, 0.1), 0.5)
+    return float(q[int(np.argmin(np.abs(q - qmax)))])
+
+
+def _guinier_moment(k: int, q1: float, rg: float, i0: float) -> float:
+    """∫₀^q1 q^k · I0 exp(−q²Rg²/3) dq for k = 1 or 2, analytically."""
+    a = rg * rg / 3.0
+    if k == 1:
+        return i0 * (1.0 - math.exp(-a * q1 * q1)) / (2.0 * a)
+    # ∫ q² e^{−a q²} = √π erf(√a q)/(4 a^{3/2}) − q e^{−a q²}/(2a)
+    return i0 * (
+        math.sqrt(math.pi) * erf(math.sqrt(a) * q1) / (4.0 * a**1.5)
+        - q1 * math.exp(-a * q1 * q1) / (2.0 * a)
+    )
+
+
+def _integral(
+    k: int, q: np.ndarray, inten: np.ndarray, start: int, stop: int, rg, i0, extrapolate=True
+) -> float:
+    """∫₀^q[stop] q^k I dq: Guinier curve below q[start], data (trapezoid) above.
+
+    Without ``extrapolate``, only the measured points from row 0 are integrated.
+    """
+    if not extrapolate:
+        start = 0
+    qs, ys = q[start : stop + 1], inten[start : stop + 1]
+    data = float(np.trapezoid(qs**k * ys, qs)) if len(qs) > 1 else 0.0
+    low = _guinier_moment(k, float(q[start]), rg, i0) if extrapolate else 0.0
+    return low + data
+
+
+def porod_volume(
+    curve: Curve, guinier: GuinierResult, qmax: float | None = None
+) -> tuple[float, float, float]:
+    """Porod volume (uncorrected and corrected, Å³) and the qmax used (Å⁻¹).
+
+    Parameters
+    ----------
+    curve : Curve
+        Subtracted curve, any q unit.
+    guinier : GuinierResult
+        Supplies Rg, I0 and the first usable row.
+    qmax : float, optional
+        Upper integration limit in Å⁻¹; the 8/Rg rule when None.
+    """
+    c = curve.to_unit("A^-1")
+    rg = guinier.Rg * (10.0 if curve.q_unit == "nm^-1" else 1.0)
+    start = max(guinier.first, 0)
+    qmax = vp_qmax(c.q, c.intensity, rg, guinier.I0) if qmax is None else qmax
+    stop = int(np.argmin(np.abs(c.q - qmax)))
+    qmax = float(c.q[stop])
+    inv = _integral(2, c.q, c.intensity, start, stop, rg, guinier.I0)
+    vp = 2.0 * math.pi**2 * guinier.I0 / inv if inv > 0 else math.nan
+    a, b = _piiadov_ab(qmax)
+    return vp, a + b * vp, qmax
+
+
+def vc_molecular_weight(
+    curve: Curve,
+    guinier: GuinierResult,
+    macromolecule: str = "protein",
+    qmax: float = 0.3,
+    extrapolate: bool = True,
+) -> tuple[float, float]:
+    """MW (kDa) and volume of correlation (Å²) by Rambo & Tainer (qmax in Å⁻¹).
+
+    ``extrapolate=False`` integrates only the measured points (no Guinier curve below the
+    first one). That underestimates ∫q·I by about I0·qmin²/2 and is not the default; it is
+    what BioXTAS RAW's scripting API (``raw.mw_vc``) computes, so it is kept for
+    comparisons with RAW.
+    """
+    c = curve.to_unit("A^-1")
+    rg = guinier.Rg * (10.0 if curve.q_unit == "nm^-1" else 1.0)
+    start = max(guinier.first, 0)
+    stop = int(np.argmin(np.abs(c.q - min(qmax, c.q[-1]))))
+    tot = _integral(1, c.q, c.intensity, start, stop, rg, guinier.I0, extrapolate)
+    if tot <= 0:
+        return math.nan, math.nan
+    vc = guinier.I0 / tot
+    a, b = VC_COEFFICIENTS[macromolecule]
+    return (vc * vc / rg / b) ** a / 1000.0, vc
+
+
+def molecular_weight(
+    curve: Curve,
+    guinier: GuinierResult,
+    *,
+    concentration_mg_ml: float | None = None,
+    absolute_scale: bool = False,
+    psv_cm3_g: float = 0.7425,
+    reference: tuple[float, float, float] | None = None,
+    macromolecule: str = "protein",
+    qmax_vp: float | None = None,
+    density_kda_per_A3: float = 0.83e-3,
+    pr: PrResult | None = None,
+) -> MWResult:
+    """Molecular weight by every method the inputs allow, and their consensus.
+
+    Parameters
+    ----------
+    curve : Curve
+        Buffer-subtracted curve, any q unit.
+    guinier : GuinierResult
+        Rg and I0 (and the first row of the Guinier range, below which the Guinier curve
+        replaces the data in the integrals).
+    concentration_mg_ml : float, optional
+        Sample concentration (mg/ml); needed for ``absolute_scale`` and ``reference``.
+    absolute_scale : bool
+        I0 is in cm⁻¹ (absolute scale): compute MW from I0, c and ``psv_cm3_g``.
+    psv_cm3_g : float
+        Partial specific volume ν̄ (cm³/g).
+    reference : (I0_ref, conc_ref_mg_ml, mw_ref_kda), optional
+        A standard measured in the same conditions (e.g. lysozyme).
+    macromolecule : {"protein", "rna"}
+        Selects the Vc coefficients. The Vp density is for proteins.
+    qmax_vp : float, optional
+        Porod-volume integration limit in the curve's q unit (default: 8/Rg rule).
+    density_kda_per_A3 : float
+        Protein density for Vp → MW (0.83e-3 kDa/Å³ = 0.83 kDa/nm³).
+    pr : PrResult, optional
+        When given, its I0 and Rg replace the Guinier ones (often more precise).
+
+    Returns
+    -------
+    MWResult
+        Estimates in kDa (NaN when not computable); ``porod_volume`` (uncorrected) in the
+        curve's length unit cubed, ``volume_of_correlation`` in it squared.
+
+    Raises
+    ------
+    HalosInputError
+        Unknown macromolecule; absolute scale or reference without a positive
+        concentration; a reference with non-positive values.
+    """
+    macromolecule = macromolecule.lower()
+    if macromolecule not in VC_COEFFICIENTS:
+        raise HalosInputError(
+            f"unknown macromolecule {macromolecule!r} (use 'protein' or 'rna')",
+            field="macromolecule",
+        )
+    needs_conc = absolute_scale or reference is not None
+    if needs_conc and not (concentration_mg_ml and concentration_mg_ml > 0):
+        raise HalosInputError(
+            "MW from I0 (absolute scale or reference standard) needs a concentration > 0 mg/ml",
+            curve.meta.get("source"),
+            "concentration",
+        )
+    if reference is not None and not all(v > 0 for v in reference):
+        raise HalosInputError(
+            f"reference standard (I0, conc, MW) must be positive, got {reference}",
+            field="reference",
+        )
+    nan = math.nan
+    flags: list[str] = []
+    rg_i0 = guinier
+    if pr is not None and math.isfinite(pr.Rg) and pr.Rg > 0 and pr.I0 > 0:
+        rg_i0 = GuinierResult(
+            pr.Rg,
+            pr.Rg_err,
+            pr.I0,
+            pr.I0_err,
+            guinier.first,
+            guinier.last,
+            guinier.qRg_min,
+            guinier.qRg_max,
+            curve.q_unit,
+        )
+    if not (rg_i0.valid and rg_i0.I0 > 0):
+        return MWResult(
+            nan, nan, nan, nan, curve.q_unit, macromolecule=macromolecule, flags=("no_guinier",)
+        )
+    lscale = 0.1 if curve.q_unit == "nm^-1" else 1.0  # Å → curve's length unit
+
+    qmax_a = None if qmax_vp is None else qmax_vp * q_scale(curve.q_unit, "A^-1")
+    vp, vp_corr, qmax_used = porod_volume(curve, rg_i0, qmax_a)
+    mw_vp = vp_corr * density_kda_per_A3 if math.isfinite(vp_corr) and vp_corr > 0 else nan
+    if macromolecule != "protein":
+        flags.append("vp_density_for_protein")
+    if qmax_vp is None and qmax_used < 0.98 * min(8.0 * lscale / rg_i0.Rg, 0.5):
+        # The curve stops before the 8/Rg rule's qmax: Vp is less reliable.
+        flags.append("vp_qmax_beyond_data")
+    mw_vc, vc = vc_molecular_weight(curve, rg_i0, macromolecule)
+
+    mw_abs = nan
+    if absolute_scale:
+        contrast = (ELECTRONS_PER_G_PROTEIN - ELECTRONS_PER_CM3_WATER * psv_cm3_g) * (
+            ELECTRON_RADIUS_CM
+        )
+        mw_abs = AVOGADRO * (rg_i0.I0 / concentration_mg_ml) / contrast**2
+    mw_ref = nan
+    if reference is not None:
+        i0_ref, c_ref, m_ref = reference
+        mw_ref = m_ref * (rg_i0.I0 / concentration_mg_ml) / (i0_ref / c_ref)
+
+    est = np.array([v for v in (mw_vp, mw_vc, mw_abs, mw_ref) if math.isfinite(v)])
+    consensus = float(np.median(est)) if est.size else nan
+    spread = float(est.max() - est.min()) if est.size else nan
+    return MWResult(
+        mw_vp_kda=float(mw_vp),
+        mw_vc_kda=float(mw_vc),
+        porod_volume=float(vp * lscale**3),
+        volume_of_correlation=float(vc * lscale**2),
+        q_unit=curve.q_unit,
+        mw_abs_kda=float(mw_abs),
+        mw_ref_kda=float(mw_ref),
+        mw_consensus_kda=consensus,
+        mw_spread_kda=spread,
+        macromolecule=macromolecule,
+        flags=tuple(flags),
+    )
