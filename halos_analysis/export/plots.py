@@ -1,0 +1,310 @@
+# SPDX-License-Identifier: MIT
+"""Figures of a sample and of a run, as PNG and SVG, with matplotlib (no display needed).
+
+Every function takes typed results, writes ``<out_base>.png`` and ``<out_base>.svg`` (or the
+``formats`` asked for) and returns the paths written. Figures are built on
+:class:`matplotlib.figure.Figure` directly, not through ``pyplot``, so no global state is kept
+and nothing needs a display. Files are written to a temporary name and renamed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from halos_analysis.types import (
+    Curve,
+    GuinierResult,
+    KratkyResult,
+    PrResult,
+    SimilarityResult,
+    length_unit,
+)
+
+FORMATS: tuple[str, ...] = ("png", "svg")
+#: Peak of the dimensionless Kratky plot of a compact globular particle: (√3, 3/e).
+GLOBULAR_PEAK = (math.sqrt(3.0), 3.0 / math.e)
+
+_Q_LABEL = {"A^-1": "q (Å$^{-1}$)", "nm^-1": "q (nm$^{-1}$)"}
+_Q2_LABEL = {"A^-1": "q$^2$ (Å$^{-2}$)", "nm^-1": "q$^2$ (nm$^{-2}$)"}
+
+
+def _save(fig: Figure, out_base: str | Path, formats: Sequence[str]) -> list[Path]:
+    out_base = Path(out_base)
+    out_base.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for fmt in formats:
+        path = out_base.with_name(f"{out_base.name}.{fmt}")
+        tmp = path.with_name(path.name + ".part")
+        fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight")
+        tmp.replace(path)
+        paths.append(path)
+    return paths
+
+
+def _positive(curve: Curve) -> np.ndarray:
+    return np.isfinite(curve.intensity) & (curve.intensity > 0) & (curve.q > 0)
+
+
+def plot_intensity(
+    out_base: str | Path,
+    *,
+    subtracted: Curve,
+    sample: Curve | None = None,
+    buffer: Curve | None = None,
+    title: str = "",
+    formats: Sequence[str] = FORMATS,
+) -> list[Path]:
+    """I(q) on log-log axes with error bars: sample, buffer and the subtracted curve.
+
+    Points with I ≤ 0 (normal at high q after subtraction) cannot be shown on a log axis and
+    are left out of the plot, not of the data.
+    """
+    fig = Figure(figsize=(6.0, 4.5))
+    ax = fig.add_subplot()
+    for curve, label, color in (
+        (sample, "sample", "tab:blue"),
+        (buffer, "buffer", "tab:gray"),
+        (subtracted, "subtracted", "tab:red"),
+    ):
+        if curve is None:
+            continue
+        ok = _positive(curve)
+        err = np.where(np.isfinite(curve.sigma[ok]), curve.sigma[ok], 0.0)
+        ax.errorbar(
+            curve.q[ok],
+            curve.intensity[ok],
+            yerr=err,
+            fmt=".",
+            ms=2,
+            lw=0.5,
+            color=color,
+            ecolor=color,
+            alpha=0.8,
+            label=label,
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(_Q_LABEL[subtracted.q_unit])
+    ax.set_ylabel("I(q)")
+    ax.set_title(title or subtracted.name)
+    ax.legend(frameon=False)
+    return _save(fig, out_base, formats)
+
+
+def plot_guinier(
+    out_base: str | Path,
+    curve: Curve,
+    guinier: GuinierResult,
+    title: str = "",
+    formats: Sequence[str] = FORMATS,
+) -> list[Path]:
+    """Guinier plot ln I against q² with the fit, its range, and the normalised residuals."""
+    fig = Figure(figsize=(6.0, 5.5))
+    ax, res = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    lu = "Å" if curve.length_unit == "A" else curve.length_unit
+    if guinier.valid:
+        first, last = guinier.first, guinier.last
+        qmax_show = curve.q[min(len(curve) - 1, last + max(5, (last - first) // 2))]
+    else:
+        first, last = 0, -1
+        qmax_show = curve.q[min(len(curve) - 1, 40)]
+    show = _positive(curve) & (curve.q <= qmax_show)
+    q2 = curve.q**2
+    ln_i = np.log(curve.intensity[show])
+    ln_err = curve.sigma[show] / curve.intensity[show]
+    ax.errorbar(q2[show], ln_i, yerr=ln_err, fmt=".", ms=3, lw=0.5, color="tab:gray", label="data")
+    if guinier.valid:
+        fit = slice(first, last + 1)
+        ax.errorbar(
+            q2[fit],
+            np.log(curve.intensity[fit]),
+            yerr=curve.sigma[fit] / curve.intensity[fit],
+            fmt="o",
+            ms=3,
+            lw=0.5,
+            color="tab:blue",
+            label=f"fit range {first}–{last}",
+        )
+        model = math.log(guinier.I0) - q2 * guinier.Rg**2 / 3.0
+        ax.plot(
+            q2[show],
+            model[show],
+            "-",
+            color="tab:red",
+            label=f"Rg = {guinier.Rg:.4g} ± {guinier.Rg_err:.2g} {lu}",
+        )
+        for x in (q2[first], q2[last]):
+            ax.axvline(x, color="tab:blue", lw=0.6, ls=":")
+        resid = (np.log(curve.intensity[fit]) - model[fit]) / (
+            curve.sigma[fit] / curve.intensity[fit]
+        )
+        res.plot(q2[fit], resid, "o", ms=3, color="tab:blue")
+        res.axhline(0.0, color="tab:red", lw=0.8)
+        ax.set_title((title or curve.name) + f"   qRg {guinier.qRg_min:.2f}–{guinier.qRg_max:.2f}")
+    else:
+        ax.set_title((title or curve.name) + "   no Guinier region found")
+    ax.set_ylabel("ln I(q)")
+    ax.legend(frameon=False, fontsize=8)
+    res.set_xlabel(_Q2_LABEL[curve.q_unit])
+    res.set_ylabel("residual / σ")
+    return _save(fig, out_base, formats)
+
+
+def plot_kratky(
+    out_base: str | Path,
+    kratky: KratkyResult,
+    title: str = "",
+    formats: Sequence[str] = FORMATS,
+) -> list[Path]:
+    """Dimensionless Kratky plot (qRg)²·I/I0 against qRg, with the globular reference."""
+    fig = Figure(figsize=(6.0, 4.5))
+    ax = fig.add_subplot()
+    ok = np.isfinite(kratky.kratky)
+    ax.errorbar(
+        kratky.qrg[ok],
+        kratky.kratky[ok],
+        yerr=np.nan_to_num(kratky.kratky_err[ok]),
+        fmt=".",
+        ms=3,
+        lw=0.4,
+        color="tab:blue",
+        label="data",
+    )
+    ax.plot(*GLOBULAR_PEAK, "+", ms=14, mew=2, color="tab:red", label="globular peak (√3, 3/e)")
+    ax.axvline(GLOBULAR_PEAK[0], color="tab:red", lw=0.5, ls=":")
+    ax.axhline(GLOBULAR_PEAK[1], color="tab:red", lw=0.5, ls=":")
+    ax.set_xlim(0, min(float(np.nanmax(kratky.qrg)) if ok.any() else 10.0, 10.0))
+    ax.set_ylim(
+        bottom=min(-0.1, float(np.nanmin(kratky.kratky[ok])) if ok.any() else 0.0),
+        top=max(2.0, GLOBULAR_PEAK[1] * 1.5),
+    )
+    ax.set_xlabel("qRg")
+    ax.set_ylabel("(qRg)$^2$ I(q)/I(0)")
+    extra = f" [{', '.join(kratky.flags)}]" if kratky.flags else ""
+    ax.set_title((title or "dimensionless Kratky") + extra)
+    ax.legend(frameon=False, fontsize=8)
+    return _save(fig, out_base, formats)
+
+
+def plot_pr(
+    out_base: str | Path,
+    pr: PrResult,
+    curve: Curve | None = None,
+    title: str = "",
+    formats: Sequence[str] = FORMATS,
+) -> list[Path]:
+    """P(r) with its error band, and the data against the transform of P(r)."""
+    lu = "Å" if length_unit(pr.q_unit) == "A" else length_unit(pr.q_unit)
+    fig = Figure(figsize=(10.0, 4.2))
+    ax, fit = fig.subplots(1, 2)
+    ax.plot(pr.r, pr.pr, "-", color="tab:blue")
+    ax.fill_between(pr.r, pr.pr - pr.pr_err, pr.pr + pr.pr_err, color="tab:blue", alpha=0.25)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel(f"r ({lu})")
+    ax.set_ylabel("P(r)")
+    ax.set_title(f"{title}  Dmax = {pr.Dmax:.4g} {lu}, Rg = {pr.Rg:.4g} {lu}".strip())
+    if curve is not None:
+        c = curve.to_unit(pr.q_unit)
+        ok = _positive(c) & (c.q >= pr.q_fit.min()) & (c.q <= pr.q_fit.max())
+        fit.errorbar(
+            c.q[ok],
+            c.intensity[ok],
+            yerr=np.nan_to_num(c.sigma[ok]),
+            fmt=".",
+            ms=2,
+            lw=0.4,
+            color="tab:gray",
+            label="data",
+        )
+    good = pr.i_fit > 0
+    fit.plot(
+        pr.q_fit[good], pr.i_fit[good], "-", color="tab:red", label=f"P(r) fit, χ² = {pr.chi2:.3g}"
+    )
+    fit.set_yscale("log")
+    fit.set_xlabel(_Q_LABEL[pr.q_unit])
+    fit.set_ylabel("I(q)")
+    fit.legend(frameon=False, fontsize=8)
+    return _save(fig, out_base, formats)
+
+
+def plot_similarity(
+    out_base: str | Path,
+    similarity: SimilarityResult,
+    frame_ids: Sequence[int] | None = None,
+    title: str = "",
+    formats: Sequence[str] = FORMATS,
+) -> list[Path]:
+    """CorMap matrix of adjusted pairwise p-values (log scale), rejected frames marked."""
+    n = len(similarity.adjusted)
+    ids = list(frame_ids) if frame_ids is not None else list(range(n))
+    fig = Figure(figsize=(6.0, 5.0))
+    ax = fig.add_subplot()
+    with np.errstate(divide="ignore"):
+        logp = np.log10(np.clip(np.asarray(similarity.adjusted, dtype=float), 1e-6, 1.0))
+    im = ax.imshow(logp, vmin=-6, vmax=0, cmap="viridis", origin="upper", interpolation="nearest")
+    fig.colorbar(im, ax=ax, label="log$_{10}$ adjusted p")
+    rejected = sorted(similarity.rejected)
+    for i in rejected:
+        ax.axhline(i, color="tab:red", lw=0.8, alpha=0.7)
+        ax.axvline(i, color="tab:red", lw=0.8, alpha=0.7)
+    if rejected:
+        ax.plot(rejected, rejected, "x", color="tab:red", ms=8, mew=2, label="rejected")
+        ax.legend(frameon=False, fontsize=8, loc="upper right")
+    step = max(1, n // 12)
+    ticks = list(range(0, n, step))
+    ax.set_xticks(ticks, [str(ids[t]) for t in ticks])
+    ax.set_yticks(ticks, [str(ids[t]) for t in ticks])
+    ax.set_xlabel("frame")
+    ax.set_ylabel("frame")
+    ax.set_title(
+        (title or "frame similarity (CorMap)")
+        + f"\n{len(similarity.selected)}/{n} kept, α = {similarity.alpha:g}, "
+        + f"{similarity.correction}"
+    )
+    return _save(fig, out_base, formats)
+
+
+def plot_overview(
+    out_base: str | Path,
+    samples: Sequence[tuple[str, Curve, GuinierResult | None]],
+    title: str = "",
+    formats: Sequence[str] = FORMATS,
+) -> list[Path]:
+    """Every sample of a run: I(q)/I(0) on log-log axes, and dimensionless Kratky plots.
+
+    Curves are normalised by their Guinier I(0) (by their first points when there is no
+    Guinier fit); samples without a valid Guinier fit are left out of the Kratky panel.
+    """
+    fig = Figure(figsize=(11.0, 4.5))
+    ax, kr = fig.subplots(1, 2)
+    q_unit = samples[0][1].q_unit if samples else "nm^-1"
+    for name, curve, guinier in samples:
+        c = curve.to_unit(q_unit)
+        ok = _positive(c)
+        valid = guinier is not None and guinier.valid
+        i0 = guinier.I0 if valid else float(np.nanmedian(c.intensity[ok][:10]))
+        ax.plot(c.q[ok], c.intensity[ok] / i0, "-", lw=1, label=name)
+        if valid:
+            rg = guinier.Rg * (
+                1.0 if guinier.q_unit == q_unit else (0.1 if q_unit == "nm^-1" else 10.0)
+            )
+            x = c.q * rg
+            kr.plot(x, x**2 * c.intensity / i0, "-", lw=1, label=name)
+    kr.plot(*GLOBULAR_PEAK, "+", ms=14, mew=2, color="k", label="(√3, 3/e)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(_Q_LABEL[q_unit])
+    ax.set_ylabel("I(q)/I(0)")
+    ax.set_title(title or "all samples")
+    ax.legend(frameon=False, fontsize=7)
+    kr.set_xlim(0, 10)
+    kr.set_ylim(-0.1, 2.0)
+    kr.set_xlabel("qRg")
+    kr.set_ylabel("(qRg)$^2$ I(q)/I(0)")
+    kr.set_title("dimensionless Kratky")
+    return _save(fig, out_base, formats)
