@@ -29,6 +29,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import cholesky, solve_triangular
+from scipy.optimize import nnls
+from scipy.special import erfcx
 
 from halos_analysis.errors import HalosInputError
 from halos_analysis.types import Curve, GuinierResult, PrResult
@@ -43,31 +46,32 @@ MIN_POINTS = 10
 #: and its step (decades). The evidence peak is a few decades wide, so 0.1 resolves it.
 _LOG_ALPHA_SPAN = (-11.0, 2.0)
 _LOG_ALPHA_STEP = 0.1
+#: The α walk at one Dmax stops where the log evidence is this far below its best.
+_ALPHA_DROP = 9.0
 #: Posterior weights below this fraction of the largest are dropped from the averages.
 _WEIGHT_CUT = 1e-6
 
 
 @dataclass
 class _Eval:
-    """The whitened problem at one Dmax, ready to give P(r) for any α."""
+    """The problem at one Dmax: evidence on the α grid and the positive solutions found."""
 
     dmax: float
     dr: float
     r: np.ndarray  # interior r points
     kernel: np.ndarray  # (M, N), unweighted
-    lam: np.ndarray  # eigenvalues of M (N,)
-    basis: np.ndarray  # L⁻¹ V (N, N): P = basis @ (c / (λ + α))
-    c: np.ndarray  # (N,)
-    log_z: np.ndarray  # log evidence on the α grid
+    log_z: np.ndarray  # log evidence on the α grid (−inf where not evaluated)
+    sols: dict[int, np.ndarray]  # α index -> non-negative P
+    a_mat: np.ndarray  # KᵀWK, for the posterior precision KᵀWK + α LᵀL
 
     @property
     def log_z_marginal(self) -> float:
         m = float(self.log_z.max())
         return m + math.log(float(np.exp(self.log_z - m).sum()))
 
-    def solutions(self, alphas: np.ndarray) -> np.ndarray:
-        """P on the interior r points, one column per α."""
-        return self.basis @ (self.c[:, None] / (self.lam[:, None] + alphas[None, :]))
+    @property
+    def best(self) -> int:
+        return int(np.argmax(self.log_z))
 
 
 def _source(curve: Curve) -> str:
@@ -108,7 +112,8 @@ def _quick_guinier(q: np.ndarray, i: np.ndarray, s: np.ndarray) -> tuple[float, 
     """Rough Rg and first usable point from a scan of low-q Guinier windows.
 
     Only a starting point for the Dmax search and the q range, not a Guinier analysis: every
-    window of at least 8 positive points with q_max·Rg ≤ 1.3 is fitted at once (weighted
+    window of at least 8 positive points starting in the first tenth of the curve with
+    q_max·Rg ≤ 1.3 is fitted at once (weighted
     least squares from cumulative sums); among those whose reduced χ² is within a factor 2
     of the best, the longest wins.
     """
@@ -123,7 +128,8 @@ def _quick_guinier(q: np.ndarray, i: np.ndarray, s: np.ndarray) -> tuple[float, 
     # Centre x and y so the cumulative sums do not cancel.
     x = x - x.mean()
     y = y - y.mean()
-    cs = [np.concatenate(([0.0], np.cumsum(v))) for v in (w, w * x, w * y, w * x * x, w * x * y, w * y * y)]
+    terms = (w, w * x, w * y, w * x * x, w * x * y, w * y * y)
+    cs = [np.concatenate(([0.0], np.cumsum(v))) for v in terms]
     n = idx.size
     a, b = np.triu_indices(n + 1, k=8)  # window = points a .. b-1
     sw, sx, sy, sxx, sxy, syy = (c[b] - c[a] for c in cs)
@@ -135,7 +141,10 @@ def _quick_guinier(q: np.ndarray, i: np.ndarray, s: np.ndarray) -> tuple[float, 
         chi2 += slope**2 * sxx
         rg = np.sqrt(-3.0 * slope)
     npts = b - a
+    # A Guinier region starts at the low-q end (after at most a beamstop's worth of points);
+    # without this, the flat stretch past the first minimum looks like a tiny particle.
     valid = (slope < 0) & np.isfinite(rg) & (q[idx[b - 1]] * rg <= 1.3) & (det > 0)
+    valid &= idx[a] <= max(len(q) // 10, 5)
     if not valid.any():
         return None
     chi2r = np.where(valid, chi2 / np.maximum(npts - 2, 1), np.inf)
@@ -160,20 +169,22 @@ def _qmax_by_signal(i: np.ndarray, s: np.ndarray) -> int:
     return len(i) if above.size == 0 else min(len(i), int(above[-1]) + w)
 
 
-def _prior_inverse(n: int) -> np.ndarray:
-    """Inverse of L, the (N, N) "P_j minus the average of its neighbours" operator."""
-    lmat = np.eye(n) - 0.5 * (np.eye(n, k=1) + np.eye(n, k=-1))
-    return np.linalg.inv(lmat)
+def _prior_matrix(n: int) -> np.ndarray:
+    """L, the (N, N) "P_j minus the average of its neighbours" operator (P_0 = P_N+1 = 0)."""
+    return np.eye(n) - 0.5 * (np.eye(n, k=1) + np.eye(n, k=-1))
 
 
 class _Problem:
-    """Data, weights and α grid shared by all Dmax evaluations."""
+    """Data, weights, prior and α grid shared by all Dmax evaluations."""
 
     def __init__(self, q: np.ndarray, i: np.ndarray, s: np.ndarray, n: int):
         self.q, self.i, self.s, self.n = q, i, s, n
         self.yw = i / s
         self.yy = float(self.yw @ self.yw)
-        self.linv = _prior_inverse(n)
+        lmat = _prior_matrix(n)
+        self.bmat = lmat.T @ lmat
+        self.linv = np.linalg.inv(lmat)
+        self.logdet_b = float(np.linalg.slogdet(self.bmat)[1])
         self.alphas: np.ndarray | None = None
         self.cache: dict[float, _Eval] = {}
 
@@ -182,15 +193,48 @@ class _Problem:
         r = dr * np.arange(1, self.n + 1)
         return 4.0 * math.pi * dr * np.sinc(np.outer(self.q, r) / math.pi), r, dr
 
+    def _positive(self, a_mat: np.ndarray, b: np.ndarray, alpha: float):
+        """Non-negative solution at one α and its Laplace log evidence.
+
+        The posterior is integrated over the orthant P ≥ 0: a Gaussian over the free points
+        and, for each point held at zero, the one-sided integral of its conditional Gaussian
+        with the gradient pushing outwards. Holding many points at zero (a Dmax too long, or a
+        negative dip the data would like) thus costs evidence, as it should.
+        """
+        h = a_mat + alpha * self.bmat
+        rmat = cholesky(h)
+        z = solve_triangular(rmat, b, trans="T")
+        p, _ = nnls(rmat, z)
+        free = p > 0
+        grad = h @ p - b
+        q_min = self.yy - 2.0 * float(b @ p) + float(p @ h @ p)
+        hf = h[np.ix_(free, free)]
+        log_z = -0.5 * q_min + 0.5 * (self.n * math.log(alpha) + self.logdet_b)
+        if free.any():
+            rf = cholesky(hf)
+            log_z -= float(np.log(np.diag(rf)).sum())
+        bound = ~free
+        if bound.any():
+            hj = np.diag(h)[bound]
+            t = np.clip(grad[bound], 0.0, None) / np.sqrt(2.0 * hj)
+            log_z += float((0.5 * np.log(math.pi / (2.0 * hj)) + np.log(erfcx(t))).sum())
+            log_z -= 0.5 * math.log(2.0 * math.pi) * int(bound.sum())
+        return p, log_z
+
     def evaluate(self, dmax: float) -> _Eval:
+        """Evidence at one Dmax: every α of the grid at once without positivity (from one
+        eigendecomposition), then the positive solution on every other α around the
+        unconstrained optimum (the same α points for every Dmax, so marginals compare)."""
         dmax = float(dmax)
         if dmax in self.cache:
             return self.cache[dmax]
         k, r, dr = self.kernel(dmax)
-        g = (k / self.s[:, None]) @ self.linv
-        lam, v = np.linalg.eigh(g.T @ g)
+        kw = k / self.s[:, None]
+        a_mat = kw.T @ kw
+        b = kw.T @ self.yw
+        lam, v = np.linalg.eigh(self.linv.T @ a_mat @ self.linv)
         lam = np.clip(lam, 0.0, None)
-        c = v.T @ (g.T @ self.yw)
+        c = v.T @ (self.linv.T @ b)
         if self.alphas is None:
             # One α grid for every Dmax, so the marginal evidences compare.
             top = math.log10(max(float(lam[-1]), 1e-300))
@@ -198,9 +242,37 @@ class _Problem:
             self.alphas = 10.0 ** np.arange(top + lo, top + hi, _LOG_ALPHA_STEP)
         a = self.alphas
         den = lam[:, None] + a[None, :]
-        log_z = -0.5 * (self.yy - (c[:, None] ** 2 / den).sum(0))
-        log_z += -0.5 * np.log(den).sum(0) + 0.5 * self.n * np.log(a)
-        ev = _Eval(dmax, dr, r, k, lam, self.linv @ v, c, log_z)
+        log_z0 = -0.5 * (self.yy - (c[:, None] ** 2 / den).sum(0))
+        log_z0 += -0.5 * np.log(den).sum(0) + 0.5 * self.n * np.log(a)
+        # Where the unconstrained solution is already non-negative it is also the positive
+        # one, with the same evidence; elsewhere solve with positivity. Walk down and up the α
+        # grid (every other point) from the unconstrained optimum until the evidence has
+        # dropped far below its best: positivity lowers the α that is needed.
+        p_all = (self.linv @ v) @ (c[:, None] / den)
+        negative = (p_all < 0).any(0)
+        log_z = np.full(len(a), -np.inf)
+        sols: dict[int, np.ndarray] = {}
+
+        def at(j: int) -> float:
+            if not negative[j]:
+                sols[j] = p_all[:, j]
+                log_z[j] = log_z0[j]
+            else:
+                sols[j], log_z[j] = self._positive(a_mat, b, float(a[j]))
+            return float(log_z[j])
+
+        k0 = int(np.argmax(log_z0))
+        k0 -= k0 % 2
+        best = at(k0)
+        for direction in (-2, 2):
+            j = k0 + direction
+            while 0 <= j < len(a):
+                lz = at(j)
+                best = max(best, lz)
+                if lz < best - _ALPHA_DROP:
+                    break
+                j += direction
+        ev = _Eval(dmax, dr, r, k, log_z, sols, a_mat)
         self.cache[dmax] = ev
         return ev
 
@@ -214,7 +286,7 @@ def _search_dmax(prob: _Problem, rg0: float, d_floor: float, d_ceil: float) -> l
     lo, hi = max(1.8 * rg0, d_floor), min(6.0 * rg0, d_ceil)
     if hi <= lo * 1.05:
         lo, hi = d_floor, d_ceil
-    d, lz = prob.scan(np.geomspace(lo, hi, 14))
+    d, lz = prob.scan(np.geomspace(lo, hi, 10))
     # An elongated or flexible particle can have Dmax beyond 6 Rg: extend while the peak sits
     # at the top edge.
     while int(np.argmax(lz)) == len(d) - 1 and d[-1] < d_ceil * 0.999:
@@ -230,7 +302,7 @@ def _search_dmax(prob: _Problem, rg0: float, d_floor: float, d_ceil: float) -> l
         a, b = d[j0], d[j1]
         if j0 == j1:
             a, b = d[k] * 0.95, d[k] * 1.05
-        d, lz = prob.scan(np.linspace(a, b, 15))
+        d, lz = prob.scan(np.linspace(a, b, 9))
         w = np.exp(lz - lz.max())
         w /= w.sum()
         mean = float(w @ d)
@@ -355,37 +427,31 @@ def bift(
 
     # The reported solution: Dmax at its posterior mean, α at its posterior mode there.
     final = prob.evaluate(d_mean)
-    ka = int(np.argmax(final.log_z))
+    ka = final.best
     alpha = float(alphas[ka])
-    u = final.c / (final.lam + alpha)
-    p_int = final.basis @ u
+    p_int = final.sols[ka]
+    h = final.a_mat + alpha * prob.bmat
     r_out = np.linspace(0.0, final.dmax, n + 2)
-    cov_diag = (final.basis**2 / (final.lam + alpha)[None, :]).sum(1)
 
     # Spread of P(r), Rg, I0 over the (Dmax, α) posterior, on the reported r grid.
     p_sum = np.zeros(n + 2)
     p_sq = np.zeros(n + 2)
-    rg_m = rg_sq = i0_m = i0_sq = 0.0
+    mom = np.zeros(5)  # weight, Rg, Rg², I0, I0²
     wmax = w.max()
     for j, ev in enumerate(grid):
-        keep = w[j] > _WEIGHT_CUT * wmax
-        if not keep.any():
-            continue
-        wj = w[j, keep]
-        pj = ev.solutions(alphas[keep])
-        rgj, i0j = _rg_i0(pj, ev.r, ev.dr)
-        rg_m += float(wj @ rgj)
-        rg_sq += float(wj @ rgj**2)
-        i0_m += float(wj @ i0j)
-        i0_sq += float(wj @ i0j**2)
-        r_full = np.concatenate(([0.0], ev.r, [ev.dmax]))
-        p_full = np.vstack((np.zeros(pj.shape[1]), pj, np.zeros(pj.shape[1])))
-        pint = np.array([np.interp(r_out, r_full, col, right=0.0) for col in p_full.T]).T
-        p_sum += pint @ wj
-        p_sq += pint**2 @ wj
-    wk = w[w > _WEIGHT_CUT * wmax].sum()
-    rg_var = max(rg_sq / wk - (rg_m / wk) ** 2, 0.0)
-    i0_var = max(i0_sq / wk - (i0_m / wk) ** 2, 0.0)
+        for ja, pj in ev.sols.items():
+            wj = w[j, ja]
+            if not wj > _WEIGHT_CUT * wmax:
+                continue
+            rgj, i0j = _rg_i0(pj[:, None], ev.r, ev.dr)
+            mom += wj * np.array([1.0, rgj[0], rgj[0] ** 2, i0j[0], i0j[0] ** 2])
+            r_full = np.concatenate(([0.0], ev.r, [ev.dmax]))
+            pint = np.interp(r_out, r_full, np.concatenate(([0.0], pj, [0.0])), right=0.0)
+            p_sum += wj * pint
+            p_sq += wj * pint**2
+    wk = mom[0]
+    rg_var = max(mom[2] / wk - (mom[1] / wk) ** 2, 0.0)
+    i0_var = max(mom[4] / wk - (mom[3] / wk) ** 2, 0.0)
     p_var = np.clip(p_sq / wk - (p_sum / wk) ** 2, 0.0, None)
 
     rg_arr, i0_arr = _rg_i0(p_int[:, None], final.r, final.dr)
@@ -393,15 +459,21 @@ def bift(
     s0 = float(p_int.sum())
     g_rg = (final.r**2 - 2.0 * rg**2) / (4.0 * rg * s0)
     g_i0 = np.full(n, 4.0 * math.pi * final.dr)
-    proj = final.basis.T  # var(gᵀP) = Σ_k (gᵀ basis_k)² / (λ_k + α)
-    rg_err = math.sqrt(float(((proj @ g_rg) ** 2 / (final.lam + alpha)).sum()) + rg_var)
-    i0_err = math.sqrt(float(((proj @ g_i0) ** 2 / (final.lam + alpha)).sum()) + i0_var)
+    # Linear error propagation with the posterior covariance over the free (non-zero) points.
+    free = p_int > 0
+    cov = np.linalg.inv(h[np.ix_(free, free)]) if free.any() else np.zeros((0, 0))
+    cov_diag = 1.0 / np.diag(h)  # points held at zero: their conditional variance
+    cov_diag[free] = np.diag(cov)
+    rg_err = math.sqrt(float(g_rg[free] @ cov @ g_rg[free]) + rg_var)
+    i0_err = math.sqrt(float(g_i0[free] @ cov @ g_i0[free]) + i0_var)
 
     pr = np.concatenate(([0.0], p_int, [0.0]))
     pr_err = np.sqrt(np.concatenate(([0.0], cov_diag, [0.0])) + p_var)
     i_fit = final.kernel @ p_int
     chi2 = float((((is_ - i_fit) / ss) ** 2).sum())
-    n_good = float((final.lam / (final.lam + alpha)).sum())
+    # Effective number of parameters the data determine (free points only).
+    hf = h[np.ix_(free, free)]
+    n_good = float(np.trace(np.linalg.solve(hf, hf - alpha * prob.bmat[np.ix_(free, free)])))
     chi2r = chi2 / max(len(qs) - n_good, 1.0)
 
     channels = qs[-1] * d_mean / math.pi
