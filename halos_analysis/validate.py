@@ -325,7 +325,9 @@ def validate_raw(path: str | Path, profile: str | None = None) -> list[str]:
         if field == "data":
             continue  # checked by reading the frames below
         attr = _META_FIELD.get(field)
-        value = getattr(meta, attr, None) if attr else _extra_field(source, field)
+        value = getattr(meta, attr, None) if attr else None
+        if value is None:
+            value = _extra_field(source, field)
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             problems.append(f"required field {field!r} is missing")
         elif isinstance(value, (int, float)) and field != "bit_depth" and value <= 0:
@@ -338,54 +340,50 @@ def validate_raw(path: str | Path, profile: str | None = None) -> list[str]:
 
 
 def _open_source(frames_mod: Any, path: Path, profile: str) -> Any:
-    try:
-        return frames_mod.open_frames(path, profile=profile)
-    except TypeError:
-        return frames_mod.open_frames(path)
+    return frames_mod.open_frames(path, profile=profile)
 
 
 def _extra_field(source: Any, field: str) -> Any:
-    for name in (field, f"{field}s", f"{field}_s"):
+    """Per-frame counters (monitor, transmission, exposure) kept on the source, not in meta."""
+    for name in (field, f"{field}_s"):
         value = getattr(source, name, None)
         if value is not None:
-            return value
+            arr = np.asarray(value, dtype=float)
+            return float(np.min(arr)) if arr.size else None
+    if field == "monitor_rate":
+        return _extra_field(source, "monitor")
     return None
 
 
-def _iter_frames(source: Any):
-    """Yield (index, frame) for every frame, whatever iteration the source offers."""
-    if hasattr(source, "iter_frames"):
-        yield from enumerate(source.iter_frames())
-    elif hasattr(source, "__len__") and hasattr(source, "__getitem__"):
-        for i in range(len(source)):
-            yield i, source[i]
-    else:
-        yield from enumerate(source)
-
-
 def _check_frames(source: Any, meta: Any) -> list[str]:
+    """Every frame readable, of the detector's shape, and not empty or all-invalid."""
     problems: list[str] = []
-    shape = getattr(meta, "shape", None)
+    shape = tuple(getattr(source, "shape", None) or getattr(meta, "shape", None) or ())
+    n_expected = len(source)
     n_seen = 0
     try:
-        for i, frame in _iter_frames(source):
-            arr = np.asarray(frame)
-            if arr.ndim == 3:  # a batch of frames
-                frames = list(arr)
-            else:
-                frames = [arr]
-            for k, f in enumerate(frames):
-                idx = n_seen + k if arr.ndim == 3 else i
-                if shape is not None and tuple(f.shape) != tuple(shape):
-                    problems.append(f"frame {idx}: shape {f.shape}, detector is {tuple(shape)}")
-                elif f.size == 0 or not np.any(f):
-                    problems.append(f"frame {idx}: empty (all pixels zero)")
-            n_seen += len(frames)
+        for batch in source.batches(8):
+            for k, frame in enumerate(batch.data):
+                idx = batch.start + k
+                if shape and tuple(frame.shape) != shape:
+                    problems.append(f"frame {idx}: shape {frame.shape}, detector is {shape}")
+                    continue
+                bad = source.invalid_pixels(frame)
+                if bad.all():
+                    problems.append(f"frame {idx}: every pixel is invalid")
+                elif not np.any(frame[~bad]):
+                    problems.append(f"frame {idx}: empty (all valid pixels are zero)")
+            n_seen = batch.start + len(batch.data)
     except Exception as exc:  # a truncated or corrupt frame: report where reading stopped
         problems.append(f"frame {n_seen} cannot be read: {exc}")
-    n_expected = getattr(meta, "n_frames", None)
-    if n_seen == 0 and not problems:
+    if n_expected == 0:
         problems.append("no frames")
-    elif n_expected is not None and n_seen < n_expected and not problems:
-        problems.append(f"only {n_seen} of {n_expected} frames could be read")
+    for name in ("monitor", "transmission", "exposure_s"):
+        values = getattr(source, name, None)
+        if values is None:
+            continue
+        values = np.asarray(values, dtype=float)
+        bad = ~np.isfinite(values) | (values <= 0)
+        if bad.any():
+            problems.append(f"{name} of frame {int(np.argmax(bad))} is {values[bad][0]!r}")
     return problems
