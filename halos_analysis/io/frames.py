@@ -524,11 +524,15 @@ def read_minicbf_header(path: str | Path) -> dict[str, str]:
     return out
 
 
-def _header_value(header: dict, key: str, unit: str | None, which: int, path: Any) -> Any:
+def _header_value(
+    header: dict, key: str, unit: str | None, which: int, path: Any, text: bool = False
+) -> Any:
     raw = header.get(key)
     if raw is None:
         return None
     raw = str(raw)
+    if text:
+        return raw.strip()
     nums = _FLOAT.findall(raw)
     if not nums:
         return raw.strip()
@@ -603,7 +607,9 @@ class FabioFrameSource(FrameSource):
                 kind, key, unit = parse_location(loc)
                 if kind in ("cbf", "edf"):
                     which = 1 if name in ("beam_center_y", "pixel_size_y") else 0
-                    v = _header_value(headers[i], key, unit, which, self._files[self._index[i][0]])
+                    fname = self._files[self._index[i][0]]
+                    text = name in ("detector", "sample_name")
+                    v = _header_value(headers[i], key, unit, which, fname, text)
                     if v is not None:
                         return v
             return None
