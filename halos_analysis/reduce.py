@@ -256,16 +256,16 @@ def select_frames(
         adj = _adjust(res.pvalues[ref, others], correction)
         adjusted[ref, others] = adjusted[others, ref] = adj
         for i, p in zip(others, adj, strict=True):
-            if p < alpha:
-                rejected[int(i)] = (
-                    f"differs from reference frame {ref} (CorMap adjusted p = {p:.3g} < {alpha}, "
-                    f"longest run {res.longest_run[ref, i]} of {len(curves[0])} points)"
-                )
-        if ref != 0:
-            for i in range(ref):
-                rejected.setdefault(
-                    i, f"outlier: inconsistent with {n_bad[i]} of {n - 1} other frames"
-                )
+            if p >= alpha:
+                continue
+            why = (
+                f"differs from reference frame {ref} (CorMap adjusted p = {p:.3g} < {alpha}, "
+                f"longest run {res.longest_run[ref, i]} of {len(curves[0])} points)"
+            )
+            if i < ref:
+                # Earlier frames were passed over as reference because they are outliers.
+                why = f"outlier: inconsistent with {n_bad[i]} of {n - 1} other frames; {why}"
+            rejected[int(i)] = why
     else:
         keep = list(range(n))
         ok = res.adjusted >= alpha

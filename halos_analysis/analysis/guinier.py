@@ -25,6 +25,8 @@ __all__ = ["auto_guinier", "fit_guinier"]
 _T_CURV_SCALE = 3.0
 # z-score of the mean residual of excluded low-q points that flags aggregation/repulsion.
 _Z_FLAG = 4.0
+# ... and their median relative deviation from the fit must be at least this.
+_REL_FLAG = 0.01
 
 
 def _weights(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -282,7 +284,8 @@ def auto_guinier(
 
     Flags: ``"aggregation"`` / ``"repulsion"`` when the usable points before the chosen
     range lie significantly above / below the fit (z of the mean normalised residual
-    > 4), or the chosen range itself curves up / down (|t| of the q⁴ term > 3);
+    > 4 and median deviation ≥ 1 %), or (aggregation only) the chosen range itself curves
+    up (t of the q⁴ term > 3);
     ``"few_points"``; ``"no_guinier_region"`` (then Rg, I0 are NaN and ``valid`` is False;
     no exception). Negative intensities (high q after subtraction) are simply not used.
     Points with NaN σ are left out; if no point has a σ, the fit is unweighted (flag
@@ -326,10 +329,15 @@ def auto_guinier(
     if len(pre) >= 2 and weighted:
         fit = res.I0 * np.exp(-((curve.q[pre] * res.Rg) ** 2) / 3.0)
         r = (curve.intensity[pre] - fit) / curve.sigma[pre]
-        z = float(r.mean() * math.sqrt(len(r)))
+        rel = float(np.median(curve.intensity[pre] / fit - 1.0))
+        # Significant (z) and large enough to matter (≥ 1 %): with very precise data even
+        # the slight bend of a perfect sphere's curve is "significant".
+        z = float(r.mean() * math.sqrt(len(r))) if abs(rel) >= _REL_FLAG else 0.0
+    # Upward curvature inside the range also means aggregation (real particles bend down
+    # near qRg 1.3, so downward curvature alone is not evidence of repulsion).
     if z > _Z_FLAG or t_curv > _T_CURV_SCALE:
         flags.append("aggregation")
-    elif z < -_Z_FLAG or t_curv < -_T_CURV_SCALE:
+    elif z < -_Z_FLAG:
         flags.append("repulsion")
     return GuinierResult(
         Rg=res.Rg,
