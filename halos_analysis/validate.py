@@ -243,8 +243,9 @@ def _check_finite(ds: Any) -> list[str]:
     values = np.asarray(ds[()], dtype=float)
     bad = ~np.isfinite(values)
     if bad.any():
-        first = np.unravel_index(int(np.argmax(bad)), values.shape) if values.ndim else ()
-        return [f"{ds.name}: {int(bad.sum())} non-finite values (first at index {first})"]
+        idx = [int(i) for i in np.unravel_index(int(np.argmax(bad)), values.shape)]
+        first = ",".join(map(str, idx))
+        return [f"{ds.name}: {int(bad.sum())} non-finite values (first at index [{first}])"]
     return []
 
 
