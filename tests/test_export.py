@@ -1,0 +1,312 @@
+# SPDX-License-Identifier: MIT
+"""Plots, summaries, provenance and the self-contained HTML report."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import math
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from halos_analysis.export import plots
+from halos_analysis.export.provenance import (
+    build_provenance,
+    check_inputs,
+    process_for_nxcansas,
+    sha256_file,
+    write_provenance,
+)
+from halos_analysis.export.report import find_plots, write_report
+from halos_analysis.export.summary import (
+    COLUMNS,
+    read_run_summary,
+    sample_summary,
+    write_pr_table,
+    write_run_summary,
+    write_sample_summary,
+)
+from halos_analysis.types import (
+    Curve,
+    GuinierResult,
+    KratkyResult,
+    MWResult,
+    PrResult,
+    SimilarityResult,
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _sample(rg: float = 2.5, name: str = "bsa"):
+    """A Guinier-like curve (nm^-1) and results consistent with it, built directly."""
+    q = np.linspace(0.05, 3.0, 200)
+    intensity = 80.0 * np.exp(-((q * rg) ** 2) / 3) + 0.05 * np.exp(-q)
+    sigma = 0.01 * intensity + 0.002
+    curve = Curve(q, intensity, sigma, "nm^-1", name=name)
+    guinier = GuinierResult(
+        rg, 0.02, 80.0, 0.3, 2, 30, q[2] * rg, q[30] * rg, "nm^-1", r2=0.998, flags=("few_points",)
+    )
+    r = np.linspace(0, 3 * rg, 50)
+    p = np.sin(np.pi * r / r[-1]) ** 2
+    pr = PrResult(
+        r[-1],
+        0.2,
+        rg,
+        0.03,
+        80.2,
+        0.4,
+        1.1,
+        5.0,
+        "nm^-1",
+        r,
+        p,
+        0.05 * p + 0.01,
+        q,
+        intensity * 1.01,
+    )
+    mw = MWResult(66.0, 64.0, 105.0, 520.0, "nm^-1", mw_consensus_kda=65.0, mw_spread_kda=1.0)
+    x = q * rg
+    kratky = KratkyResult(x, x**2 * intensity / 80.0, x**2 * sigma / 80.0, 1.73, 1.10)
+    n = 8
+    pv = np.full((n, n), 0.6)
+    pv[6, :] = pv[:, 6] = 1e-4
+    np.fill_diagonal(pv, 1.0)
+    sim = SimilarityResult(
+        pv, pv, np.zeros((n, n)), 0.01, "holm", (0, 1, 2, 3, 4, 5, 7), {6: "differs from 7 frames"}
+    )
+    return curve, dict(guinier=guinier, pr=pr, mw=mw, kratky=kratky, similarity=sim)
+
+
+def _check_images(paths):
+    assert {p.suffix for p in paths} == {".png", ".svg"}
+    for p in paths:
+        assert p.stat().st_size > 2000, p
+        assert not p.with_name(p.name + ".part").exists()
+        if p.suffix == ".png":
+            assert p.read_bytes()[:8] == PNG_MAGIC
+        else:
+            assert ET.parse(p).getroot().tag.endswith("svg")
+
+
+def test_each_plot_writes_png_and_svg(tmp_path):
+    curve, res = _sample()
+    buffer = Curve(curve.q, np.full(len(curve), 0.5), np.full(len(curve), 0.01), "nm^-1")
+    _check_images(
+        plots.plot_intensity(tmp_path / "iq", subtracted=curve, sample=curve, buffer=buffer)
+    )
+    _check_images(plots.plot_guinier(tmp_path / "g", curve, res["guinier"]))
+    _check_images(plots.plot_kratky(tmp_path / "k", res["kratky"]))
+    _check_images(plots.plot_pr(tmp_path / "p", res["pr"], curve))
+    _check_images(plots.plot_similarity(tmp_path / "s", res["similarity"], frame_ids=range(10, 18)))
+    other, _ = _sample(rg=4.0, name="lys")
+    _check_images(
+        plots.plot_overview(tmp_path / "o", [("bsa", curve, res["guinier"]), ("lys", other, None)])
+    )
+
+
+def test_guinier_plot_without_a_region_and_png_only(tmp_path):
+    curve, _ = _sample()
+    none = GuinierResult(
+        math.nan,
+        math.nan,
+        math.nan,
+        math.nan,
+        0,
+        -1,
+        math.nan,
+        math.nan,
+        "nm^-1",
+        flags=("no_guinier_region",),
+    )
+    paths = plots.plot_guinier(tmp_path / "g", curve, none, formats=("png",))
+    assert [p.name for p in paths] == ["g.png"]
+
+
+def test_similarity_plot_marks_rejected_frames(tmp_path):
+    _, res = _sample()
+    svg = plots.plot_similarity(tmp_path / "s", res["similarity"], formats=("svg",))[0]
+    assert "rejected" in svg.read_text()
+    assert "7/8 kept" in svg.read_text() or "7/8" in svg.read_text()
+
+
+def test_summary_fields_csv_and_json(tmp_path):
+    curve, res = _sample()
+    s = sample_summary("bsa", buffer="PBS", concentration_mg_ml=4.5, flags=("aggregation",), **res)
+    assert (s["rg"], s["rg_error"], s["i0"], s["dmax"]) == (2.5, 0.02, 80.0, 7.5)
+    assert s["guinier_points"] == 29 and s["length_unit"] == "nm"
+    assert (s["frames_total"], s["frames_used"], s["frames_rejected"]) == (8, 7, 1)
+    assert s["frames_rejected_ids"] == [6]
+    assert s["mw_consensus"] == 65.0 and s["mw_absolute"] is None  # NaN -> None
+    assert s["flags"] == ["aggregation", "few_points"]
+
+    write_sample_summary(s, tmp_path / "bsa" / "summary.json")
+    assert json.loads((tmp_path / "bsa" / "summary.json").read_text())["rg"] == 2.5
+
+    lys = sample_summary("lys")  # a sample whose analysis failed: empty cells, not "nan"
+    csv_path, json_path = write_run_summary(
+        [s, lys], tmp_path / "summary.csv", tmp_path / "summary.json"
+    )
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert tuple(rows[0]) == COLUMNS
+    assert rows[0]["sample"] == "bsa" and float(rows[0]["rg"]) == 2.5
+    assert rows[0]["flags"] == "aggregation;few_points"
+    assert rows[1]["rg"] == "" and "nan" not in csv_path.read_text().lower()
+    assert [r["sample"] for r in read_run_summary(json_path)] == ["bsa", "lys"]
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_pr_table_reads_back(tmp_path):
+    _, res = _sample()
+    path = write_pr_table(res["pr"], tmp_path / "bsa_pr.dat")
+    text = path.read_text()
+    assert "Dmax: 7.5" in text and "r in nm" in text
+    table = np.loadtxt(path)
+    np.testing.assert_allclose(table[:, 0], res["pr"].r, rtol=1e-7)
+    np.testing.assert_allclose(table[:, 1], res["pr"].pr, rtol=1e-7, atol=1e-12)
+
+
+def test_provenance_hashes_versions_and_changes(tmp_path):
+    data = tmp_path / "frame.cbf"
+    data.write_bytes(b"frame bytes")
+    prov = build_provenance(
+        [data, tmp_path / "gone.cbf"],
+        config={"npt": 500},
+        config_text="npt: 500\n",
+        command=["halos", "run"],
+    )
+    assert prov["inputs"][str(data)] == hashlib.sha256(b"frame bytes").hexdigest()
+    assert prov["missing_inputs"] == [str(tmp_path / "gone.cbf")]
+    assert prov["command"] == "halos run" and prov["config"] == {"npt": 500}
+    for name in ("numpy", "scipy", "h5py", "pyFAI", "matplotlib"):
+        assert prov["dependencies"][name], name
+    assert check_inputs(prov)[str(data)] == "same"
+    data.write_bytes(b"other bytes")
+    assert check_inputs(prov)[str(data)] == "changed"
+    assert sha256_file(data) == hashlib.sha256(b"other bytes").hexdigest()
+    out = write_provenance(prov, tmp_path / "provenance.json")
+    assert json.loads(out.read_text())["inputs"] == prov["inputs"]
+
+    from halos_analysis.io.nxcansas import read_results, write_sample_result
+
+    curve, res = _sample()
+    h5 = write_sample_result(
+        tmp_path / "bsa.h5", subtracted=curve, process=process_for_nxcansas(prov), **res
+    )
+    back = read_results(h5)
+    assert back["config_text"] == "npt: 500\n"
+    assert back["provenance"]["inputs"] == prov["inputs"]
+
+
+@pytest.fixture
+def report(tmp_path):
+    names = ["bsa", "lys <2>"]
+    summaries, figures, overview = [], {}, []
+    samples = []
+    for i, name in enumerate(names):
+        curve, res = _sample(rg=2.5 + i, name=name)
+        samples.append((name, curve, res["guinier"]))
+        summaries.append(sample_summary(name, concentration_mg_ml=2.0 + i, **res))
+        d = tmp_path / f"s{i}"
+        plots.plot_guinier(d / "x_guinier", curve, res["guinier"], formats=("png",))
+        plots.plot_kratky(d / "x_kratky", res["kratky"], formats=("svg",))
+        plots.plot_similarity(d / "x_similarity", res["similarity"], formats=("png",))
+        figures[name] = find_plots(d, "x")
+    overview = plots.plot_overview(tmp_path / "overview", samples, formats=("png",))
+    prov = build_provenance([], config_text="samples: config/samples.tsv\n", command="halos run")
+    path = write_report(
+        tmp_path / "results" / "report.html",
+        summaries,
+        plots=figures,
+        overview=overview,
+        provenance=prov,
+    )
+    return path, figures
+
+
+def test_report_is_self_contained(report):
+    path, figures = report
+    text = path.read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text)
+    assert "<link" not in text and "<script" not in text
+    imgs = re.findall(r'<img[^>]*src="([^"]+)"', text)
+    n_png = sum(p.suffix == ".png" for f in figures.values() for p in f.values()) + 1
+    assert len(imgs) == n_png
+    for src in imgs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == PNG_MAGIC
+    assert text.count("<svg") == 2  # the Kratky plots, inline
+    assert "lys &lt;2&gt;" in text and "lys <2>" not in text  # names are escaped
+    assert "samples: config/samples.tsv" in text  # the config, in the provenance section
+    assert "numpy" in text
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed")
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    path, _ = report
+    # A copy with a probe script that writes, once loaded, how many images decoded.
+    probe = tmp_path / "probe.html"
+    script = (
+        "<script>window.addEventListener('load',()=>{const im=[...document.images];"
+        "document.title='IMAGES '+im.length+' DECODED '+"
+        "im.filter(i=>i.complete&&i.naturalWidth>0).length+' SVG '+"
+        "document.querySelectorAll('svg').length;});</script></body>"
+    )
+    probe.write_text(path.read_text().replace("</body>", script))
+    common = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    dom = subprocess.run(
+        common
+        + [
+            f"--user-data-dir={tmp_path / 'profile1'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            probe.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    m = re.search(r"<title>IMAGES (\d+) DECODED (\d+) SVG (\d+)</title>", dom)
+    assert m, dom[:500]
+    n_img, n_ok, n_svg = map(int, m.groups())
+    assert n_img == n_ok == 5 and n_svg == 2
+
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        common
+        + [
+            f"--user-data-dir={tmp_path / 'profile2'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,2000",
+            path.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[:2] == (2000, 1200)
+    # Not blank: plots put many distinct colours on the page.
+    assert pixels[..., :3].std() > 0.05
+    assert len(np.unique((pixels[..., :3] * 255).astype(int).reshape(-1, 3), axis=0)) > 50
