@@ -397,7 +397,10 @@ class HDF5FrameSource(FrameSource):
                 if ds.ndim == 2:
                     out[lo - start] = ds[()]
                 else:
-                    out[lo - start : hi - start] = ds[lo - offset : hi - offset]
+                    # Straight into the batch buffer: no intermediate copy of the frames.
+                    ds.read_direct(
+                        out, np.s_[lo - offset : hi - offset], np.s_[lo - start : hi - start]
+                    )
             except (OSError, RuntimeError, ValueError) as exc:
                 raise HalosInputError(
                     f"cannot read frames {lo}..{hi - 1}: {exc}", fname, f"{dset} frame {lo}"
