@@ -27,6 +27,11 @@ _T_CURV_SCALE = 3.0
 _Z_FLAG = 4.0
 # ... and their median relative deviation from the fit must be at least this.
 _REL_FLAG = 0.01
+# An admissible window after the chosen one with Rg below this fraction flags aggregation.
+_SMALLER_RG = 0.6
+# The range search stops where the smoothed intensity falls below this fraction of the
+# first usable point: well past qRg 1.3 (I/I0 = 0.57) even when aggregates raise I(start).
+_STOP_FRACTION = 0.05
 
 
 def _weights(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -216,12 +221,11 @@ def _window_fits(x, y, w, ok, starts, ends):
 def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_max):
     q = curve.q
     inten = curve.intensity
-    # Search up to where the smoothed intensity has fallen well past the Guinier region:
-    # qRg = 1.3 means I/I0 = 0.57, so I < 0.3·I(start) is certainly beyond it.
+    # Search up to where the smoothed intensity has fallen well past the Guinier region.
     k = 5
     smooth = np.convolve(np.where(ok, inten, 0), np.ones(k) / k, mode="same")
     beyond = np.flatnonzero(
-        (np.arange(len(q)) > start0 + min_points) & (smooth < 0.3 * inten[start0])
+        (np.arange(len(q)) > start0 + min_points) & (smooth < _STOP_FRACTION * inten[start0])
     )
     stop = int(beyond[0]) if len(beyond) else len(q) - 1
     cand = np.arange(start0, stop + 1)
@@ -263,7 +267,12 @@ def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_m
     s_curv = 1.0 / (1.0 + (np.maximum(np.abs(t_curv) - 2.0, 0.0) / 2.0) ** 2)
     score = (s_len + s_qmax + 0.5 * s_qmin + s_prec + 2.0 * s_fit + 2.0 * s_curv) / 7.5
     best = int(np.argmax(score))
-    return int(starts[idx[best]]), int(ends[idx[best]]), float(score[best]), float(t_curv[best])
+    b_first, b_last = int(starts[idx[best]]), int(ends[idx[best]])
+    # A second, clearly smaller particle fitting well *after* the chosen range means the
+    # low-q range belongs to aggregates (a single particle bends down past qRg 1.3, so its
+    # later windows give larger, not smaller, apparent Rg).
+    later = (starts[idx] > b_last) & (rg < _SMALLER_RG * rg[best]) & (score > 0.8 * score[best])
+    return b_first, b_last, float(score[best]), float(t_curv[best]), bool(later.any())
 
 
 def auto_guinier(
@@ -285,7 +294,8 @@ def auto_guinier(
     Flags: ``"aggregation"`` / ``"repulsion"`` when the usable points before the chosen
     range lie significantly above / below the fit (z of the mean normalised residual
     > 4 and median deviation ≥ 1 %), or (aggregation only) the chosen range itself curves
-    up (t of the q⁴ term > 3);
+    up (t of the q⁴ term > 3) or a well-scored range after the chosen one gives an Rg below
+    0.6 of it (the low-q range then belongs to aggregates);
     ``"few_points"``; ``"no_guinier_region"`` (then Rg, I0 are NaN and ``valid`` is False;
     no exception). Negative intensities (high q after subtraction) are simply not used.
     Points with NaN σ are left out; if no point has a σ, the fit is unweighted (flag
@@ -320,7 +330,7 @@ def auto_guinier(
         flags.append("few_points")
     if found is None:
         return _invalid_flagged(curve, ("no_guinier_region",))
-    first, last, score, t_curv = found
+    first, last, score, t_curv, smaller_later = found
     res = fit_guinier(curve, first, last)
     flags.extend(res.flags)
     # Low-q behaviour: the usable points skipped before the range, against the fit.
@@ -335,7 +345,7 @@ def auto_guinier(
         z = float(r.mean() * math.sqrt(len(r))) if abs(rel) >= _REL_FLAG else 0.0
     # Upward curvature inside the range also means aggregation (real particles bend down
     # near qRg 1.3, so downward curvature alone is not evidence of repulsion).
-    if z > _Z_FLAG or t_curv > _T_CURV_SCALE:
+    if z > _Z_FLAG or t_curv > _T_CURV_SCALE or smaller_later:
         flags.append("aggregation")
     elif z < -_Z_FLAG:
         flags.append("repulsion")
