@@ -38,8 +38,9 @@ from halos_analysis.types import Curve, GuinierResult, PrResult
 
 #: Data beyond q·Rg = this are not used by default: past it a protein curve carries little
 #: information on P(r) and is where buffer-subtraction errors dominate (GNOM's and RAW's
-#: usual advice is to stop somewhere between q·Rg 7 and 10).
-QRG_MAX = 8.0
+#: usual advice is to stop somewhere between q·Rg 7 and 10; the upper end keeps the most
+#: information where the signal lasts).
+QRG_MAX = 10.0
 #: Smallest number of data points a P(r) is attempted on.
 MIN_POINTS = 10
 #: Log10 span of the α grid below and above the largest eigenvalue of the whitened matrix,
@@ -131,7 +132,10 @@ def _quick_guinier(q: np.ndarray, i: np.ndarray, s: np.ndarray) -> tuple[float, 
     terms = (w, w * x, w * y, w * x * x, w * x * y, w * y * y)
     cs = [np.concatenate(([0.0], np.cumsum(v))) for v in terms]
     n = idx.size
-    a, b = np.triu_indices(n + 1, k=8)  # window = points a .. b-1
+    # Windows = points a .. b-1 with at least 8 points, starting in the first tenth.
+    a_max = min(max(len(q) // 10, 5), n - 8)
+    a, b = np.triu_indices(n + 1, k=8)
+    a, b = a[a <= a_max], b[a <= a_max]
     sw, sx, sy, sxx, sxy, syy = (c[b] - c[a] for c in cs)
     det = sw * sxx - sx * sx
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -141,10 +145,9 @@ def _quick_guinier(q: np.ndarray, i: np.ndarray, s: np.ndarray) -> tuple[float, 
         chi2 += slope**2 * sxx
         rg = np.sqrt(-3.0 * slope)
     npts = b - a
-    # A Guinier region starts at the low-q end (after at most a beamstop's worth of points);
-    # without this, the flat stretch past the first minimum looks like a tiny particle.
+    # (A Guinier region starts at the low-q end, after at most a beamstop's worth of points:
+    # else the flat stretch past the first minimum would look like a tiny particle.)
     valid = (slope < 0) & np.isfinite(rg) & (q[idx[b - 1]] * rg <= 1.3) & (det > 0)
-    valid &= idx[a] <= max(len(q) // 10, 5)
     if not valid.any():
         return None
     chi2r = np.where(valid, chi2 / np.maximum(npts - 2, 1), np.inf)
@@ -202,8 +205,8 @@ class _Problem:
         negative dip the data would like) thus costs evidence, as it should.
         """
         h = a_mat + alpha * self.bmat
-        rmat = cholesky(h)
-        z = solve_triangular(rmat, b, trans="T")
+        rmat = cholesky(h, check_finite=False)
+        z = solve_triangular(rmat, b, trans="T", check_finite=False)
         p, _ = nnls(rmat, z)
         free = p > 0
         grad = h @ p - b
@@ -211,7 +214,7 @@ class _Problem:
         hf = h[np.ix_(free, free)]
         log_z = -0.5 * q_min + 0.5 * (self.n * math.log(alpha) + self.logdet_b)
         if free.any():
-            rf = cholesky(hf)
+            rf = cholesky(hf, check_finite=False)
             log_z -= float(np.log(np.diag(rf)).sum())
         bound = ~free
         if bound.any():
@@ -282,7 +285,7 @@ class _Problem:
 
 
 def _search_dmax(prob: _Problem, rg0: float, d_floor: float, d_ceil: float) -> list[_Eval]:
-    """Coarse-to-fine search of the Dmax posterior; returns the evaluations of the last grid."""
+    """Coarse-to-fine search of the Dmax posterior; returns every evaluation, by Dmax."""
     lo, hi = max(1.8 * rg0, d_floor), min(6.0 * rg0, d_ceil)
     if hi <= lo * 1.05:
         lo, hi = d_floor, d_ceil
@@ -295,7 +298,7 @@ def _search_dmax(prob: _Problem, rg0: float, d_floor: float, d_ceil: float) -> l
         d, lz = np.concatenate((d, d2)), np.concatenate((lz, lz2))
     for _ in range(3):
         k = int(np.argmax(lz))
-        keep = lz > lz[k] - 25.0  # posterior weight > e^-25 of the peak
+        keep = lz > lz[k] - 15.0  # posterior weight > e^-15 of the peak
         # Bracket the region by the grid points just outside it.
         j0 = max(int(np.flatnonzero(keep)[0]) - 1, 0)
         j1 = min(int(np.flatnonzero(keep)[-1]) + 1, len(d) - 1)
@@ -310,7 +313,7 @@ def _search_dmax(prob: _Problem, rg0: float, d_floor: float, d_ceil: float) -> l
         # Stop when the grid resolves the posterior (spacing below half its width).
         if d[1] - d[0] < 0.5 * std:
             break
-    return [prob.evaluate(x) for x in d]
+    return sorted(prob.cache.values(), key=lambda e: e.dmax)
 
 
 def _rg_i0(p: np.ndarray, r: np.ndarray, dr: float) -> tuple[np.ndarray, np.ndarray]:
@@ -339,8 +342,9 @@ def bift(
         after subtraction) are fine.
     guinier : GuinierResult, optional
         Guinier result of the same curve: its Rg starts the Dmax search and sets the default
-        q range, and its first point is where the fit starts (points before it are often
-        beamstop- or aggregation-affected). When absent, a quick internal Guinier scan is used.
+        q range; when it flags ``"aggregation"``, the points before its range are not used.
+        When absent, a quick internal Guinier scan gives the Rg. Either way the fit starts at
+        the first point that follows Guinier behaviour (a beamstop shadow is skipped).
     dmax : float, optional
         Fix Dmax (length unit of the curve) instead of searching it; α is still chosen by the
         evidence. ``Dmax_err`` is then 0.
@@ -376,12 +380,19 @@ def bift(
     q, i, s = curve.q, curve.intensity, curve.sigma
     flags: list[str] = []
 
+    # The fit starts at the first point that follows Guinier behaviour (skipping a beamstop
+    # shadow), not at the start of the chosen Guinier range: the lowest q carry the
+    # long-distance information. Points a Guinier analysis found aggregated are left out.
+    est = _quick_guinier(q, i, s)
+    first = est[1] if est is not None else 0
     if guinier is not None and guinier.valid:
-        rg0, first = float(guinier.Rg), max(int(guinier.first), 0)
-    elif (est := _quick_guinier(q, i, s)) is not None:
-        rg0, first = est
+        rg0 = float(guinier.Rg)
+        if "aggregation" in guinier.flags:
+            first = max(first, int(guinier.first))
+    elif est is not None:
+        rg0 = est[0]
     else:
-        rg0, first = math.nan, 0
+        rg0 = math.nan
         flags.append("no_guinier_estimate")
 
     if qmax is not None:
@@ -417,7 +428,10 @@ def bift(
     lz = np.array([e.log_z for e in grid])  # (n_dmax, n_alpha)
     alphas = prob.alphas
     assert alphas is not None
-    w = np.exp(lz - lz.max())
+    # Posterior over the (Dmax, α) points evaluated: every level of the search is used, each
+    # Dmax weighted by the width of grid it stands for (trapezoid rule on the uneven grid).
+    width = np.ones(1) if len(d_grid) == 1 else np.gradient(d_grid)
+    w = np.exp(lz - lz.max()) * width[:, None]
     w /= w.sum()
     wd = w.sum(1)
     d_mean = float(wd @ d_grid)

@@ -1,0 +1,238 @@
+# SPDX-License-Identifier: MIT
+"""P(r) by Bayesian IFT: synthetic spheres with known answers, bad input, real validation data."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from halos_analysis.analysis.pr import bift
+from halos_analysis.errors import HalosInputError
+from halos_analysis.types import Curve, GuinierResult
+
+VALIDATION = Path(__file__).resolve().parents[1].parent / "shared" / "validation"
+needs_validation = pytest.mark.skipif(
+    not VALIDATION.is_dir(), reason="../shared/validation not present"
+)
+
+
+def sphere_curve(
+    radius: float = 30.0,
+    q_unit: str = "A^-1",
+    n: int = 300,
+    seed: int = 1,
+    noise: bool = True,
+    floor: float = 2e-4,
+) -> Curve:
+    """Homogeneous sphere on a SAXS-like q range, with a realistic error model.
+
+    σ is 0.3 % of I plus a flat background term (what dominates at high q after buffer
+    subtraction); the intensities get Gaussian noise of exactly that σ.
+    """
+    q = np.linspace(0.008, 0.30, n)  # Å⁻¹
+    x = q * radius
+    i0 = 1000.0
+    inten = i0 * (3.0 * (np.sin(x) - x * np.cos(x)) / x**3) ** 2
+    sigma = 0.003 * inten + floor * i0
+    if noise:
+        inten = inten + np.random.default_rng(seed).normal(0.0, sigma)
+    curve = Curve(q, inten, sigma, "A^-1", name=f"sphere_R{radius:g}")
+    return curve.to_unit(q_unit)
+
+
+@pytest.fixture(scope="module")
+def sphere_result():
+    return bift(sphere_curve())
+
+
+def test_sphere_dmax_and_rg(sphere_result):
+    res = sphere_result
+    assert res.Dmax == pytest.approx(60.0, rel=0.04)
+    assert res.Rg == pytest.approx(math.sqrt(3.0 / 5.0) * 30.0, rel=0.01)
+    assert res.I0 == pytest.approx(1000.0, rel=0.01)
+    # The stated uncertainties are honest in size: finite, positive, not absurdly large.
+    assert 0 < res.Dmax_err < 0.1 * res.Dmax
+    assert 0 < res.Rg_err < 0.02 * res.Rg
+    assert 0 < res.I0_err < 0.02 * res.I0
+
+
+def test_sphere_pr_shape(sphere_result):
+    res = sphere_result
+    assert res.r[0] == 0.0 and res.r[-1] == pytest.approx(res.Dmax)
+    assert res.pr[0] == 0.0 and res.pr[-1] == 0.0
+    assert np.all(res.pr >= -3.0 * res.pr_err)
+    assert np.all(np.isfinite(res.pr_err)) and np.all(res.pr_err >= 0)
+    # A sphere's P(r) peaks a little above R (at r ≈ 1.05 R for the ideal function).
+    r_peak = res.r[np.argmax(res.pr)]
+    assert 0.9 * 30.0 < r_peak < 1.25 * 30.0
+    # The analytic P(r) of the sphere, scaled to the same area, matches within the errors
+    # over most of the range.
+    x = res.r / 60.0
+    exact = res.r**2 * (1 - 1.5 * x + 0.5 * x**3)
+    exact *= res.pr.sum() / exact.sum()
+    inside = res.pr_err > 0
+    z = (res.pr[inside] - exact[inside]) / np.maximum(res.pr_err[inside], 1e-3 * res.pr.max())
+    assert np.median(np.abs(z)) < 3.0
+
+
+def test_chi2_near_one_with_correct_errors(sphere_result):
+    assert 0.8 < sphere_result.chi2 < 1.25
+    assert len(sphere_result.i_fit) == len(sphere_result.q_fit)
+
+
+def test_units_nm_and_angstrom_agree_by_factor_ten():
+    a = bift(sphere_curve(q_unit="A^-1"))
+    b = bift(sphere_curve(q_unit="nm^-1"))
+    assert a.q_unit == "A^-1" and b.q_unit == "nm^-1"
+    assert b.Dmax * 10.0 == pytest.approx(a.Dmax, rel=1e-6)
+    assert b.Rg * 10.0 == pytest.approx(a.Rg, rel=1e-6)
+    assert b.I0 == pytest.approx(a.I0, rel=1e-6)
+    np.testing.assert_allclose(b.r * 10.0, a.r, rtol=1e-6)
+
+
+def test_guinier_result_is_used_and_not_required():
+    curve = sphere_curve(seed=3)
+    rg = math.sqrt(0.6) * 30.0
+    g = GuinierResult(rg, 0.1, 1000.0, 1.0, 0, 20, 0.2, 1.2, "A^-1")
+    with_g, without = bift(curve, g), bift(curve)
+    assert with_g.Dmax == pytest.approx(without.Dmax, rel=0.03)
+    assert with_g.Rg == pytest.approx(without.Rg, rel=0.005)
+
+
+def test_fixed_dmax_and_qmax():
+    curve = sphere_curve(seed=4)
+    res = bift(curve, dmax=70.0, qmax=0.2)
+    assert res.Dmax == 70.0 and res.Dmax_err == 0.0
+    assert res.q_fit[-1] <= 0.2
+    # A too-long Dmax still gives the right Rg: the tail is held at zero.
+    assert res.Rg == pytest.approx(math.sqrt(0.6) * 30.0, rel=0.015)
+
+
+def test_negative_high_q_intensities_are_fine():
+    # A small particle whose high-q signal has sunk into the noise: many I < 0.
+    curve = sphere_curve(radius=15.0, seed=5, floor=1e-2)
+    assert (curve.intensity < 0).sum() > 10
+    res = bift(curve)
+    assert res.Dmax == pytest.approx(30.0, rel=0.08)
+    assert res.Rg == pytest.approx(math.sqrt(0.6) * 15.0, rel=0.01)
+    assert np.all(np.isfinite(res.pr))
+
+
+def test_noise_only_tail_is_not_fitted():
+    # Past where I/σ collapses the points hold no signal; the fit stops there.
+    curve = sphere_curve(radius=40.0, seed=6, floor=3e-3)
+    res = bift(curve)
+    n = len(res.q_fit)
+    assert n < len(curve)
+    assert np.mean(curve.intensity[n:] / curve.sigma[n:]) < 1.0
+    assert np.mean(curve.intensity[: n // 2] / curve.sigma[: n // 2]) > 10.0
+    assert res.Rg == pytest.approx(math.sqrt(0.6) * 40.0, rel=0.01)
+
+
+def test_result_to_json():
+    res = bift(sphere_curve(n=120, seed=7))
+    d = json.loads(json.dumps(res.to_dict(arrays=True)))
+    assert d["q_unit"] == "A^-1" and len(d["pr"]) == len(d["r"]) == 50
+    assert "Dmax" in str(res)
+
+
+def test_nan_sigma_is_a_clear_error():
+    c = sphere_curve(n=100)
+    sigma = c.sigma.copy()
+    sigma[17] = np.nan
+    bad = Curve(c.q, c.intensity, sigma, c.q_unit, name="x", meta={"source": "x.dat"})
+    with pytest.raises(HalosInputError, match="point 17") as err:
+        bift(bad)
+    assert err.value.field == "sigma" and err.value.path == "x.dat"
+
+
+def test_zero_sigma_and_unsorted_q_are_errors():
+    c = sphere_curve(n=100)
+    sigma = c.sigma.copy()
+    sigma[3] = 0.0
+    with pytest.raises(HalosInputError, match="σ ≤ 0"):
+        bift(Curve(c.q, c.intensity, sigma, c.q_unit))
+    q = c.q.copy()
+    q[10], q[11] = q[11], q[10]
+    with pytest.raises(HalosInputError, match="increasing"):
+        bift(Curve(q, c.intensity, c.sigma, c.q_unit))
+
+
+def test_too_few_points_is_an_error():
+    c = sphere_curve(n=100).select(slice(0, 6))
+    with pytest.raises(HalosInputError, match="at least"):
+        bift(c)
+    with pytest.raises(HalosInputError, match="too few"):
+        bift(sphere_curve(n=100), qmax=0.02)
+
+
+# --- real data, compared with GNOM, RAW BIFT and freesas (reference.json) -------------------
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return json.loads((VALIDATION / "reference.json").read_text())["cases"]
+
+
+def _curve(name: str, unit: str) -> Curve:
+    from halos_analysis.io.curves import read_curve
+
+    return read_curve(VALIDATION / "curves" / name, q_unit=unit)
+
+
+@needs_validation
+def test_glucose_isomerase_rg_and_dmax_vs_gnom_and_raw(reference):
+    ift = reference["glucose_isomerase"]["ift"]
+    res = bift(_curve("glucose_isomerase.dat", "A^-1"))
+    for tool in ("GNOM", "BIFT_RAW"):
+        assert res.Rg == pytest.approx(ift[tool]["Rg"], rel=0.015)
+        assert res.I0 == pytest.approx(ift[tool]["I0"], rel=0.015)
+    # Dmax is weakly determined by these data (RAW BIFT itself says ± 7.7 Å, we say ± ~6 Å):
+    # we require agreement within the two posteriors' combined spread.
+    raw = ift["BIFT_RAW"]["Dmax"]
+    assert abs(res.Dmax - raw) < math.hypot(res.Dmax_err, 7.74)
+    assert abs(res.Dmax - ift["GNOM"]["Dmax"]) < math.hypot(res.Dmax_err, 7.74)
+
+
+@needs_validation
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: our posterior mean Dmax is ~93 Å (−8 %), within the posterior spread "
+    "of both BIFTs but outside the 5 % target",
+)
+def test_glucose_isomerase_dmax_within_5_percent(reference):
+    res = bift(_curve("glucose_isomerase.dat", "A^-1"))
+    assert res.Dmax == pytest.approx(
+        reference["glucose_isomerase"]["ift"]["GNOM"]["Dmax"], rel=0.05
+    )
+
+
+@needs_validation
+def test_bsa_2013_vs_freesas_and_autorg(reference):
+    case = reference["bsa_bm29_2013"]
+    res = bift(_curve("bsa_005_sub.dat", "nm^-1"))
+    assert res.q_unit == "nm^-1"
+    assert res.Dmax == pytest.approx(case["bift_freesas"]["Dmax"], rel=0.05)
+    autorg = case["autorg_ATSAS_2.6.1"]
+    assert res.Rg == pytest.approx(autorg["Rg"], rel=0.015)
+    assert abs(res.Rg - autorg["Rg"]) < autorg["Rg_err"]
+    assert res.I0 == pytest.approx(case["bift_freesas"]["I0"], rel=0.015)
+
+
+@needs_validation
+def test_bm29_2022_bsa_is_sane():
+    from halos_analysis.analysis.guinier import auto_guinier
+
+    curve = _curve("bm29_bsa_5mg_sub.dat", "nm^-1")
+    g = auto_guinier(curve)
+    res = bift(curve, g)
+    # A BSA-sized particle: Dmax 8.5–12 nm (this sample's Guinier Rg, 3.2 nm, is above the
+    # monomer's 2.8–3.0: some oligomers), and the P(r) Rg agrees with the Guinier Rg.
+    assert 8.5 < res.Dmax < 12.0
+    assert res.Rg == pytest.approx(g.Rg, rel=0.03)
+    assert 2.8 < res.Rg < 3.4
+    assert res.chi2 < 3.0
