@@ -126,3 +126,11 @@ def test_bad_inputs_raise_or_flag(curve):
     invalid = GuinierResult(nan, nan, nan, nan, -1, -1, nan, nan, "A^-1")
     m = molecular_weight(curve, invalid)
     assert math.isnan(m.mw_vp_kda) and "no_guinier" in m.flags
+
+
+def test_too_short_q_range_gives_nan_not_nonsense():
+    q = np.linspace(0.005, 0.1, 100)  # qRg only up to 2.5
+    c = Curve(q, sphere(q), 0.01 * sphere(q), "A^-1")
+    m = molecular_weight(c, exact_guinier())
+    assert math.isnan(m.mw_vp_kda) and math.isnan(m.mw_vc_kda)
+    assert "q_range_too_short" in m.flags

@@ -19,7 +19,8 @@ are reported back in the curve's length unit.
 - **Absolute scale**: I0/c = MW·(Δρ_M)²/N_A, with Δρ_M = (n_e − ρ_solvent·ν̄)·r_e the
   scattering contrast per gram (n_e = 3.22·10²³ electrons/g of protein, ρ_solvent =
   3.34·10²³ electrons/cm³ for water, r_e = 2.8179·10⁻¹³ cm). With I0 in cm⁻¹ and c in mg/ml
-  the result comes out in kDa.
+  the result comes out in kDa. The electron density is that of proteins; for RNA the
+  result is flagged ``"abs_contrast_for_protein"``.
 - **Reference standard**: MW = MW_ref · (I0/c) / (I0_ref/c_ref).
 
 The consensus is the median of the estimates available, the spread their range (max − min):
@@ -42,6 +43,9 @@ AVOGADRO = 6.02214076e23
 ELECTRON_RADIUS_CM = 2.8179403e-13
 ELECTRONS_PER_G_PROTEIN = 3.22e23
 ELECTRONS_PER_CM3_WATER = 3.34e23
+
+#: Below this last-point qRg, the Porod and Vc integrals are too truncated to report.
+_MIN_QRG_INTEGRALS = 4.0
 
 #: Rambo–Tainer power-law coefficients (A, B): MW[Da] = (Qr/B)^A.
 VC_COEFFICIENTS = {"protein": (1.0, 0.1231), "rna": (0.808, 0.00934)}
@@ -97,6 +101,8 @@ def _integral(
     if not extrapolate:
         start = 0
     qs, ys = q[start : stop + 1], inten[start : stop + 1]
+    finite = np.isfinite(ys)  # masked or missing points are bridged by the trapezoid
+    qs, ys = qs[finite], ys[finite]
     data = float(np.trapezoid(qs**k * ys, qs)) if len(qs) > 1 else 0.0
     low = _guinier_moment(k, float(q[start]), rg, i0) if extrapolate else 0.0
     return low + data
@@ -196,8 +202,10 @@ def molecular_weight(
     Returns
     -------
     MWResult
-        Estimates in kDa (NaN when not computable); ``porod_volume`` (uncorrected) in the
-        curve's length unit cubed, ``volume_of_correlation`` in it squared.
+        Estimates in kDa (NaN when not computable; Vp and Vc are NaN, flag
+        ``"q_range_too_short"``, when the data stop before qRg = 4); ``porod_volume``
+        (uncorrected) in the curve's length unit cubed, ``volume_of_correlation`` in it
+        squared.
 
     Raises
     ------
@@ -253,6 +261,13 @@ def molecular_weight(
         # The curve stops before the 8/Rg rule's qmax: Vp is less reliable.
         flags.append("vp_qmax_beyond_data")
     mw_vc, vc = vc_molecular_weight(curve, rg_i0, macromolecule)
+    finite_q = curve.q[np.isfinite(curve.intensity)]
+    if finite_q.size == 0 or finite_q[-1] * rg_i0.Rg < _MIN_QRG_INTEGRALS:
+        # Neither integral has converged this early: the numbers would be meaningless.
+        mw_vp = mw_vc = vp = vc = nan
+        flags.append("q_range_too_short")
+    if absolute_scale and macromolecule != "protein":
+        flags.append("abs_contrast_for_protein")
 
     mw_abs = nan
     if absolute_scale:
