@@ -140,15 +140,17 @@ def test_similarity_plot_marks_rejected_frames(tmp_path):
 def test_summary_fields_csv_and_json(tmp_path):
     curve, res = _sample()
     s = sample_summary("bsa", buffer="PBS", concentration_mg_ml=4.5, flags=("aggregation",), **res)
-    assert (s["rg"], s["rg_error"], s["i0"], s["dmax"]) == (2.5, 0.02, 80.0, 7.5)
+    assert (s["guinier_rg"], s["guinier_rg_error"], s["guinier_i0"]) == (2.5, 0.02, 80.0)
+    assert (s["pddf_dmax"], s["pddf_rg"], s["porod_volume"]) == (7.5, 2.5, 105.0)
     assert s["guinier_points"] == 29 and s["length_unit"] == "nm"
     assert (s["frames_total"], s["frames_used"], s["frames_rejected"]) == (8, 7, 1)
     assert s["frames_rejected_ids"] == [6]
-    assert s["mw_consensus"] == 65.0 and s["mw_absolute"] is None  # NaN -> None
+    assert s["experimental_mw"] == 65.0 and s["guinier_i0_mw"] is None  # NaN -> None
+    assert (s["porod_mw"], s["vc_mw"]) == (66.0, 64.0)
     assert s["flags"] == ["aggregation", "few_points"]
 
     write_sample_summary(s, tmp_path / "bsa" / "summary.json")
-    assert json.loads((tmp_path / "bsa" / "summary.json").read_text())["rg"] == 2.5
+    assert json.loads((tmp_path / "bsa" / "summary.json").read_text())["guinier_rg"] == 2.5
 
     lys = sample_summary("lys")  # a sample whose analysis failed: empty cells, not "nan"
     csv_path, json_path = write_run_summary(
@@ -157,9 +159,9 @@ def test_summary_fields_csv_and_json(tmp_path):
     with open(csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert tuple(rows[0]) == COLUMNS
-    assert rows[0]["sample"] == "bsa" and float(rows[0]["rg"]) == 2.5
+    assert rows[0]["sample"] == "bsa" and float(rows[0]["guinier_rg"]) == 2.5
     assert rows[0]["flags"] == "aggregation;few_points"
-    assert rows[1]["rg"] == "" and "nan" not in csv_path.read_text().lower()
+    assert rows[1]["guinier_rg"] == "" and "nan" not in csv_path.read_text().lower()
     assert [r["sample"] for r in read_run_summary(json_path)] == ["bsa", "lys"]
     assert not list(tmp_path.glob("*.part"))
 

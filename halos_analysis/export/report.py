@@ -108,12 +108,12 @@ def _summary_table(summaries: Sequence[Mapping[str, Any]]) -> str:
             f"{_esc(s.get('sample'))}</a></td>"
             f'<td class="text">{_esc(s.get("buffer") or "–")}</td>'
             f"<td>{_fmt(s.get('concentration'))}</td><td>{frames}</td>"
-            f"<td>{_pm(s.get('rg'), s.get('rg_error'))} {lu}</td>"
-            f"<td>{_pm(s.get('i0'), s.get('i0_error'))}</td><td>{qrg}</td>"
-            f"<td>{_fmt(s.get('dmax'))} {lu if s.get('dmax') is not None else ''}</td>"
-            f"<td>{_fmt(s.get('mw_porod_volume'), 3)}</td>"
-            f"<td>{_fmt(s.get('mw_volume_of_correlation'), 3)}</td>"
-            f"<td>{_fmt(s.get('mw_consensus'), 3)}</td>"
+            f"<td>{_pm(s.get('guinier_rg'), s.get('guinier_rg_error'))} {lu}</td>"
+            f"<td>{_pm(s.get('guinier_i0'), s.get('guinier_i0_error'))}</td><td>{qrg}</td>"
+            f"<td>{_fmt(s.get('pddf_dmax'))} {lu if s.get('pddf_dmax') is not None else ''}</td>"
+            f"<td>{_fmt(s.get('porod_mw'), 3)}</td>"
+            f"<td>{_fmt(s.get('vc_mw'), 3)}</td>"
+            f"<td>{_fmt(s.get('experimental_mw'), 3)}</td>"
             f'<td class="text">{_flags(s.get("flags"))}</td></tr>'
         )
     return f"<table>{head}{''.join(rows)}</table>"

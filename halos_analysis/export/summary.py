@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: MIT
 """Per-sample and per-run summaries (JSON and CSV) and the P(r) text table.
 
-Field names follow a SASBDB deposition where one exists (``rg``, ``rg_error``, ``i0``,
-``i0_error``, ``dmax``, ``porod_volume``, ``guinier_points``, ``concentration``...); lengths are
-in ``length_unit`` (Å or nm, matching ``q_unit``), molecular weights in kDa. Every file is
+Field names are those of a SASBDB entry summary where one exists (``guinier_rg``,
+``guinier_rg_error``, ``guinier_i0``, ``pddf_dmax``, ``pddf_rg``, ``porod_volume``, ``porod_mw``,
+``guinier_i0_mw`` (MW from absolute-scale I(0)), ``experimental_mw`` (our consensus),
+``concentration``); the rest use the same prefixes (``guinier_points``, ``vc_mw``,
+``reference_i0_mw``). Lengths are in ``length_unit`` (Å or nm, matching ``q_unit``), molecular
+weights in kDa. Every file is
 written to a temporary name and renamed, so readers never see half a file.
 """
 
@@ -36,29 +39,29 @@ COLUMNS: tuple[str, ...] = (
     "frames_total",
     "frames_used",
     "frames_rejected",
-    "rg",
-    "rg_error",
-    "i0",
-    "i0_error",
+    "guinier_rg",
+    "guinier_rg_error",
+    "guinier_i0",
+    "guinier_i0_error",
     "guinier_first",
     "guinier_last",
     "guinier_points",
     "guinier_qrg_min",
     "guinier_qrg_max",
     "guinier_r2",
-    "dmax",
-    "dmax_error",
-    "pr_rg",
-    "pr_rg_error",
-    "pr_i0",
-    "pr_chi2",
+    "pddf_dmax",
+    "pddf_dmax_error",
+    "pddf_rg",
+    "pddf_rg_error",
+    "pddf_i0",
+    "pddf_chi2",
     "porod_volume",
-    "mw_porod_volume",
-    "mw_volume_of_correlation",
-    "mw_absolute",
-    "mw_reference",
-    "mw_consensus",
-    "mw_spread",
+    "porod_mw",
+    "vc_mw",
+    "guinier_i0_mw",
+    "reference_i0_mw",
+    "experimental_mw",
+    "experimental_mw_error",
     "kratky_peak_qrg",
     "kratky_peak_height",
     "flags",
@@ -111,10 +114,10 @@ def sample_summary(
         row["frames_rejected_ids"] = sorted(int(i) for i in similarity.rejected)
     if guinier is not None:
         row.update(
-            rg=_num(guinier.Rg),
-            rg_error=_num(guinier.Rg_err),
-            i0=_num(guinier.I0),
-            i0_error=_num(guinier.I0_err),
+            guinier_rg=_num(guinier.Rg),
+            guinier_rg_error=_num(guinier.Rg_err),
+            guinier_i0=_num(guinier.I0),
+            guinier_i0_error=_num(guinier.I0_err),
             guinier_first=guinier.first if guinier.valid else None,
             guinier_last=guinier.last if guinier.valid else None,
             guinier_points=guinier.n_points,
@@ -125,23 +128,23 @@ def sample_summary(
         all_flags += guinier.flags
     if pr is not None:
         row.update(
-            dmax=_num(pr.Dmax),
-            dmax_error=_num(pr.Dmax_err),
-            pr_rg=_num(pr.Rg),
-            pr_rg_error=_num(pr.Rg_err),
-            pr_i0=_num(pr.I0),
-            pr_chi2=_num(pr.chi2),
+            pddf_dmax=_num(pr.Dmax),
+            pddf_dmax_error=_num(pr.Dmax_err),
+            pddf_rg=_num(pr.Rg),
+            pddf_rg_error=_num(pr.Rg_err),
+            pddf_i0=_num(pr.I0),
+            pddf_chi2=_num(pr.chi2),
         )
         all_flags += pr.flags
     if mw is not None:
         row.update(
             porod_volume=_num(mw.porod_volume),
-            mw_porod_volume=_num(mw.mw_vp_kda),
-            mw_volume_of_correlation=_num(mw.mw_vc_kda),
-            mw_absolute=_num(mw.mw_abs_kda),
-            mw_reference=_num(mw.mw_ref_kda),
-            mw_consensus=_num(mw.mw_consensus_kda),
-            mw_spread=_num(mw.mw_spread_kda),
+            porod_mw=_num(mw.mw_vp_kda),
+            vc_mw=_num(mw.mw_vc_kda),
+            guinier_i0_mw=_num(mw.mw_abs_kda),
+            reference_i0_mw=_num(mw.mw_ref_kda),
+            experimental_mw=_num(mw.mw_consensus_kda),
+            experimental_mw_error=_num(mw.mw_spread_kda),
             mw_unit="kDa",
         )
         all_flags += mw.flags
