@@ -235,7 +235,7 @@ def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_m
     sel = cand[::stride]
     starts, ends = np.meshgrid(sel, sel, indexing="ij")
     starts, ends = starts.ravel(), ends.ravel()
-    keep = ends - starts + 1 >= min_points * 1
+    keep = ends - starts + 1 >= min_points
     starts, ends = starts[keep], ends[keep]
     if len(starts) == 0:
         return None
@@ -288,7 +288,7 @@ def auto_guinier(
     qmin·Rg ≤ ``qrg_min_max`` and qmax·Rg ≤ ``qrg_max`` is fitted at once. Windows are
     scored on (weights in brackets): length (1), qmax·Rg close to ``qrg_max`` (1), low
     qmin·Rg (0.5), relative Rg precision (1), χ²_ν relative to the best windows (2) and the
-    significance of a q⁴ term in a quadratic fit — structure in the residuals (3). If no
+    significance of a q⁴ term in a quadratic fit — structure in the residuals (2). If no
     window qualifies, the search is repeated with 5 points (flag ``"few_points"``).
 
     Flags: ``"aggregation"`` / ``"repulsion"`` when the usable points before the chosen
