@@ -18,8 +18,9 @@ import numpy as np
 from halos_analysis.errors import HalosInputError
 from halos_analysis.types import Curve, normalise_q_unit
 
-_FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?"
-_ROW = re.compile(rf"^\s*({_FLOAT})[\s,;]+({_FLOAT})(?:[\s,;]+({_FLOAT}))?(?:[\s,;].*)?$")
+# NaN and inf are matched so that such rows are reported, not silently skipped.
+_FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
+_ROW = re.compile(rf"(?i)^\s*({_FLOAT})[\s,;]+({_FLOAT})(?:[\s,;]+({_FLOAT}))?(?:[\s,;].*)?$")
 
 # Header phrases that state the q unit, as written by ATSAS, RAW, BM29/freesas, pyFAI.
 _UNIT_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
