@@ -134,7 +134,11 @@ def validate_nxcansas(path: str | Path, use_nexusformat: bool = True) -> list[st
             problems += _check_entry(h5[key])
     if use_nexusformat:
         for key in entries:
-            problems += [f"nexusformat: {p}" for p in nexusformat_errors(path, "/" + key)]
+            for err in nexusformat_errors(path, "/" + key):
+                # Say each fault once: skip what our own checks already named for that path.
+                where = err.split(":", 1)[0]
+                if not any(p.startswith(where) for p in problems):
+                    problems.append(f"nexusformat: {err}")
     return problems
 
 
@@ -158,8 +162,9 @@ def _check_entry(entry: Any) -> list[str]:
     ]
     if not sasdata:
         p.append(f"{where}: no SASdata group")
+    checked: set[Any] = set()  # a q axis hard-linked into many frames is checked once
     for g in sasdata:
-        p += _check_sasdata(g)
+        p += _check_sasdata(g, checked)
     default = _s(entry.attrs.get("default"))
     if default is not None and default not in entry:
         p.append(f"{where}/@default names {default!r}, which does not exist")
@@ -171,7 +176,7 @@ def _check_entry(entry: Any) -> list[str]:
     return p
 
 
-def _check_sasdata(g: Any) -> list[str]:
+def _check_sasdata(g: Any, checked: set[Any] | None = None) -> list[str]:
     p: list[str] = []
     w = g.name
     if _s(g.attrs.get("NX_class")) != "NXdata":
@@ -203,8 +208,12 @@ def _check_sasdata(g: Any) -> list[str]:
         if qn not in g:
             p.append(f"{w}/{qn} is required and missing")
             continue
-        p += _check_units(g[qn], Q_UNITS)
-        p += _check_finite(g[qn])
+        key = g[qn].id
+        if checked is None or key not in checked:
+            p += _check_units(g[qn], Q_UNITS)
+            p += _check_finite(g[qn])
+            if checked is not None:
+                checked.add(key)
         if intensity.ndim == 1 and g[qn].shape != intensity.shape:
             p.append(f"{w}/{qn} has shape {g[qn].shape} but I has {intensity.shape}")
     p += _check_units(intensity, I_UNITS)

@@ -172,8 +172,10 @@ def _write_sasdata(
     iu = nx_intensity_unit(i_units or curve.meta.get("intensity_unit"))
     ds = g.create_dataset("I", data=curve.intensity)
     ds.attrs["units"] = iu
-    ds.attrs["uncertainties"] = "Idev"
-    g.create_dataset("Idev", data=curve.sigma).attrs["units"] = iu
+    # A curve read from a two-column file has no sigma (all NaN): write no Idev then.
+    if not np.isnan(curve.sigma).all():
+        ds.attrs["uncertainties"] = "Idev"
+        g.create_dataset("Idev", data=curve.sigma).attrs["units"] = iu
     if q is None:
         g.create_dataset("Q", data=curve.q).attrs["units"] = NX_Q_UNITS[curve.q_unit]
     else:
