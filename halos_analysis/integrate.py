@@ -13,7 +13,7 @@ transposed, float32 copy of the frames stays in the CPU cache; chunk sums are ac
 float64. Per bin::
 
     I = scale · (Σ c·x − Σ c·dark) / (k · Σ c·norm)        k = monitor × transmission
-    σ = scale · sqrt(Σ c²·x + Σ c²·dark) / (k · Σ c·norm)
+    σ = scale · sqrt(Σ c²·x) / (k · Σ c·norm)
 
 which is pyFAI's ``integrate1d`` (``normalization_factor = k / scale``). Frames with bad pixels
 that the static mask does not cover (Eiger ``2**bits − 1``, negative Pilatus counts, NaN) are
@@ -161,14 +161,9 @@ def _geometry_key(ai) -> dict[str, Any]:
         det_config = det.get_config()
     except Exception:  # older/odd detectors: fall back to what matters for q
         det_config = {"pixel1": det.pixel1, "pixel2": det.pixel2}
+    names = ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength")
     return {
-        "dist": ai.dist,
-        "poni1": ai.poni1,
-        "poni2": ai.poni2,
-        "rot1": ai.rot1,
-        "rot2": ai.rot2,
-        "rot3": ai.rot3,
-        "wavelength": ai.wavelength,
+        **{n: float(getattr(ai, n) or 0.0) for n in names},  # 0 and 0.0 hash alike
         "detector": type(det).__name__,
         "detector_config": json.loads(json.dumps(det_config, default=str)),
     }
@@ -355,11 +350,9 @@ class Integrator:
         self._matrix2 = self._matrix.multiply(self._matrix).tocsr()
         self._split = s.method != "no"
         self._sum_norm = sum_norm[self._keep]
-        if dark is None:
-            self._dark_sum = self._dark_var = None
-        else:
-            self._dark_sum = self._matrix @ dark.ravel()
-            self._dark_var = self._matrix2 @ dark.ravel()
+        # The dark is taken as known exactly (an average of many frames), as pyFAI does:
+        # it shifts the signal but adds no variance.
+        self._dark_sum = None if dark is None else self._matrix @ dark.ravel()
         self._dark = dark
         # Chunked float32 matrices for the fast path: rows = bins, then (splitting) bins
         # again with the squared coefficients for the variance.
@@ -403,7 +396,8 @@ class Integrator:
                 # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
                 np.subtract(1.0, blk[:, :m], out=blk[:, m:])
                 np.maximum(blk[:, m:], 0.0, out=blk[:, m:])
-            if signed:
+            # Negative counts are rare: one contiguous min per chunk, per-frame only if needed.
+            if signed and blk.min() < 0:
                 lows |= blk[:, :m].min(axis=0) < 0
             out += block @ blk
         nb = self._nbins
@@ -514,7 +508,6 @@ class Integrator:
                 signal[a + j], var[a + j], norm[a + j] = sums
         if self._dark_sum is not None:
             signal -= self._dark_sum
-            var += self._dark_var
         if self.settings.error_model == "poisson":
             # A bin with no counts: the variance of one count keeps σ finite and non-zero.
             var = np.where(var > 0, var, 1.0)
