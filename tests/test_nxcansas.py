@@ -337,3 +337,15 @@ def _walk(group):
         yield obj
         if isinstance(obj, h5py.Group):
             yield from _walk(obj)
+
+
+def test_curve_without_sigma_has_no_idev(tmp_path):
+    sub = sphere_curve()
+    bare = Curve(sub.q, sub.intensity, np.full(len(sub), np.nan), "A^-1", name="two_columns")
+    path = write_sample_result(tmp_path / "bare.h5", subtracted=bare)
+    with h5py.File(path) as h5:
+        data = h5["sasentry01/sasdata"]
+        assert "Idev" not in data and "uncertainties" not in data["I"].attrs
+    back = read_main_curve(path)
+    assert np.isnan(back.sigma).all()
+    np.testing.assert_array_equal(back.intensity, sub.intensity)
