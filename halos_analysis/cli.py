@@ -212,6 +212,86 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_context(configfiles: Sequence[str], sample: str) -> tuple[dict, dict, list[str]]:
+    """Config, the sample's sheet entry (and its buffer's) and the raw input files."""
+    from halos_analysis.config import load_config, load_samples
+
+    config: dict = {}
+    for f in configfiles:
+        config.update(load_config(f))
+    measurements = load_samples(config["samples"], config)
+    if sample not in measurements:
+        raise HalosInputError(f"sample {sample!r} is not in the sheet", config["samples"], "name")
+    m = measurements[sample]
+    rows = [m] + ([measurements[m.buffer]] if m.buffer else [])
+    inputs = [*configfiles, config["samples"]]
+    for row in rows:
+        inputs += [f.split("::", 1)[0] for f in row.frames]
+        inputs += [x for x in (row.poni, row.mask, row.side_table) if x]
+    info = {
+        "buffer": m.buffer,
+        "concentration_mg_ml": m.concentration_mg_ml,
+        "description": m.description,
+        "measurements": {r.name: dataclasses.asdict(r) for r in rows},
+    }
+    return config, info, list(dict.fromkeys(inputs))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from halos_analysis.export.bundle import export_sample
+    from halos_analysis.export.provenance import build_provenance
+    from halos_analysis.io.nxcansas import read_frames
+    from halos_analysis.pipeline import SampleAnalysis, instrument_from_meta, result_from_dict
+    from halos_analysis.types import SimilarityResult
+
+    analysis = SampleAnalysis.from_dict(json.loads(Path(args.analysis).read_text()))
+    sample = args.sample or analysis.curve.name
+    config, info, inputs = ({}, {}, [])
+    if args.configfile:
+        config, info, inputs = _sample_context(args.configfile, sample)
+    similarity, frame_ids = None, None
+    if args.similarity:
+        d = json.loads(Path(args.similarity).read_text())
+        d["rejected"] = {int(k): v for k, v in d["rejected"].items()}
+        frame_ids = d.get("frame_ids")
+        similarity = result_from_dict(SimilarityResult, d)
+    instrument = instrument_from_meta(read_frames(args.frames).meta) if args.frames else None
+    provenance = build_provenance(
+        inputs=inputs,
+        config=config,
+        config_text="\n".join(Path(f).read_text() for f in args.configfile or []),
+        extra={"sample": sample, "sample_info": info},
+    )
+    outputs = export_sample(
+        args.outdir,
+        analysis,
+        sample=sample,
+        sample_avg=_read(args.sample_avg, None) if args.sample_avg else None,
+        buffer_avg=_read(args.buffer_avg, None) if args.buffer_avg else None,
+        similarity=similarity,
+        frame_ids=frame_ids,
+        instrument=instrument,
+        sample_info={k: v for k, v in info.items() if k != "measurements"},
+        provenance=provenance,
+        parameters=config,
+    )
+    print(f"{args.outdir}: {len(outputs)} files for {sample}")
+    return 0
+
+
+def cmd_summarise(args: argparse.Namespace) -> int:
+    from halos_analysis.export.bundle import export_run
+    from halos_analysis.export.provenance import build_provenance
+
+    config_text = "\n".join(Path(f).read_text() for f in args.configfile or [])
+    provenance = build_provenance(
+        inputs=[*(args.configfile or []), *args.summaries], config_text=config_text
+    )
+    out = export_run(args.results, args.summaries, provenance=provenance)
+    print(f"{out['report']}: report of {len(args.summaries)} samples")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from halos_analysis.simulate import simulate_example
 
@@ -352,6 +432,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qrg-max", type=float, default=1.3)
     p.add_argument("-o", "--output", required=True, help="analysis JSON")
     p.set_defaults(func=cmd_analyse)
+
+    p = sub.add_parser("export", help="NXcanSAS, plots, summary and provenance of a sample")
+    p.add_argument("analysis", help="analysis JSON from `halos analyse`")
+    p.add_argument("--sample", help="sample name (default: from the analysis)")
+    p.add_argument("--sample-avg", help="averaged sample curve (.dat)")
+    p.add_argument("--buffer-avg", help="averaged buffer curve (.dat)")
+    p.add_argument("--similarity", help="similarity JSON of the sample's frames")
+    p.add_argument("--frames", help="the sample's frames file (for instrument metadata)")
+    p.add_argument("--configfile", nargs="*", help="workflow config file(s), for provenance")
+    p.add_argument("--outdir", required=True, help="the sample's results folder")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("summarise", help="run summary tables, overview figure, HTML report")
+    p.add_argument("summaries", nargs="+", help="each sample's summary.json")
+    p.add_argument("--results", required=True, help="the run's results folder")
+    p.add_argument("--configfile", nargs="*", help="workflow config file(s), for provenance")
+    p.set_defaults(func=cmd_summarise)
 
     p = sub.add_parser("guinier", help="automatic Guinier analysis of a curve")
     p.add_argument("curve")

@@ -18,6 +18,7 @@ import numpy as np
 from halos_analysis.types import (
     Curve,
     FrameCurves,
+    FrameMetadata,
     GuinierResult,
     KratkyResult,
     MWResult,
@@ -185,3 +186,20 @@ def analyse_curve(
     for extra in (pr.flags, mw.flags, kratky.flags):
         flags.extend(f for f in extra if f not in flags)
     return SampleAnalysis(curve, guinier, pr, mw, kratky, tuple(flags))
+
+
+def instrument_from_meta(meta: dict[str, Any]) -> FrameMetadata:
+    """Instrument description from the ``meta`` of integrated frames (for ``SASinstrument``)."""
+    names = {f.name for f in dataclasses.fields(FrameMetadata)}
+
+    def value(key: str) -> Any:
+        v = meta.get(key)
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
+        if isinstance(v, list):
+            v = tuple(v)
+        if isinstance(v, bytes):
+            v = v.decode()
+        return v
+
+    return FrameMetadata(**{k: value(k) for k in names if meta.get(k) is not None})
