@@ -312,3 +312,36 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     # Not blank: plots put many distinct colours on the page.
     assert pixels[..., :3].std() > 0.05
     assert len(np.unique((pixels[..., :3] * 255).astype(int).reshape(-1, 3), axis=0)) > 50
+
+
+def test_compare_results_finds_changed_numbers(tmp_path):
+    from halos_analysis.export.provenance import compare_results
+    from halos_analysis.io.nxcansas import write_sample_result
+
+    curve, res = _sample()
+    a = write_sample_result(tmp_path / "a.h5", subtracted=curve, **res)
+    b = write_sample_result(tmp_path / "b.h5", subtracted=curve, **res)
+    assert compare_results(a, b) == []
+    g = res["guinier"]
+    moved = GuinierResult(
+        g.Rg * 1.01,
+        g.Rg_err,
+        g.I0,
+        g.I0_err,
+        g.first,
+        g.last + 1,
+        g.qRg_min,
+        g.qRg_max,
+        g.q_unit,
+        r2=g.r2,
+        flags=g.flags,
+    )
+    c = write_sample_result(tmp_path / "c.h5", subtracted=curve, **(res | {"guinier": moved}))
+    diffs = compare_results(a, c)
+    assert any(d.startswith("guinier.Rg:") for d in diffs)
+    assert any(d.startswith("guinier.last:") for d in diffs)
+    assert not any(d.startswith("pr.") for d in diffs)
+    assert compare_results(a, c, rtol=0.05) == [
+        "guinier.last: 30 != 31",
+        "guinier.n_points: 29 != 30",
+    ]

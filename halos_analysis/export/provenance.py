@@ -149,3 +149,64 @@ def process_for_nxcansas(prov: dict[str, Any], parameters: dict[str, Any] | None
         "config_text": prov.get("config_text") or json.dumps(prov.get("config", {}), indent=2),
         "provenance": {k: v for k, v in prov.items() if k != "config_text"},
     }
+
+
+def compare_results(reference: str | Path, candidate: str | Path, rtol: float = 1e-6) -> list[str]:
+    """Differences between two NXcanSAS result files (what ``halos reproduce`` reports).
+
+    Compares every curve (q, I, σ) and every number of the analysis results (Guinier, P(r),
+    MW, Kratky, similarity) within the relative tolerance ``rtol``; texts must be equal.
+    Dates, hosts and versions are not compared.
+
+    Returns
+    -------
+    list of str
+        One line per difference; empty when the numbers match.
+    """
+    import numpy as np
+
+    from halos_analysis.io.nxcansas import read_nxcansas, read_results
+
+    diffs: list[str] = []
+    curves_a = {c.name: c for c in read_nxcansas(reference)}
+    curves_b = {c.name: c for c in read_nxcansas(candidate)}
+    for name in sorted(set(curves_a) | set(curves_b)):
+        a, b = curves_a.get(name), curves_b.get(name)
+        if a is None or b is None:
+            diffs.append(f"curve {name}: only in {'candidate' if a is None else 'reference'}")
+            continue
+        for field in ("q", "intensity", "sigma"):
+            x, y = getattr(a, field), getattr(b, field)
+            if x.shape != y.shape or not np.allclose(x, y, rtol=rtol, atol=0, equal_nan=True):
+                diffs.append(f"curve {name}: {field} differs")
+    res_a, res_b = read_results(reference), read_results(candidate)
+    for group in ("guinier", "pr", "molecular_weight", "kratky", "similarity", "flags"):
+        a, b = res_a.get(group), res_b.get(group)
+        if a is None and b is None:
+            continue
+        if a is None or b is None:
+            diffs.append(f"{group}: only in {'candidate' if a is None else 'reference'}")
+            continue
+        if not isinstance(a, dict):
+            if a != b:
+                diffs.append(f"{group}: {a!r} != {b!r}")
+            continue
+        for key in sorted(set(a) | set(b)):
+            x, y = a.get(key), b.get(key)
+            if isinstance(x, int) and isinstance(y, int):
+                if x != y:  # indices and counts: exact
+                    diffs.append(f"{group}.{key}: {x} != {y}")
+            elif isinstance(x, (int, float, np.ndarray)) and isinstance(y, (int, float, np.ndarray)):
+                x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+                if x.shape != y.shape or not np.allclose(x, y, rtol=rtol, atol=0, equal_nan=True):
+                    diffs.append(f"{group}.{key}: {_short(x)} != {_short(y)}")
+            elif x != y:
+                diffs.append(f"{group}.{key}: {x!r} != {y!r}")
+    return diffs
+
+
+def _short(x: Any) -> str:
+    import numpy as np
+
+    x = np.asarray(x)
+    return f"{float(x):.6g}" if x.ndim == 0 else f"array{x.shape}"
