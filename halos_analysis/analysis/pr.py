@@ -172,6 +172,40 @@ def _qmax_by_signal(i: np.ndarray, s: np.ndarray) -> int:
     return len(i) if above.size == 0 else min(len(i), int(above[-1]) + w)
 
 
+def _nonneg_quadratic(
+    h: np.ndarray, b: np.ndarray, free: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Minimise ½ pᵀHp − bᵀp subject to p ≥ 0 (H symmetric positive definite).
+
+    A primal active-set method started from a guess of the free set (the solution at a
+    neighbouring α is usually right or one step away). Returns P, the free set and the
+    Cholesky factor of H restricted to it (for the log determinant). Falls back to
+    scipy's NNLS in the rare case the active set cycles.
+    """
+    n = len(b)
+    free = np.ones(n, dtype=bool) if free is None else free.copy()
+    tol = 1e-10 * float(np.abs(b).max() or 1.0)
+    for _ in range(3 * n):
+        p = np.zeros(n)
+        if free.any():
+            p[free] = np.linalg.solve(h[np.ix_(free, free)], b[free])
+        if (p[free] < 0).any():
+            free &= p > 0
+            continue
+        g = h @ p - b
+        g[free] = 0.0
+        j = int(np.argmin(g))
+        if g[j] >= -tol:
+            chol = np.linalg.cholesky(h[np.ix_(free, free)]) if free.any() else None
+            return p, free, chol
+        free[j] = True
+    rmat = cholesky(h, check_finite=False)
+    p, _ = nnls(rmat, solve_triangular(rmat, b, trans="T", check_finite=False))
+    free = p > 0
+    chol = np.linalg.cholesky(h[np.ix_(free, free)]) if free.any() else None
+    return p, free, chol
+
+
 def _prior_matrix(n: int) -> np.ndarray:
     """L, the (N, N) "P_j minus the average of its neighbours" operator (P_0 = P_N+1 = 0)."""
     return np.eye(n) - 0.5 * (np.eye(n, k=1) + np.eye(n, k=-1))
@@ -194,28 +228,29 @@ class _Problem:
     def kernel(self, dmax: float) -> tuple[np.ndarray, np.ndarray, float]:
         dr = dmax / (self.n + 1)
         r = dr * np.arange(1, self.n + 1)
-        return 4.0 * math.pi * dr * np.sinc(np.outer(self.q, r) / math.pi), r, dr
+        x = np.outer(self.q, r)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            k = np.where(x > 0, np.sin(x) / x, 1.0)
+        return 4.0 * math.pi * dr * k, r, dr
 
-    def _positive(self, a_mat: np.ndarray, b: np.ndarray, alpha: float):
+    def _positive(
+        self, a_mat: np.ndarray, b: np.ndarray, alpha: float, start: np.ndarray | None
+    ) -> tuple[np.ndarray, float]:
         """Non-negative solution at one α and its Laplace log evidence.
 
         The posterior is integrated over the orthant P ≥ 0: a Gaussian over the free points
         and, for each point held at zero, the one-sided integral of its conditional Gaussian
         with the gradient pushing outwards. Holding many points at zero (a Dmax too long, or a
-        negative dip the data would like) thus costs evidence, as it should.
+        negative dip the data would like) thus costs evidence, as it should. ``start`` is a
+        non-negative solution at a neighbouring α: its free set starts the active-set search.
         """
         h = a_mat + alpha * self.bmat
-        rmat = cholesky(h, check_finite=False)
-        z = solve_triangular(rmat, b, trans="T", check_finite=False)
-        p, _ = nnls(rmat, z)
-        free = p > 0
+        p, free, chol = _nonneg_quadratic(h, b, None if start is None else start > 0)
         grad = h @ p - b
         q_min = self.yy - 2.0 * float(b @ p) + float(p @ h @ p)
-        hf = h[np.ix_(free, free)]
         log_z = -0.5 * q_min + 0.5 * (self.n * math.log(alpha) + self.logdet_b)
-        if free.any():
-            rf = cholesky(hf, check_finite=False)
-            log_z -= float(np.log(np.diag(rf)).sum())
+        if chol is not None:
+            log_z -= float(np.log(np.diag(chol)).sum())
         bound = ~free
         if bound.any():
             hj = np.diag(h)[bound]
@@ -256,21 +291,21 @@ class _Problem:
         log_z = np.full(len(a), -np.inf)
         sols: dict[int, np.ndarray] = {}
 
-        def at(j: int) -> float:
+        def at(j: int, start: np.ndarray | None) -> float:
             if not negative[j]:
                 sols[j] = p_all[:, j]
                 log_z[j] = log_z0[j]
             else:
-                sols[j], log_z[j] = self._positive(a_mat, b, float(a[j]))
+                sols[j], log_z[j] = self._positive(a_mat, b, float(a[j]), start)
             return float(log_z[j])
 
         k0 = int(np.argmax(log_z0))
         k0 -= k0 % 2
-        best = at(k0)
+        best = at(k0, None)
         for direction in (-2, 2):
             j = k0 + direction
             while 0 <= j < len(a):
-                lz = at(j)
+                lz = at(j, sols[j - direction])
                 best = max(best, lz)
                 if lz < best - _ALPHA_DROP:
                     break
