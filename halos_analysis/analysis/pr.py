@@ -469,7 +469,7 @@ def bift(
     w = np.exp(lz - lz.max()) * width[:, None]
     w /= w.sum()
     wd = w.sum(1)
-    d_mean = float(wd @ d_grid)
+    d_mean = float(wd @ d_grid) if dmax is None else float(dmax)
     d_std = math.sqrt(max(float(wd @ (d_grid - d_mean) ** 2), 0.0))
     if dmax is None and (d_mean < d_grid[0] * 1.0001 or wd[-1] > 0.5 and d_grid[-1] >= d_ceil):
         flags.append("dmax_at_search_limit")
