@@ -167,6 +167,7 @@ def compare_results(reference: str | Path, candidate: str | Path, rtol: float = 
 
     from halos_analysis.io.nxcansas import read_nxcansas, read_results
 
+    _NUMERIC = (int, float, np.ndarray)
     diffs: list[str] = []
     curves_a = {c.name: c for c in read_nxcansas(reference)}
     curves_b = {c.name: c for c in read_nxcansas(candidate)}
@@ -196,7 +197,7 @@ def compare_results(reference: str | Path, candidate: str | Path, rtol: float = 
             if isinstance(x, int) and isinstance(y, int):
                 if x != y:  # indices and counts: exact
                     diffs.append(f"{group}.{key}: {x} != {y}")
-            elif isinstance(x, (int, float, np.ndarray)) and isinstance(y, (int, float, np.ndarray)):
+            elif isinstance(x, _NUMERIC) and isinstance(y, _NUMERIC):
                 x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
                 if x.shape != y.shape or not np.allclose(x, y, rtol=rtol, atol=0, equal_nan=True):
                     diffs.append(f"{group}.{key}: {_short(x)} != {_short(y)}")
