@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -327,14 +327,17 @@ def write_eiger_master(
     return path
 
 
-def _write_eiger_data(path: Path, frames: list[np.ndarray], first: int) -> None:
-    ny, nx = frames[0].shape
+def _write_eiger_data(
+    path: Path, frames: Iterable[np.ndarray], n: int, shape: tuple[int, int], first: int
+) -> None:
+    """Write ``n`` frames as they come (one chunk each), never holding them all."""
+    ny, nx = shape
     with h5py.File(path, "w") as f:
         entry = _nx(f.create_group("entry"), "NXentry")
         data = _nx(entry.create_group("data"), "NXdata")
         ds = data.create_dataset(
             "data",
-            shape=(len(frames), ny, nx),
+            shape=(n, ny, nx),
             dtype=np.uint32,
             chunks=(1, ny, nx),
             **hdf5plugin.Bitshuffle(cname="lz4"),
@@ -342,7 +345,7 @@ def _write_eiger_data(path: Path, frames: list[np.ndarray], first: int) -> None:
         for i, frame in enumerate(frames):
             ds[i] = frame
         ds.attrs["image_nr_low"] = np.uint32(first + 1)
-        ds.attrs["image_nr_high"] = np.uint32(first + len(frames))
+        ds.attrs["image_nr_high"] = np.uint32(first + n)
 
 
 # ----------------------------------------------------------------------------- simulation
@@ -418,7 +421,8 @@ def simulate_measurement(
     n_frames: int = 20,
     detectors: Sequence[str] = ("pilatus2m", "eiger4m"),
     damaged_frames: int = 3,
-    damage_rg_step: float = 0.05,
+    damage_rg_start: float = 0.10,
+    damage_rg_step: float = 0.04,
     sample_name: str = "bsa",
     buffer_name: str = "buffer",
     concentration_mg_ml: float = 5.0,
@@ -450,9 +454,10 @@ def simulate_measurement(
         Keys of :data:`DETECTORS`.
     damaged_frames : int
         The last this many sample frames carry radiation damage (aggregates).
-    damage_rg_step : float
-        Growth of the mixture Rg per damaged frame (0.05: +5 %, +10 %, ...; a Guinier fit
-        over q·Rg < 1.3 sees about half of it).
+    damage_rg_start, damage_rg_step : float
+        Growth of the mixture's Rg in the first damaged frame, and per further damaged frame
+        (0.10, 0.04: +10 %, +14 %, +18 %). A Guinier fit over q·Rg < 1.3 sees a bit less than
+        half of it (about +4 %, +6 %, +8 % for the BSA profile), enough for CorMap.
     concentration_mg_ml, mw_kda, contrast_cm_per_g, partial_specific_volume : float
         Put the protein on an absolute scale, I(0) = c·MW·Δρ_M²/N_A, and set the volume
         fraction of displaced solvent, c·v̄.
@@ -478,7 +483,8 @@ def simulate_measurement(
     i0_cm = conc_g_ml * mw_kda * 1e3 * contrast_cm_per_g**2 / N_A
     phi = conc_g_ml * partial_specific_volume
     damage_w = [0.0] * (n_frames - damaged_frames) + [
-        aggregate_fraction(1.0 + damage_rg_step * (k + 1)) for k in range(damaged_frames)
+        aggregate_fraction(1.0 + damage_rg_start + damage_rg_step * k)
+        for k in range(damaged_frames)
     ]
     workers = workers or min(2, os.cpu_count() or 1)
     manifest: dict[str, Any] = {
@@ -581,13 +587,20 @@ def simulate_measurement(
                     for first in range(0, n_frames, frames_per_data_file):
                         idx = range(first, min(first + frames_per_data_file, n_frames))
                         fname = f"{name}_data_{first // frames_per_data_file + 1:06d}.h5"
-                        _write_eiger_data(folder / fname, list(pool.map(frame, idx)), first)
+                        _write_eiger_data(
+                            folder / fname, pool.map(frame, idx), len(idx), model.gaps.shape, first
+                        )
                         files.append((fname, len(idx)))
                     write_eiger_master(
                         folder, name, setup, model.ai, files, monitor, trans, model.gaps, name
                     )
                     info["frames"][name] = f"{det_name}/{name}_master.h5"
             manifest["detectors"][det_name] = info
+    manifest["summary"] = (
+        f"{len(detectors)} detector(s) x ({sample_name} + {buffer_name}) x {n_frames} frames, "
+        f"seed {seed}, damaged frames {manifest['damage']['damaged_frames']}, "
+        f"profile Rg {protein.rg_nm:.3f} nm"
+    )
     (outdir / "truth.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
 
