@@ -29,6 +29,9 @@ I_UNITS = ("1/m", "1/cm", "m2/g", "cm2/g", "arbitrary")
 #: Raw-file extensions understood without a profile.
 RAW_SUFFIXES = (".cbf", ".edf", ".tif", ".tiff")
 
+#: Profile fields that must be > 0 when present (a beam centre may be anywhere).
+_POSITIVE = ("wavelength", "distance", "pixel_size_x", "pixel_size_y", "exposure")
+
 # Frame metadata field for each canonical profile field.
 _META_FIELD = {
     "wavelength": "wavelength_m",
@@ -340,7 +343,7 @@ def validate_raw(path: str | Path, profile: str | None = None) -> list[str]:
             value = _extra_field(source, field)
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             problems.append(f"required field {field!r} is missing")
-        elif isinstance(value, (int, float)) and field != "bit_depth" and value <= 0:
+        elif field in _POSITIVE and isinstance(value, (int, float)) and value <= 0:
             problems.append(f"field {field!r} must be positive, found {value!r}")
     problems += _check_frames(source, meta)
     close = getattr(source, "close", None)

@@ -162,3 +162,22 @@ def test_truncated_cbf_is_a_problem_not_a_traceback(cbf, tmp_path):
     cut.write_bytes(good.read_bytes()[:-300])
     problems = validate_file(cut, profile="p12_pilatus_cbf")
     assert len(problems) == 1 and "truncated" in problems[0]
+
+
+def test_real_eiger_data_file_lacks_master_metadata(validation_dir):
+    pytest.importorskip("halos_analysis.io.frames")
+    data_file = validation_dir / "frames" / "vac_007_data_000001.h5"
+    if not data_file.exists():
+        pytest.skip("vac_007_data_000001.h5 not present")
+    problems = validate_file(data_file, profile="p12_eiger_nexus")
+    # A DECTRIS data file without its master file: frames fine, geometry and exposure missing.
+    assert "required field 'wavelength' is missing" in problems
+    assert "required field 'exposure' is missing" in problems
+    assert not any(p.startswith("frame") for p in problems)
+
+
+def test_zero_or_negative_geometry_is_a_problem(cbf):
+    bad = cbf("bad.cbf", HEADER | {"Detector_distance": "0.00000 m"})
+    assert "field 'distance' must be positive, found 0.0" in validate_file(bad)
+    edge = cbf("edge.cbf", HEADER | {"Beam_xy": "(0.00, -5.00) pixels"})
+    assert validate_file(edge) == []  # a beam centre off the detector is allowed
