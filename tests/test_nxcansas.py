@@ -234,7 +234,7 @@ def test_frames_round_trip_shares_q(tmp_path):
         "A^-1",
         name="sec",
         frame_ids=ids,
-        meta={"monitor": np.linspace(1, 2, n), "npt": 120, "unit": "q_A^-1"},
+        meta={"monitor": np.linspace(1, 2, n), "npt": np.int64(120), "unit": "q_A^-1"},
     )
     path = write_frames(tmp_path / "sec.h5", frames, INSTRUMENT, {"command": "halos integrate"})
     back = read_frames(path)

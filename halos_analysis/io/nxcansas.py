@@ -122,6 +122,15 @@ def _number(parent: h5py.Group, name: str, value: Any, units: str | None = None)
         ds.attrs["units"] = units
 
 
+def _json_default(obj: Any) -> Any:
+    # numpy scalars and arrays as numbers and lists, anything else (paths...) as text.
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
 def _safe_name(key: str) -> str:
     # NeXus names: letters, digits and underscores, not starting with a digit.
     name = re.sub(r"[^A-Za-z0-9_]", "_", str(key))
@@ -153,7 +162,7 @@ def _write_mapping(group: h5py.Group, mapping: dict[str, Any]) -> None:
         elif isinstance(value, str):
             _text(group, name, value, original_name=key)
         else:
-            _text(group, name, json.dumps(value, default=str), original_name=key)
+            _text(group, name, json.dumps(value, default=_json_default), original_name=key)
 
 
 def _write_sasdata(
@@ -226,7 +235,7 @@ def _write_process(entry: h5py.Group, name: str, process: dict[str, Any] | None)
         _write_mapping(note, params)
     config_text = process.get("config_text") or process.get("config")
     if isinstance(config_text, dict):
-        config_text = json.dumps(config_text, indent=2, default=str)
+        config_text = json.dumps(config_text, indent=2, default=_json_default)
     if config_text:
         note = _group(proc, "configuration", "NXcollection", "SASprocessnote")
         _text(note, "text", config_text)
@@ -234,7 +243,7 @@ def _write_process(entry: h5py.Group, name: str, process: dict[str, Any] | None)
     prov = process.get("provenance")
     if prov:
         note = _group(proc, "provenance", "NXcollection", "SASprocessnote")
-        _text(note, "json", json.dumps(prov, indent=1, default=str))
+        _text(note, "json", json.dumps(prov, indent=1, default=_json_default))
         _write_mapping(note, {k: v for k, v in prov.items() if k not in ("config", "json")})
     return proc
 
@@ -344,7 +353,7 @@ def write_frames(
                 note.create_dataset(_safe_name(key), data=arr).attrs["original_name"] = key
             else:
                 meta_rest[key] = value
-        _text(note, "meta_json", json.dumps(meta_rest, default=str))
+        _text(note, "meta_json", json.dumps(meta_rest, default=_json_default))
     return path
 
 
