@@ -10,7 +10,9 @@ import tracemalloc
 from pathlib import Path
 
 import fabio.cbfimage
+import fabio.edfimage
 import h5py
+import hdf5plugin
 import numpy as np
 import pyFAI.detectors
 import pytest
@@ -160,6 +162,40 @@ def test_side_table_wins_and_must_cover_every_frame(sim, tmp_path):
     with pytest.raises(HalosInputError, match="no row for frame 1") as err:
         open_frames(out / "eiger4m" / "bsa_master.h5", side_table=table)
     assert err.value.path == str(table) and err.value.field == "frame 1"
+
+
+def test_multi_frame_edf_with_esrf_keywords(tmp_path):
+    a = np.arange(12, dtype=np.int32).reshape(3, 4)
+    head = {
+        "ExposureTime": "0.5",
+        "SampleDistance": "2.5",
+        "WaveLength": "1e-10",
+        "PSize_1": "172e-6",
+        "PSize_2": "172e-6",
+        "Center_1": "1.5",
+        "Center_2": "2.5",
+    }
+    img = fabio.edfimage.EdfImage(data=a, header={**head, "Intensity0": "100"})
+    img.append_frame(data=a + 1, header={**head, "Intensity0": "110"})
+    img.write(str(tmp_path / "run.edf"))
+    src = open_frames(tmp_path / "run.edf")
+    assert src.n_frames == 2 and src.shape == (3, 4)
+    np.testing.assert_array_equal(src.read(1), a + 1)
+    np.testing.assert_array_equal(src.monitor, [100, 110])
+    md = src.metadata
+    assert (md.distance_m, md.wavelength_m, md.count_time_s) == (2.5, 1e-10, 0.5)
+    assert (md.beam_center_x_px, md.beam_center_y_px) == (1.5, 2.5)
+
+
+def test_plain_lz4_hdf5_stack(tmp_path):
+    path = tmp_path / "stack.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset(
+            "/scan/frames", data=np.ones((3, 5, 6), np.uint16), chunks=(1, 5, 6), **hdf5plugin.LZ4()
+        )
+    src = open_frames(f"{path}::/scan/frames")
+    assert (src.n_frames, src.shape, src.invalid_value) == (3, (5, 6), 2**16 - 1)
+    assert int(src.read(2).sum()) == 30
 
 
 # ----------------------------------------------------------------------------- bad input

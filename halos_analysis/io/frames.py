@@ -558,7 +558,8 @@ class FabioFrameSource(FrameSource):
         super().__init__()
         self.path = label
         self._files = [str(f) for f in files]
-        fields = get_profile(profile or default_profile("cbf"))["fields"]
+        is_edf = all(".edf" in f.lower() for f in self._files)
+        fields = get_profile(profile or default_profile("edf" if is_edf else "cbf"))["fields"]
         self._index: list[tuple[int, int]] = []  # (file number, frame in file)
         headers: list[dict] = []
         shape = dtype = None

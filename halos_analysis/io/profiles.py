@@ -115,6 +115,24 @@ PROFILES: dict[str, dict[str, Any]] = {
         "'Transmission' and 'Sample_name' are keys that `halos simulate` writes; a camserver "
         "header has neither (give a side table).",
     },
+    "esrf_edf": {
+        "format": "edf",
+        "description": "EDF frames with the ESRF SAXS header keywords (ID02/BM29 style)",
+        "fields": {
+            "wavelength": ("edf:WaveLength@m",),
+            "distance": ("edf:SampleDistance@m",),
+            "pixel_size_x": ("edf:PSize_1@m",),
+            "pixel_size_y": ("edf:PSize_2@m",),
+            "beam_center_x": ("edf:Center_1@pixel",),
+            "beam_center_y": ("edf:Center_2@pixel",),
+            "exposure": ("edf:ExposureTime@s", "edf:count_time@s"),
+            "monitor": ("edf:Intensity0", "side:monitor"),
+            "transmission": ("edf:Transmission", "side:transmission"),
+            "sample_name": ("edf:Title",),
+        },
+        "required": ("wavelength", "distance", "pixel_size_x", "exposure"),
+        "notes": "Dim_1/Center_1/PSize_1 are along the fast (x) axis in these files.",
+    },
     # Facility rows.
     "p12_pilatus_cbf": {
         "base": "pilatus_minicbf",
@@ -219,4 +237,6 @@ def parse_location(location: str) -> tuple[str, str, str | None]:
 
 def default_profile(fmt: str) -> str:
     """Name of the generic profile for a file format (``hdf5``, ``cbf``, ``edf``, ``tiff``)."""
-    return "dectris_nexus" if fmt == "hdf5" else "pilatus_minicbf"
+    if fmt in ("hdf5", "h5", "nxs"):
+        return "dectris_nexus"
+    return "esrf_edf" if fmt == "edf" else "pilatus_minicbf"
