@@ -66,7 +66,7 @@ def workflow_results(example_workdir) -> Path:
 
 def test_workflow_recovers_rg_of_the_source_profile(workflow_results, example_workdir):
     truth = json.loads((example_workdir / "example_data/generated/truth.json").read_text())
-    rg_true = truth["profile_rg_nm"]
+    rg_true = truth["expected"]["rg_nm"]
     for sample in ("bsa_pilatus", "bsa_eiger"):
         summary = json.loads((workflow_results / sample / "summary.json").read_text())
         rg = summary["rg"]
