@@ -298,6 +298,11 @@ def test_profile_changes_where_fields_are_read(sim, tmp_path):
     # MAX IV keeps counters apart: with that profile the monitor must come from a side table.
     src = open_frames(out / "eiger4m" / "bsa_master.h5", profile="maxiv_cosaxs_eiger")
     assert src.monitor is None and src.metadata.wavelength_m == pytest.approx(1.24e-10)
+    with pytest.raises(HalosInputError, match="profile 'p12_pilatus_cbf' is for cbf") as err:
+        open_frames(out / "eiger4m" / "bsa_master.h5", profile="p12_pilatus_cbf")
+    assert err.value.field == "profile"
+    with pytest.raises(HalosInputError, match="unknown facility profile"):
+        open_frames(out / "pilatus2m" / "bsa", profile="p13")
 
 
 # ----------------------------------------------------------------------------- real data

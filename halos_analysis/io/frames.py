@@ -174,14 +174,16 @@ class FrameSource:
     def invalid_pixels(self, frame: np.ndarray) -> np.ndarray:
         """Bool mask of the pixels of ``frame`` that carry no measurement.
 
-        The detector's mask, the ``invalid_value`` and, for signed data, any negative count
-        (Pilatus writes -1 in gaps and -2 for bad pixels).
+        The detector's mask, the ``invalid_value``, for signed integers any negative count
+        (Pilatus writes -1 in gaps and -2 for bad pixels), for floats NaN and inf.
         """
         bad = np.zeros(frame.shape, bool) if self.pixel_mask is None else self.pixel_mask.copy()
         if self.invalid_value is not None:
             bad |= frame == self.invalid_value
-        if np.issubdtype(frame.dtype, np.signedinteger) or np.issubdtype(frame.dtype, np.floating):
+        if np.issubdtype(frame.dtype, np.signedinteger):
             bad |= frame < 0
+        elif np.issubdtype(frame.dtype, np.floating):
+            bad |= ~np.isfinite(frame)
         return bad
 
     def _set_per_frame(self, values: dict[str, np.ndarray | None]) -> None:
@@ -270,7 +272,7 @@ class HDF5FrameSource(FrameSource):
         super().__init__()
         self.path = str(path)
         self._handles: dict[str, h5py.File] = {}
-        prof = get_profile(profile or default_profile("hdf5"))
+        prof = _profile(profile or default_profile("hdf5"), path, "hdf5")
         fields = prof["fields"]
         if not os.path.exists(path):
             raise HalosInputError("file not found", path)
@@ -419,6 +421,18 @@ class HDF5FrameSource(FrameSource):
         return state
 
 
+def _profile(name: str, path: Any, fmt: str) -> dict:
+    try:
+        prof = get_profile(name)
+    except KeyError as exc:
+        raise HalosInputError(str(exc.args[0]), path, "profile") from None
+    if (prof["format"] == "hdf5") != (fmt == "hdf5"):
+        raise HalosInputError(
+            f"profile {name!r} is for {prof['format']} files, this is {fmt}", path, "profile"
+        )
+    return prof
+
+
 def _h5open(path: str | Path) -> h5py.File:
     try:
         return h5py.File(path, "r")
@@ -559,7 +573,8 @@ class FabioFrameSource(FrameSource):
         self.path = label
         self._files = [str(f) for f in files]
         is_edf = all(".edf" in f.lower() for f in self._files)
-        fields = get_profile(profile or default_profile("edf" if is_edf else "cbf"))["fields"]
+        fmt = "edf" if is_edf else "cbf"
+        fields = _profile(profile or default_profile(fmt), label, fmt)["fields"]
         self._index: list[tuple[int, int]] = []  # (file number, frame in file)
         headers: list[dict] = []
         shape = dtype = None
