@@ -99,7 +99,7 @@ def _ratio(theirs: float | None, ours: float | None) -> float | None:
     return theirs / ours
 
 
-def bench_curves(validation: Path, repeats: int) -> list[dict[str, Any]]:
+def bench_curves(validation: Path, repeats: int, fs_repeats: int) -> list[dict[str, Any]]:
     ref = json.loads((validation / "reference.json").read_text())["cases"]
     rows = []
     for key, rel, unit, g_ref, pr_refs in CASES:
@@ -137,7 +137,7 @@ def bench_curves(validation: Path, repeats: int) -> list[dict[str, Any]]:
             bift_flags=list(pr.flags),
         )
         if auto_bift is not None:
-            t, fb = _median_time(lambda d=data: auto_bift(d), repeats)
+            t, fb = _median_time(lambda d=data: auto_bift(d), fs_repeats)
             st = fb.calc_stats()
             row.update(
                 freesas_bift_s=t,
@@ -236,13 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats (median)")
+    ap.add_argument(
+        "--freesas-repeats", type=int, default=1, help="timed repeats of auto_bift (slow)"
+    )
     ap.add_argument("--validation", type=Path, default=DEFAULT_VALIDATION)
     args = ap.parse_args(argv)
 
     if not args.validation.is_dir():
         print(f"validation data not found at {args.validation}: nothing to benchmark")
         return 0
-    rows = bench_curves(args.validation, args.repeats)
+    rows = bench_curves(args.validation, args.repeats, args.freesas_repeats)
     pipe = bench_pipeline(args.validation, args.repeats)
     speed_pr = [r["bift_speedup"] for r in rows if r.get("bift_speedup")]
     speed_g = [r["guinier_speedup"] for r in rows if r.get("guinier_speedup")]

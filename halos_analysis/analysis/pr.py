@@ -68,6 +68,8 @@ class _Eval:
     @property
     def log_z_marginal(self) -> float:
         m = float(self.log_z.max())
+        if not math.isfinite(m):
+            return -math.inf
         return m + math.log(float(np.exp(self.log_z - m).sum()))
 
     @property
@@ -245,7 +247,11 @@ class _Problem:
         non-negative solution at a neighbouring α: its free set starts the active-set search.
         """
         h = a_mat + alpha * self.bmat
-        p, free, chol = _nonneg_quadratic(h, b, None if start is None else start > 0)
+        try:
+            p, free, chol = _nonneg_quadratic(h, b, None if start is None else start > 0)
+        except np.linalg.LinAlgError:
+            # α so small that H is numerically singular: no evidence there.
+            return np.zeros(self.n), -math.inf
         grad = h @ p - b
         q_min = self.yy - 2.0 * float(b @ p) + float(p @ h @ p)
         log_z = -0.5 * q_min + 0.5 * (self.n * math.log(alpha) + self.logdet_b)
@@ -466,12 +472,21 @@ def bift(
     # Posterior over the (Dmax, α) points evaluated: every level of the search is used, each
     # Dmax weighted by the width of grid it stands for (trapezoid rule on the uneven grid).
     width = np.ones(1) if len(d_grid) == 1 else np.gradient(d_grid)
+    if not np.isfinite(lz).any():
+        raise HalosInputError(
+            "no P(r) solution: the data do not constrain a distance distribution "
+            f"(q {qs[0]:.4g}–{qs[-1]:.4g} {curve.q_unit})",
+            _source(curve),
+            "intensity",
+        )
     w = np.exp(lz - lz.max()) * width[:, None]
     w /= w.sum()
     wd = w.sum(1)
     d_mean = float(wd @ d_grid) if dmax is None else float(dmax)
     d_std = math.sqrt(max(float(wd @ (d_grid - d_mean) ** 2), 0.0))
-    if dmax is None and (d_mean < d_grid[0] * 1.0001 or wd[-1] > 0.5 and d_grid[-1] >= d_ceil):
+    # The most probable Dmax at an end of everything searched: the data do not bound it
+    # (aggregates or a power-law curve at the top end, no resolvable size at the bottom).
+    if dmax is None and int(np.argmax(wd)) in (0, len(d_grid) - 1):
         flags.append("dmax_at_search_limit")
 
     # The reported solution: Dmax at its posterior mean, α at its posterior mode there.
