@@ -384,6 +384,10 @@ class Integrator:
         out = np.zeros((rows, cols), np.float64)
         buf = np.empty((_CHUNK_PIXELS, cols), np.float32)
         lows = None
+        if flat.dtype == np.uint32:
+            # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the
+            # 2**32-1 "bad pixel" value among them) turn negative and flag their frame.
+            flat = flat.view(np.int32)
         signed = np.issubdtype(flat.dtype, np.signedinteger)
         if signed:
             lows = np.zeros(m, bool)
