@@ -69,7 +69,7 @@ def test_workflow_recovers_rg_of_the_source_profile(workflow_results, example_wo
     rg_true = truth["expected"]["rg_nm"]
     for sample in ("bsa_pilatus", "bsa_eiger"):
         summary = json.loads((workflow_results / sample / "summary.json").read_text())
-        rg = summary["rg"]
+        rg = summary["guinier_rg"]
         assert abs(rg - rg_true) / rg_true < 0.02, (sample, rg, rg_true)
 
 

@@ -8,6 +8,8 @@ rule analyse:
         f"{RESULTS}/{{sample}}/{{sample}}_analysis.json",
     log:
         f"{RESULTS}/logs/analyse/{{sample}}.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         conc=lambda wc: optional_arg("--conc", measurement(wc).concentration_mg_ml),
         absolute="--absolute" if config["integration"]["absolute_scale"] else "",

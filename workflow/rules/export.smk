@@ -44,6 +44,8 @@ rule export_sample:
         ),
     log:
         f"{RESULTS}/logs/export/{{sample}}.log",
+    conda:
+        "../../envs/export.yaml"
     params:
         outdir=lambda wc: f"{RESULTS}/{wc.sample}",
         configfiles=" ".join(f"'{f}'" for f in CONFIGFILES),
@@ -68,9 +70,12 @@ rule summarise:
         report=f"{RESULTS}/report.html",
     log:
         f"{RESULTS}/logs/summarise.log",
+    conda:
+        "../../envs/export.yaml"
     params:
         summaries=lambda wc, input: [f for f in input if f.endswith("summary.json")],
         configfiles=" ".join(f"'{f}'" for f in CONFIGFILES),
+        results=lambda wc, output: str(Path(output.json).parent),
     shell:
-        "halos summarise {params.summaries} --results {RESULTS}"
+        "halos summarise {params.summaries} --results {params.results}"
         " --configfile {params.configfiles} > {log} 2>&1"

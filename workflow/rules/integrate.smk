@@ -8,6 +8,8 @@ rule integrate:
         f"{RESULTS}/{{name}}/{{name}}_frames.h5",
     log:
         f"{RESULTS}/logs/integrate/{{name}}.log",
+    conda:
+        "../../envs/integrate.yaml"
     threads: 4
     params:
         frames=lambda wc: " ".join(f"'{f}'" for f in measurement(wc).frames),

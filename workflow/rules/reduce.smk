@@ -9,6 +9,8 @@ rule reduce:
         similarity=f"{RESULTS}/{{name}}/{{name}}_similarity.json",
     log:
         f"{RESULTS}/logs/reduce/{{name}}.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         selection=(
             f"--alpha {config['selection']['alpha']}"
@@ -28,6 +30,8 @@ rule subtract:
         f"{RESULTS}/{{sample}}/{{sample}}_sub.dat",
     log:
         f"{RESULTS}/logs/subtract/{{sample}}.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         scale=config["subtraction"]["buffer_scale"],
     shell:
