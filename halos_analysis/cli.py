@@ -292,6 +292,34 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from halos_analysis.reproduce import reproduce_sample
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix="halos-reproduce-")
+    rep = reproduce_sample(args.result, workdir, base_dir=args.base_dir, cores=args.cores)
+    changed = {k: v for k, v in rep.inputs.items() if v != "same"}
+    if args.json:
+        _print_json(
+            {
+                "sample": rep.sample,
+                "matches": rep.matches,
+                "inputs_changed": changed,
+                "differences": list(rep.differences),
+                "new_result": None if rep.new_result is None else str(rep.new_result),
+            }
+        )
+    else:
+        for path, state in changed.items():
+            print(f"input {state}: {path}")
+        for line in rep.differences:
+            print(f"differs: {line}")
+        verdict = "numbers match" if rep.matches else "does NOT reproduce"
+        print(f"{args.result}: {verdict} (re-run in {workdir})")
+    return 0 if rep.matches else 1
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from halos_analysis.simulate import simulate_example
 
@@ -449,6 +477,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", required=True, help="the run's results folder")
     p.add_argument("--configfile", nargs="*", help="workflow config file(s), for provenance")
     p.set_defaults(func=cmd_summarise)
+
+    p = sub.add_parser("reproduce", help="re-run a sample from its provenance and compare")
+    p.add_argument("result", help="results/<sample>/<sample>.h5")
+    p.add_argument("--workdir", help="folder for the re-run (default: a new temporary one)")
+    p.add_argument("--base-dir", default=".", help="where the original run was started")
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("guinier", help="automatic Guinier analysis of a curve")
     p.add_argument("curve")

@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: MIT
+"""Re-run one sample from the provenance stored in its result file and compare the numbers.
+
+The provenance written by the export step holds the validated config, the sample's and its
+buffer's sample-sheet rows and the SHA-256 of every input. :func:`reproduce_sample` checks
+the inputs, writes that config and a two-row sample sheet into a fresh folder, runs the same
+Snakemake workflow there for that one sample, and compares the new result file with the old
+one number by number.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from halos_analysis.errors import HalosInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+SHEET_COLUMNS = (
+    "name",
+    "type",
+    "buffer",
+    "frames",
+    "poni",
+    "mask",
+    "side_table",
+    "concentration_mg_ml",
+    "description",
+)
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """Outcome of a reproduction: input checks, differences and the new result file."""
+
+    sample: str
+    inputs: dict[str, str]
+    differences: tuple[str, ...]
+    new_result: Path | None
+
+    @property
+    def inputs_ok(self) -> bool:
+        return all(v == "same" for v in self.inputs.values())
+
+    @property
+    def matches(self) -> bool:
+        return self.inputs_ok and self.new_result is not None and not self.differences
+
+
+def load_provenance(result: str | Path) -> dict[str, Any]:
+    """Provenance of a result: ``provenance.json`` beside it, else the NXcanSAS copy."""
+    result = Path(result)
+    if not result.is_file():
+        raise HalosInputError("result file not found", result)
+    beside = result.parent / "provenance.json"
+    if beside.is_file():
+        prov = json.loads(beside.read_text())
+    else:
+        from halos_analysis.io.nxcansas import read_results
+
+        prov = read_results(result).get("provenance") or {}
+    if not prov.get("sample") or not prov.get("sample_info", {}).get("measurements"):
+        raise HalosInputError(
+            "no workflow provenance (sample, measurements) to reproduce from",
+            result,
+            "sasprocess01/provenance",
+        )
+    return prov
+
+
+def _absolute(value: Any, base: Path) -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, (list, tuple)):
+        return " ".join(_absolute(v, base) for v in value)
+    text = str(value)
+    path, sep, dataset = text.partition("::")
+    return str((base / path).resolve()) + sep + dataset
+
+
+def reproduce_sample(
+    result: str | Path,
+    workdir: str | Path,
+    *,
+    base_dir: str | Path = ".",
+    cores: int = 2,
+    rtol: float = 1e-6,
+) -> Reproduction:
+    """Re-run a sample from its provenance and compare the new result with the old.
+
+    Parameters
+    ----------
+    result : path
+        ``results/<sample>/<sample>.h5`` written by the workflow.
+    workdir : path
+        Empty folder for the re-run.
+    base_dir : path
+        Folder the recorded relative input paths are relative to (where the original run
+        was started).
+    cores : int
+        Cores for the re-run.
+    rtol : float
+        Relative tolerance of the comparison.
+    """
+    from halos_analysis.export.provenance import check_inputs, compare_results
+
+    base = Path(base_dir).resolve()
+    prov = load_provenance(result)
+    sample = prov["sample"]
+    cwd = Path.cwd()
+    try:
+        os.chdir(base)
+        inputs = check_inputs(prov)
+    finally:
+        os.chdir(cwd)
+    if any(v == "missing" for v in inputs.values()):
+        return Reproduction(sample, inputs, (), None)
+
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    config = dict(prov.get("config") or {})
+    config["samples"] = str(work / "samples.tsv")
+    config["results"] = str(work / "results")
+    integration = dict(config.get("integration", {}))
+    integration["cache_dir"] = str(work / "cache")
+    config["integration"] = integration
+    (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    with (work / "samples.tsv").open("w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(SHEET_COLUMNS)
+        for row in prov["sample_info"]["measurements"].values():
+            writer.writerow(
+                [
+                    row["name"],
+                    row["type"],
+                    row.get("buffer") or "",
+                    _absolute(row["frames"], base),
+                    _absolute(row.get("poni"), base),
+                    _absolute(row.get("mask"), base),
+                    _absolute(row.get("side_table"), base),
+                    "" if row.get("concentration_mg_ml") is None else row["concentration_mg_ml"],
+                    row.get("description") or "",
+                ]
+            )
+    target = work / "results" / sample / f"{sample}.h5"
+    snakemake = Path(sys.executable).parent / "snakemake"
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    run = subprocess.run(
+        [
+            str(snakemake),
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(work),
+            "--configfile",
+            str(work / "config.yaml"),
+            "--cores",
+            str(cores),
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    (work / "reproduce.log").write_text(run.stdout + run.stderr)
+    if run.returncode != 0 or not target.is_file():
+        raise HalosInputError(
+            f"the re-run failed (see {work / 'reproduce.log'})", result, "provenance"
+        )
+    diffs = compare_results(result, target, rtol=rtol)
+    return Reproduction(sample, inputs, tuple(diffs), target)
