@@ -373,6 +373,11 @@ class Integrator:
         """``"nm^-1"`` or ``"A^-1"``."""
         return self.settings.q_unit
 
+    @property
+    def kept_bins(self) -> np.ndarray:
+        """Indices, among pyFAI's ``npt`` bins, of the bins in :attr:`q`."""
+        return self._keep
+
     # -- kernels -------------------------------------------------------------------------------
 
     def _sums_fast(self, flat: np.ndarray):
