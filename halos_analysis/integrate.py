@@ -347,8 +347,9 @@ class Integrator:
         self._keep = np.flatnonzero(keep)
         self.q = arrays["q"][self._keep]
         self._matrix = matrix[self._keep]
-        self._matrix2 = self._matrix.multiply(self._matrix).tocsr()
         self._split = s.method != "no"
+        # Without splitting every coefficient is 1: the squared matrix is the same one.
+        self._matrix2 = self._matrix.multiply(self._matrix).tocsr() if self._split else self._matrix
         self._sum_norm = sum_norm[self._keep]
         # The dark is taken as known exactly (an average of many frames), as pyFAI does:
         # it shifts the signal but adds no variance.
