@@ -34,6 +34,7 @@ class Measurement:
     poni: str | None = None
     mask: str | None = None
     side_table: str | None = None
+    scale: float | None = None
     concentration_mg_ml: float | None = None
     description: str = ""
     row: int = 0
@@ -159,14 +160,15 @@ def load_samples(
     out: dict[str, Measurement] = {}
     for i, raw in enumerate(rows, start=1):
         row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
-        conc = row.get("concentration_mg_ml", "")
-        try:
-            row["concentration_mg_ml"] = float(conc) if conc else None
-        except ValueError:
-            raise HalosInputError(
-                f"concentration {conc!r} is not a number", path, f"row {i} concentration_mg_ml"
-            ) from None
-        clean = {k: v for k, v in row.items() if v not in ("", None) or k == "concentration_mg_ml"}
+        for key in ("concentration_mg_ml", "scale"):
+            text = row.get(key, "")
+            try:
+                row[key] = float(text) if text else None
+            except ValueError:
+                raise HalosInputError(
+                    f"{key} {text!r} is not a number", path, f"row {i} {key}"
+                ) from None
+        clean = {k: v for k, v in row.items() if v not in ("", None)}
         _schema_validate(clean, "samples.schema.yaml", path, f"row {i}")
         name = row["name"]
         if name in out:
@@ -198,6 +200,7 @@ def load_samples(
             poni=poni,
             mask=mask or None,
             side_table=row.get("side_table") or None,
+            scale=row["scale"],
             concentration_mg_ml=row["concentration_mg_ml"],
             description=row.get("description", ""),
             row=i,

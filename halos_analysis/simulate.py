@@ -427,7 +427,7 @@ def simulate_measurement(
     buffer_name: str = "buffer",
     concentration_mg_ml: float = 5.0,
     mw_kda: float = 66.4,
-    contrast_cm_per_g: float = 2.0e10,
+    contrast_cm_per_g: float | None = None,
     partial_specific_volume: float = 0.7425,
     flux_ph_s: float = 5e12,
     transmission: float = 0.40,
@@ -460,7 +460,8 @@ def simulate_measurement(
         half of it (about +4 %, +6 %, +8 % for the BSA profile), enough for CorMap.
     concentration_mg_ml, mw_kda, contrast_cm_per_g, partial_specific_volume : float
         Put the protein on an absolute scale, I(0) = c·MW·Δρ_M²/N_A, and set the volume
-        fraction of displaced solvent, c·v̄.
+        fraction of displaced solvent, c·v̄. The contrast defaults to that of a protein of
+        this v̄ in water (:func:`halos_analysis.analysis.mw.protein_mass_contrast`).
     flux_ph_s, transmission, thickness_cm, wavelength_m : float
         Beam and sample; each frame lasts the detector's ``exposure_s``. The monitor of a frame
         is flux × exposure (± 1 %), the transmission varies by ± 0.2 %.
@@ -479,6 +480,11 @@ def simulate_measurement(
     if damaged_frames > n_frames:
         raise ValueError("damaged_frames must not exceed n_frames")
     protein = ProteinModel.from_curve(profile)
+    if contrast_cm_per_g is None:
+        # The same protein contrast the MW-from-absolute-I0 estimate uses.
+        from halos_analysis.analysis.mw import protein_mass_contrast
+
+        contrast_cm_per_g = protein_mass_contrast(partial_specific_volume)
     conc_g_ml = concentration_mg_ml * 1e-3
     i0_cm = conc_g_ml * mw_kda * 1e3 * contrast_cm_per_g**2 / N_A
     phi = conc_g_ml * partial_specific_volume

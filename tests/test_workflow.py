@@ -73,6 +73,17 @@ def test_workflow_recovers_rg_of_the_source_profile(workflow_results, example_wo
         assert abs(rg - rg_true) / rg_true < 0.02, (sample, rg, rg_true)
 
 
+def test_workflow_puts_the_example_on_absolute_scale(workflow_results, example_workdir):
+    truth = json.loads((example_workdir / "example_data/generated/truth.json").read_text())
+    for sample in ("bsa_pilatus", "bsa_eiger"):
+        summary = json.loads((workflow_results / sample / "summary.json").read_text())
+        # I(0) in 1/cm and MW from it with the concentration, as simulated.
+        i0 = summary["guinier_i0"]
+        assert abs(i0 - truth["sample"]["i0_cm"]) / truth["sample"]["i0_cm"] < 0.03
+        mw = summary["guinier_i0_mw"]
+        assert abs(mw - truth["sample"]["mw_kda"]) / truth["sample"]["mw_kda"] < 0.05
+
+
 def test_workflow_rejects_damaged_frames(workflow_results):
     sim = json.loads((workflow_results / "bsa_pilatus" / "bsa_pilatus_similarity.json").read_text())
     rejected = {int(k) for k in sim["rejected"]}

@@ -51,6 +51,14 @@ _MIN_QRG_INTEGRALS = 4.0
 VC_COEFFICIENTS = {"protein": (1.0, 0.1231), "rna": (0.808, 0.00934)}
 
 
+def protein_mass_contrast(psv_cm3_g: float = 0.7425) -> float:
+    """Scattering contrast per gram of protein in water, Δρ_M in cm/g.
+
+    Δρ_M = r_e · (n_e − ρ_water · v̄): about 2.09·10¹⁰ cm/g for v̄ = 0.7425 cm³/g.
+    """
+    return (ELECTRONS_PER_G_PROTEIN - ELECTRONS_PER_CM3_WATER * psv_cm3_g) * ELECTRON_RADIUS_CM
+
+
 def _piiadov_ab(qmax: float) -> tuple[float, float]:
     """Coefficients of the corrected Porod volume V = A + B·Vp (qmax in Å⁻¹, V in Å³).
 
@@ -271,9 +279,7 @@ def molecular_weight(
 
     mw_abs = nan
     if absolute_scale:
-        contrast = (ELECTRONS_PER_G_PROTEIN - ELECTRONS_PER_CM3_WATER * psv_cm3_g) * (
-            ELECTRON_RADIUS_CM
-        )
+        contrast = protein_mass_contrast(psv_cm3_g)
         mw_abs = AVOGADRO * (rg_i0.I0 / concentration_mg_ml) / contrast**2
     mw_ref = nan
     if reference is not None:
