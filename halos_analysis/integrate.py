@@ -269,6 +269,8 @@ class Integrator:
     def __init__(self, ai, shape, mask=None, settings: IntegrationSettings | None = None,
                  cache_dir: str | Path | None | bool = None, *, invalid_value=None):  # fmt: skip
         self.ai = ai
+        #: The geometry as plain numbers (what the cache key and the metadata use).
+        self.geometry = _geometry_key(ai)
         self.shape = (int(shape[0]), int(shape[1]))
         self.settings = settings or IntegrationSettings()
         self.invalid_value = invalid_value
@@ -297,7 +299,7 @@ class Integrator:
         key = {
             "format": _MAP_FORMAT,
             "pyFAI": pyFAI.version,
-            "geometry": _geometry_key(self.ai),
+            "geometry": self.geometry,
             "shape": self.shape,
             "npt": int(s.npt),
             "unit": s.unit,
@@ -373,6 +375,12 @@ class Integrator:
     def q_unit(self) -> str:
         """``"nm^-1"`` or ``"A^-1"``."""
         return self.settings.q_unit
+
+    def __getstate__(self) -> dict:
+        # pyFAI's integrator holds locks and caches: workers only need the map.
+        state = self.__dict__.copy()
+        state["ai"] = None
+        return state
 
     @property
     def kept_bins(self) -> np.ndarray:
@@ -612,6 +620,10 @@ class Integrator:
             if scheduler is None or scheduler == "threads":
                 workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
                 results = dask.compute(*tasks, scheduler="threads", num_workers=int(workers))
+            elif hasattr(scheduler, "scatter"):  # a dask.distributed Client: ship the map once
+                shared = scheduler.scatter(self, broadcast=True)
+                futures = [scheduler.submit(_run_range, shared, source, a, b) for a, b in ranges]
+                results = scheduler.gather(futures)
             else:
                 results = dask.compute(*tasks, scheduler=scheduler)
         intensity, sigma, mon, trans, expo = (np.concatenate(r) for r in zip(*results, strict=True))
@@ -620,11 +632,12 @@ class Integrator:
         md = source.metadata
         meta = {
             "source": str(source.path),
-            "wavelength_m": float(self.ai.wavelength),
-            "distance_m": float(self.ai.dist),
-            "poni1_m": float(self.ai.poni1),
-            "poni2_m": float(self.ai.poni2),
-            "detector": getattr(md, "detector", None) or type(self.ai.detector).__name__,
+            "wavelength_m": self.geometry["wavelength"],
+            "distance_m": self.geometry["dist"],
+            "poni1_m": self.geometry["poni1"],
+            "poni2_m": self.geometry["poni2"],
+            "rot_rad": [self.geometry[k] for k in ("rot1", "rot2", "rot3")],
+            "detector": getattr(md, "detector", None) or self.geometry["detector"],
             "monitor": mon,
             "transmission": trans,
             "exposure_s": expo,
@@ -653,6 +666,10 @@ class Integrator:
             raise HalosInputError(
                 "frame has no counts (all pixels zero, NaN or bad)", where, f"frame {i}"
             )
+
+
+def _run_range(integ: Integrator, source: FrameSource, start: int, stop: int):
+    return integ._integrate_range(source, start, stop)
 
 
 def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettings | None = None,

@@ -488,3 +488,16 @@ def test_validation_eiger9m_raw_profiles(validation_dir, tmp_path):
         assert i.sum() == pytest.approx(prof[key], rel=1e-2)
         if k == 0:
             assert i[0] == pytest.approx(prof["frame0_I_first"], rel=1e-2)
+
+
+def test_integrator_pickles_for_process_workers(geometry):
+    """Dask process/distributed workers get the map without pyFAI's integrator."""
+    import pickle
+
+    ai, shape, mask = geometry
+    integ = Integrator(ai, shape, mask, IntegrationSettings(npt=200), cache_dir=False)
+    clone = pickle.loads(pickle.dumps(integ))
+    assert clone.ai is None
+    frame = np.random.default_rng(15).poisson(saxs_image(ai, shape)).astype(np.int32)
+    for a, b in zip(integ.integrate_batch(frame), clone.integrate_batch(frame), strict=True):
+        np.testing.assert_array_equal(a, b)
