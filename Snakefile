@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/validate.smk"
 include: "workflow/rules/integrate.smk"
 include: "workflow/rules/reduce.smk"
 include: "workflow/rules/analyse.smk"

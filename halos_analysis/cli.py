@@ -357,17 +357,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from halos_analysis.validate import validate_file
 
     report = {f: validate_file(f, profile=args.profile) for f in args.files}
+    as_json = {f: {"valid": not p, "problems": p} for f, p in report.items()}
+    if args.output:
+        _atomic_json(as_json, args.output)
     if args.json:
-        _print_json({f: {"valid": not p, "problems": p} for f, p in report.items()})
+        _print_json(as_json)
     else:
+        # Problems go to stderr when the report goes to a file, so that logs show them.
+        stream = sys.stderr if args.output else sys.stdout
         for f, problems in report.items():
             if problems:
-                print(f"{f}: INVALID")
+                print(f"{f}: INVALID", file=stream)
                 for p in problems:
-                    print(f"  - {p}")
-            else:
+                    print(f"  - {p}", file=stream)
+            elif not args.output:
                 print(f"{f}: valid")
-    return 1 if any(report.values()) else 0
+    n_bad = sum(1 for p in report.values() if p)
+    if args.output:
+        print(f"{args.output}: {len(report) - n_bad} valid, {n_bad} invalid")
+    return 1 if n_bad else 0
 
 
 # --- parser ----------------------------------------------------------------------------------
@@ -526,6 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--profile", help="facility profile for raw files (e.g. p12_eiger_nexus)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", help="also write the JSON report here")
     p.set_defaults(func=cmd_validate)
 
     return parser

@@ -169,3 +169,39 @@ def test_bad_config_gives_one_line(example_workdir, tmp_path, edit, expected):
     assert errors and expected in errors[0], run.stderr
     assert "Traceback" not in run.stderr
     assert not (work / "results").exists()
+
+
+def test_corrupt_frame_stops_at_validation(example_workdir, tmp_path):
+    """A truncated CBF stops the run in `validate_raw`, its log names the file, and nothing
+    is integrated."""
+    work = tmp_path / "corrupt"
+    frames = work / "frames"
+    frames.mkdir(parents=True)
+    source = sorted((example_workdir / "example_data/generated/pilatus2m/bsa").glob("*.cbf"))
+    for f in source[:-1]:
+        (frames / f.name).symlink_to(f)
+    broken = frames / source[-1].name
+    broken.write_bytes(source[-1].read_bytes()[:50_000])
+    (work / "example_data").symlink_to(example_workdir / "example_data")
+    _write_config(work)
+    tsv = (work / "config/samples.tsv").read_text()
+    tsv = tsv.replace("example_data/generated/pilatus2m/bsa/*.cbf", f"{frames}/*.cbf")
+    (work / "config/samples.tsv").write_text(tsv)
+    run = subprocess.run(
+        HALOS
+        + [
+            "run",
+            "--cores",
+            "2",
+            "--directory",
+            str(work),
+            "results/bsa_pilatus/bsa_pilatus_frames.h5",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0
+    log = (work / "results/logs/validate_raw/bsa_pilatus.log").read_text()
+    assert broken.name in log and "INVALID" in log
+    assert not (work / "results/bsa_pilatus/bsa_pilatus_frames.h5").exists()
+    assert not (work / "results/bsa_pilatus/bsa_pilatus_raw_validation.json").exists()

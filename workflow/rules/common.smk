@@ -44,6 +44,13 @@ def frame_inputs(wildcards):
     }
 
 
+def raw_validation(wildcards):
+    """The raw-file check the integration waits for (none when switched off)."""
+    if not config["validation"]["check_raw"]:
+        return []
+    return f"{RESULTS}/{wildcards.name}/{wildcards.name}_raw_validation.json"
+
+
 def optional_arg(flag, value):
     return f"{flag} '{value}'" if value not in (None, "") else ""
 

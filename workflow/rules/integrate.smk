@@ -4,6 +4,7 @@
 rule integrate:
     input:
         unpack(frame_inputs),
+        validated=raw_validation,
     output:
         f"{RESULTS}/{{name}}/{{name}}_frames.h5",
     log:

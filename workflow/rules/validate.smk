@@ -1,0 +1,17 @@
+# Standards check of the raw files before anything is integrated: bad data stop here, with
+# the validator's message in the log.
+
+
+rule validate_raw:
+    input:
+        frames=lambda wc: frame_inputs(wc)["frames"],
+    output:
+        f"{RESULTS}/{{name}}/{{name}}_raw_validation.json",
+    log:
+        f"{RESULTS}/logs/validate_raw/{{name}}.log",
+    conda:
+        "../../envs/integrate.yaml"
+    params:
+        profile=optional_arg("--profile", config["validation"]["profile"]),
+    shell:
+        "halos validate {input.frames} {params.profile} -o {output} > {log} 2>&1"
