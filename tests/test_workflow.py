@@ -205,3 +205,24 @@ def test_corrupt_frame_stops_at_validation(example_workdir, tmp_path):
     assert broken.name in log and "INVALID" in log
     assert not (work / "results/bsa_pilatus/bsa_pilatus_frames.h5").exists()
     assert not (work / "results/bsa_pilatus/bsa_pilatus_raw_validation.json").exists()
+
+
+def test_snakemake_report(example_workdir, workflow_results, tmp_path):
+    report = tmp_path / "snakemake_report.html"
+    run = subprocess.run(
+        [
+            SNAKEMAKE,
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "-d",
+            str(example_workdir),
+            "--report",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    html = report.read_text()
+    for caption_word in ("Guinier", "Kratky", "bsa_pilatus"):
+        assert caption_word in html
