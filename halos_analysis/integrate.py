@@ -436,33 +436,38 @@ class Integrator:
         return bad
 
     def _sums_exact(self, frame: np.ndarray, bad: np.ndarray | None):
-        """Σ c·x, Σ c²·var and Σ c·norm of one frame without its ``bad`` pixels (slow path)."""
+        """Σ c·(x − dark), Σ c²·var and Σ c·norm of one frame (1D) without its ``bad`` pixels.
+
+        The slow path, for frames with bad pixels outside the static mask.
+        """
         x = frame.astype(np.float64)
-        norm = self._norm_pixels
-        if bad is not None and bad.any():
-            x = np.where(bad, 0.0, x)
-            norm = np.where(bad, 0.0, norm)
+        good = None if bad is None or not bad.any() else ~bad
         var = np.maximum(x, 1.0) if self.settings.error_model == "poisson_pyfai" else x
-        if bad is not None and bad.any():
-            var = np.where(bad, 0.0, var)
-        return self._matrix @ x, self._matrix2 @ var, self._matrix @ norm
+        signal = x if self._dark is None else x - self._dark.ravel()
+        norm = self._norm_pixels
+        if good is not None:
+            signal, var, norm = signal * good, var * good, norm * good
+            signal[bad] = var[bad] = 0.0  # inf·0 and NaN·0 are NaN: clear them explicitly
+        return self._matrix @ signal, self._matrix2 @ var, self._matrix @ norm
 
     def _sums_clipped(self, frame: np.ndarray, bad: np.ndarray | None):
-        """Like :meth:`_sums_exact` with per-bin sigma clipping of outlier pixels."""
+        """Like :meth:`_sums_exact`, rejecting pixels more than ``sigma_clip`` Poisson σ from
+        their bin's mean, until nothing changes (at most 5 passes)."""
         k = float(self.settings.sigma_clip)
         mat = self._matrix
         rows = np.repeat(np.arange(mat.shape[0]), np.diff(mat.indptr))
         pix, coef = mat.indices, mat.data
         x = frame.ravel().astype(np.float64)[pix]
+        dark = 0.0 if self._dark is None else self._dark.ravel()[pix]
         nrm = self._norm_pixels[pix]
-        keep = np.ones(len(pix), bool)
-        if bad is not None:
-            keep &= ~bad.ravel()[pix]
+        keep = np.isfinite(x) if bad is None else ~bad.ravel()[pix]
+        x = np.where(keep, x, 0.0)
         nb = mat.shape[0]
         for _ in range(5):
             w = coef * keep
-            mean = np.bincount(rows, w * x, nb) / np.maximum(np.bincount(rows, w * nrm, nb), 1e-300)
-            expected = mean[rows] * nrm
+            total = np.maximum(np.bincount(rows, w * nrm, nb), 1e-300)
+            mean = np.bincount(rows, w * (x - dark), nb) / total
+            expected = mean[rows] * nrm + dark
             dev = np.abs(x - expected) / np.sqrt(np.maximum(expected, 1.0))
             new = keep & (dev <= k)
             if np.array_equal(new, keep):
@@ -471,12 +476,12 @@ class Integrator:
         w = coef * keep
         var = np.maximum(x, 1.0) if self.settings.error_model == "poisson_pyfai" else x
         return (
-            np.bincount(rows, w * x, nb),
+            np.bincount(rows, w * (x - dark), nb),
             np.bincount(rows, coef * w * var, nb),
             np.bincount(rows, w * nrm, nb),
         )
 
-    def integrate_batch(self, data, monitor=None, transmission=None):
+    def integrate_batch(self, data, monitor=None, transmission=None, *, first_frame: int = 0):
         """Integrate a stack of frames.
 
         Parameters
@@ -486,6 +491,8 @@ class Integrator:
         monitor, transmission : array_like, optional
             Per-frame normalisation (scalars or (n,)); the intensity is divided by their
             product.
+        first_frame : int
+            Index of the first frame in its measurement (for error messages).
 
         Returns
         -------
@@ -506,6 +513,13 @@ class Integrator:
         for v in (monitor, transmission):
             if v is not None:
                 k = k * np.broadcast_to(np.asarray(v, np.float64), (n,))
+        wrong = ~np.isfinite(k) | (k <= 0)
+        if wrong.any():
+            i = int(np.flatnonzero(wrong)[0])
+            raise HalosInputError(
+                f"monitor × transmission is {k[i]:g}: it must be a positive number",
+                field=f"frame {first_frame + i}",
+            )
         flat = data.reshape(n, -1)
         signal = np.empty((n, self._nbins))
         var = np.empty((n, self._nbins))
@@ -517,6 +531,8 @@ class Integrator:
                 todo = range(len(part))
             else:
                 s, v, lows = self._sums_fast(part)
+                if self._dark_sum is not None:
+                    s = s - self._dark_sum
                 signal[a : a + len(part)], var[a : a + len(part)] = s, v
                 todo = self._suspects(part, s, lows)
             for j in todo:
@@ -524,8 +540,6 @@ class Integrator:
                 bad = self._frame_bad_pixels(frame)
                 sums = self._sums_clipped(frame, bad) if clip else self._sums_exact(frame, bad)
                 signal[a + j], var[a + j], norm[a + j] = sums
-        if self._dark_sum is not None:
-            signal -= self._dark_sum
         if self.settings.error_model == "poisson":
             # A bin with no counts: the variance of one count keeps σ finite and non-zero.
             var = np.where(var > 0, var, 1.0)
@@ -566,7 +580,9 @@ class Integrator:
     def _integrate_range(self, source: FrameSource, start: int, stop: int):
         parts_i, parts_s, mons, trans, expo = [], [], [], [], []
         for batch in source.batches(size=_COLUMNS, start=start, stop=stop):
-            i, s = self.integrate_batch(batch.data, batch.monitor, batch.transmission)
+            i, s = self.integrate_batch(
+                batch.data, batch.monitor, batch.transmission, first_frame=batch.start
+            )
             parts_i.append(i)
             parts_s.append(s)
             n = len(batch.data)
@@ -601,7 +617,6 @@ class Integrator:
         -------
         FrameCurves
         """
-        import dask
 
         if tuple(source.shape) != self.shape:
             raise HalosInputError(
@@ -613,19 +628,12 @@ class Integrator:
         n_tasks = max(1, math.ceil(n / size))
         edges = np.linspace(0, n, n_tasks + 1).round().astype(int)  # even split
         ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
-        if scheduler == "sync" or len(ranges) == 1:
-            results = [self._integrate_range(source, a, b) for a, b in ranges]
-        else:
-            tasks = [dask.delayed(self._integrate_range)(source, a, b) for a, b in ranges]
-            if scheduler is None or scheduler == "threads":
-                workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
-                results = dask.compute(*tasks, scheduler="threads", num_workers=int(workers))
-            elif hasattr(scheduler, "scatter"):  # a dask.distributed Client: ship the map once
-                shared = scheduler.scatter(self, broadcast=True)
-                futures = [scheduler.submit(_run_range, shared, source, a, b) for a, b in ranges]
-                results = scheduler.gather(futures)
-            else:
-                results = dask.compute(*tasks, scheduler=scheduler)
+        try:
+            results = self._run(source, ranges, scheduler)
+        except HalosInputError as exc:
+            if exc.path is None:  # name the measurement the frame belongs to
+                raise HalosInputError(exc.reason, source.path, exc.field) from None
+            raise
         intensity, sigma, mon, trans, expo = (np.concatenate(r) for r in zip(*results, strict=True))
         if check_frames:
             self._check_frames(source, intensity)
@@ -653,6 +661,23 @@ class Integrator:
             frame_ids=tuple(range(n)),
             meta=meta,
         )
+
+    def _run(self, source: FrameSource, ranges: list[tuple[int, int]], scheduler):
+        import dask
+
+        if scheduler == "sync" or len(ranges) == 1:
+            return [self._integrate_range(source, a, b) for a, b in ranges]
+        tasks = [dask.delayed(self._integrate_range)(source, a, b) for a, b in ranges]
+        if scheduler is None or scheduler == "threads":
+            workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
+            results = dask.compute(*tasks, scheduler="threads", num_workers=int(workers))
+        elif hasattr(scheduler, "scatter"):  # a dask.distributed Client: ship the map once
+            shared = scheduler.scatter(self, broadcast=True)
+            futures = [scheduler.submit(_run_range, shared, source, a, b) for a, b in ranges]
+            results = scheduler.gather(futures)
+        else:
+            results = dask.compute(*tasks, scheduler=scheduler)
+        return results
 
     @staticmethod
     def _check_frames(source: FrameSource, intensity: np.ndarray) -> None:

@@ -187,6 +187,25 @@ def test_per_frame_invalid_pixels_are_left_out(geometry):
         assert_matches(integ, intensity[2], sigma[2], ref)
 
 
+def test_dark_with_bad_pixels_and_bad_monitor(geometry):
+    ai, shape, mask = geometry
+    rng = np.random.default_rng(16)
+    frames = rng.poisson(saxs_image(ai, shape) + 3, size=(2, *shape)).astype(np.uint32)
+    frames[1, 300:302, 200:260] = 2**32 - 1  # a burst of bad pixels in one frame
+    dark = rng.poisson(1.0, shape).astype(np.float64)
+    st = IntegrationSettings(npt=300, dark=dark, error_model="poisson_pyfai")
+    integ = Integrator(ai, shape, mask, st, cache_dir=False, invalid_value=2**32 - 1)
+    intensity, sigma = integ.integrate_batch(frames)
+    for i in range(2):
+        ref = pyfai_curve(ai, frames[i].astype(np.int64), mask | (frames[i] == 2**32 - 1), st,
+                          dark=dark)  # fmt: skip
+        assert_matches(integ, intensity[i], sigma[i], ref)
+    src = ArrayFrames(frames, monitor=[1.0, 0.0], name="run9.h5")
+    with pytest.raises(HalosInputError, match="must be a positive number") as err:
+        integ.integrate_source(src, "sync")
+    assert err.value.path == "run9.h5" and err.value.field == "frame 1"
+
+
 def test_sigma_clip_removes_zingers(geometry):
     ai, shape, mask = geometry
     rng = np.random.default_rng(11)
