@@ -83,11 +83,12 @@ def pyfai_loop(ai, frames, mask, method):
                        polarization_factor=POL, unit="q_nm^-1")  # fmt: skip
 
 
-def fastest_engine(ai, frames, mask):
+def fastest_engine(ai, frames, mask, found: dict):
     best = None
     for method in ENGINES:
         pyfai_loop(ai, frames[:1], mask, method)  # builds the engine's matrix once
         t = timed(lambda m=method: pyfai_loop(ai, frames[:4], mask, m), 2)
+        found["/".join(method)] = 4 / t
         log(f"  pyFAI {method}: {4 / t:.1f} frames/s")
         if best is None or t < best[1]:
             best = (method, t)
@@ -120,7 +121,8 @@ def case_pilatus(repeats: int) -> dict:
     pyfai_loop(ai, frames[:1], mask, "no")
     out["pyfai_loop"] = rates(40, npix, timed(lambda: pyfai_loop(ai, frames, mask, "no"), 1))
     log(f"Pilatus 2M pyFAI loop: {out['pyfai_loop']['fps']:.1f} frames/s")
-    best = fastest_engine(ai, frames, mask)
+    out["engines"] = {}
+    best = fastest_engine(ai, frames, mask, out["engines"])
     t = timed(lambda: pyfai_loop(ai, frames, mask, best), max(1, repeats - 1))
     out["pyfai_best"] = {**rates(40, npix, t), "method": list(best)}
     log(f"Pilatus 2M pyFAI best {best}: {out['pyfai_best']['fps']:.1f} frames/s")
@@ -256,6 +258,7 @@ def main(argv=None) -> int:
         "pilatus2m_fps_pyfai_best": pil["pyfai_best"]["fps"],
         "pilatus2m_pyfai_best_method": pil["pyfai_best"]["method"],
         "pilatus2m_fps_sum": pil["sum"]["fps"],
+        "pilatus2m_fps_pyfai_engines_4frames": pil["engines"],
         "pilatus2m_mpix_s_halos": pil["halos"]["mpix_s"],
         "pilatus2m_mpix_s_sum": pil["sum"]["mpix_s"],
         "pilatus2m_ratio_vs_pyfai_loop": pil["halos"]["fps"] / pil["pyfai_loop"]["fps"],
