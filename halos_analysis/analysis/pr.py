@@ -7,14 +7,17 @@ points ``r_j = j·Δr`` of ``[0, Dmax]`` (P(0) = P(Dmax) = 0), the intensity is
     I(q) = Σ_j 4π Δr · sin(q r_j)/(q r_j) · P(r_j),
 
 and the solution minimises ``χ² + α·S`` with the "average of neighbours" smoothness prior
-``S = Σ_j (P_j − (P_{j−1} + P_{j+1})/2)² = ||L P||²`` and P ≥ 0. Per Dmax:
+``S = Σ_j (P_j − (P_{j−1} + P_{j+1})/2)² = ||L P||²`` and P ≥ 0. The sum runs over every grid
+point j = 0 … N+1, the two ends included (P = 0 outside the interior): P(r) must reach zero
+smoothly at r = 0 and at Dmax, so that the models for different Dmax are one prior restricted
+to shorter or longer supports and their evidences compare fairly. Per Dmax:
 
-* without positivity everything is linear and Gaussian: whitening the prior (``u = L P``) and
-  one eigendecomposition ``L⁻ᵀ KᵀWK L⁻¹ = V Λ Vᵀ`` give the solution and the exact log
-  evidence for a whole grid of α at once (flat prior in log α),
+* without positivity everything is linear and Gaussian: whitening the prior (``u = R P`` with
+  ``RᵀR = LᵀL``) and one eigendecomposition ``R⁻ᵀ KᵀWK R⁻¹ = V Λ Vᵀ`` give the solution and
+  the exact log evidence for a whole grid of α at once (flat prior in log α),
 
       log Z(α) = −½ (yᵀWy − Σ c_k²/(λ_k + α)) − ½ Σ log(λ_k + α) + (N/2) log α,
-      c = Vᵀ L⁻ᵀ KᵀW y;
+      c = Vᵀ R⁻ᵀ KᵀW y;
 
 * where that solution goes negative (a repulsion dip or subtraction error the data "want"),
   the non-negative solution is found by a warm-started active-set solver and its evidence by
@@ -215,8 +218,22 @@ def _nonneg_quadratic(
 
 
 def _prior_matrix(n: int) -> np.ndarray:
-    """L, the (N, N) "P_j minus the average of its neighbours" operator (P_0 = P_N+1 = 0)."""
-    return np.eye(n) - 0.5 * (np.eye(n, k=1) + np.eye(n, k=-1))
+    """L, the (N + 2, N) "P_j minus the average of its neighbours" operator.
+
+    One row per grid point j = 0 … N+1, the two ends included, with P = 0 outside the N
+    interior points: P(r) is smooth across r = 0 and r = Dmax, not only inside. Without the
+    two end rows a kink at either end (P dropping to zero with a finite slope) would cost
+    nothing while the same kink anywhere inside is penalised; the prior would then favour
+    P(r) cut short at Dmax, and the Dmax posterior would sit a few per cent short of the
+    true maximum distance (real particles have P(r) → 0 smoothly at both ends: P ∝ r² at
+    small r, and e.g. ∝ (Dmax − r)² for a sphere).
+    """
+    lmat = np.zeros((n + 2, n))
+    j = np.arange(n)
+    lmat[j + 1, j] = 1.0
+    lmat[j, j] = -0.5
+    lmat[j + 2, j] = -0.5
+    return lmat
 
 
 class _Problem:
@@ -228,7 +245,8 @@ class _Problem:
         self.yy = float(self.yw @ self.yw)
         lmat = _prior_matrix(n)
         self.bmat = lmat.T @ lmat
-        self.linv = np.linalg.inv(lmat)
+        # Whitening: with B = RᵀR (Cholesky), u = R P has the prior N(0, I/α).
+        self.linv = np.linalg.inv(np.linalg.cholesky(self.bmat).T)
         self.logdet_b = float(np.linalg.slogdet(self.bmat)[1])
         self.alphas: np.ndarray | None = None
         self.cache: dict[float, _Eval] = {}
