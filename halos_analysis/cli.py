@@ -151,7 +151,9 @@ def cmd_integrate(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         name=args.name,
     )
-    write_frames(args.output, frames)
+    from halos_analysis.pipeline import instrument_from_meta
+
+    write_frames(args.output, frames, metadata=instrument_from_meta(frames.meta))
     print(f"{args.output}: {len(frames)} frames, {len(frames.q)} points ({frames.q_unit})")
     return 0
 

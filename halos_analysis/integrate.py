@@ -697,6 +697,22 @@ def _run_range(integ: Integrator, source: FrameSource, start: int, stop: int):
     return integ._integrate_range(source, start, stop)
 
 
+def _instrument_meta(ai, shape: tuple[int, int], source) -> dict[str, Any]:
+    """Geometry in detector terms (pixels, beam centre) for ``SASinstrument``."""
+    fit2d = ai.getFit2D()
+    md = source.metadata
+    return {
+        "shape": tuple(int(n) for n in shape),
+        "n_frames": int(source.n_frames),
+        "pixel1_m": float(ai.detector.pixel1),
+        "pixel2_m": float(ai.detector.pixel2),
+        "beam_center_x_px": float(fit2d["centerX"]),
+        "beam_center_y_px": float(fit2d["centerY"]),
+        "count_time_s": getattr(md, "count_time_s", None),
+        "sample_name": getattr(md, "sample_name", None),
+    }
+
+
 def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettings | None = None,
                     side_table=None, cache_dir=None, name: str | None = None,
                     profile: str | None = None, scheduler=None) -> FrameCurves:  # fmt: skip
@@ -765,6 +781,7 @@ def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettin
         curves = integ.integrate_source(source, scheduler, name=name)
         curves.meta["poni"] = str(poni_path)
         curves.meta["mask"] = None if mask_path is None else str(mask_path)
+        curves.meta.update(_instrument_meta(ai, shape, source))
         return curves
     finally:
         source.close()
