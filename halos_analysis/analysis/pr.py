@@ -416,7 +416,7 @@ def bift(
     n_r : int
         Number of r points of P(r), both zero ends included (at least 10).
     qmax : float, optional
-        Use only q ≤ qmax (q unit of the curve). By default the data stop at q·Rg = 8 or
+        Use only q ≤ qmax (q unit of the curve). By default the data stop at q·Rg = 10 or
         where I/σ collapses into noise, whichever comes first.
 
     Returns
