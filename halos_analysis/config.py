@@ -22,6 +22,20 @@ from halos_analysis.errors import HalosInputError
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "workflow" / "schemas"
 
+#: Sample-sheet columns, in the order the project writes them.
+SHEET_COLUMNS: tuple[str, ...] = (
+    "name",
+    "type",
+    "buffer",
+    "frames",
+    "poni",
+    "mask",
+    "side_table",
+    "scale",
+    "concentration_mg_ml",
+    "description",
+)
+
 
 @dataclass(frozen=True)
 class Measurement:

@@ -21,20 +21,10 @@ from typing import Any
 
 import yaml
 
+from halos_analysis.config import SHEET_COLUMNS
 from halos_analysis.errors import HalosInputError
 
 ROOT = Path(__file__).resolve().parents[1]
-SHEET_COLUMNS = (
-    "name",
-    "type",
-    "buffer",
-    "frames",
-    "poni",
-    "mask",
-    "side_table",
-    "concentration_mg_ml",
-    "description",
-)
 
 
 @dataclass(frozen=True)
@@ -137,19 +127,13 @@ def reproduce_sample(
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(SHEET_COLUMNS)
         for row in prov["sample_info"]["measurements"].values():
-            writer.writerow(
-                [
-                    row["name"],
-                    row["type"],
-                    row.get("buffer") or "",
-                    _absolute(row["frames"], base),
-                    _absolute(row.get("poni"), base),
-                    _absolute(row.get("mask"), base),
-                    _absolute(row.get("side_table"), base),
-                    "" if row.get("concentration_mg_ml") is None else row["concentration_mg_ml"],
-                    row.get("description") or "",
-                ]
-            )
+            cells = []
+            for column in SHEET_COLUMNS:
+                value = row.get(column)
+                if column in ("frames", "poni", "mask", "side_table"):
+                    value = _absolute(value, base)
+                cells.append("" if value is None else value)
+            writer.writerow(cells)
     target = work / "results" / sample / f"{sample}.h5"
     snakemake = Path(sys.executable).parent / "snakemake"
     env = dict(os.environ)

@@ -226,3 +226,57 @@ def test_snakemake_report(example_workdir, workflow_results, tmp_path):
     html = report.read_text()
     for caption_word in ("Guinier", "Kratky", "bsa_pilatus"):
         assert caption_word in html
+
+
+def test_reproduce_from_provenance(example_workdir, workflow_results, tmp_path):
+    result = workflow_results / "bsa_eiger" / "bsa_eiger.h5"
+    run = subprocess.run(
+        HALOS
+        + [
+            "reproduce",
+            str(result),
+            "--base-dir",
+            str(example_workdir),
+            "--workdir",
+            str(tmp_path / "again"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    out = json.loads(run.stdout)
+    assert out["matches"] and not out["differences"] and not out["inputs_changed"]
+
+
+def test_reproduce_names_a_changed_input(example_workdir, workflow_results, tmp_path):
+    # Same layout as the original run, but one buffer frame of the Pilatus set rewritten.
+    base = tmp_path / "base"
+    (base / "example_data").mkdir(parents=True)
+    shutil.copytree(example_workdir / "config", base / "config")
+    gen = example_workdir / "example_data" / "generated"
+    copy = base / "example_data" / "generated"
+    shutil.copytree(gen, copy, symlinks=False, ignore=shutil.ignore_patterns("eiger4m*"))
+    frame = sorted((copy / "pilatus2m" / "buffer").glob("*.cbf"))[0]
+    data = bytearray(frame.read_bytes())
+    data[-100] ^= 0x01  # one bit of the compressed pixels
+    frame.write_bytes(bytes(data))
+    run = subprocess.run(
+        HALOS
+        + [
+            "reproduce",
+            str(workflow_results / "bsa_pilatus" / "bsa_pilatus.h5"),
+            "--base-dir",
+            str(base),
+            "--workdir",
+            str(tmp_path / "again"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 1
+    out = json.loads(run.stdout)
+    assert not out["matches"]
+    changed = [Path(p).name for p, state in out["inputs_changed"].items() if state == "changed"]
+    assert changed == [frame.name]
