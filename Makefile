@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 $(EXAMPLE)/.complete: $(STAMP) halos_analysis/simulate.py example_data/bsa_profile.dat
-	$(BIN)/halos simulate $(EXAMPLE)
+	$(BIN)/halos --overwrite simulate $(EXAMPLE)
 	touch $@
 
 ## demo: set up, simulate the example measurement, run the whole workflow on it

@@ -412,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"halos {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace outputs that exist already"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("simulate", help="write the realistic P12-style example data set")
@@ -542,6 +545,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _existing_output(args: argparse.Namespace) -> Path | None:
+    """The main output of a writing subcommand when it exists already (else None)."""
+    main_output = {
+        "integrate": lambda: args.output,
+        "reduce": lambda: args.output,
+        "subtract": lambda: args.output,
+        "analyse": lambda: args.output,
+        "export": lambda: Path(args.outdir) / "summary.json",
+        "summarise": lambda: Path(args.results) / "report.html",
+        "simulate": lambda: Path(args.outdir) / "truth.json",
+    }.get(args.command)
+    if main_output is None:
+        return None
+    path = Path(main_output())
+    return path if path.exists() else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``halos`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -551,6 +571,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command != "run":
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     try:
+        # Results of another run are never replaced silently (the workflow removes a job's
+        # old outputs itself before re-running it).
+        existing = None if args.overwrite else _existing_output(args)
+        if existing is not None:
+            raise HalosInputError("exists already; pass --overwrite to replace it", existing)
         if args.command == "run":
             return args.func(args, extra)
         return args.func(args)

@@ -107,3 +107,13 @@ def test_nan_in_curve_names_the_row(tmp_path):
 def test_debug_shows_traceback(tmp_path):
     run = halos("--debug", "guinier", tmp_path / "nope.dat", check=False)
     assert run.returncode != 0 and "Traceback" in run.stderr
+
+
+def test_existing_output_is_not_overwritten_silently(tmp_path):
+    out = tmp_path / "sub.dat"
+    out.write_text("from another run\n")
+    run = halos("subtract", PROFILE, PROFILE, "-o", out, check=False)
+    assert run.returncode == 1 and "--overwrite" in run.stderr and str(out) in run.stderr
+    assert out.read_text() == "from another run\n"
+    halos("--overwrite", "subtract", PROFILE, PROFILE, "-o", out)
+    assert out.read_text() != "from another run\n"
