@@ -1,0 +1,378 @@
+# SPDX-License-Identifier: MIT
+"""The ``halos`` subcommands: each reads its inputs, calls the package, writes its outputs.
+
+Every function takes the parsed arguments and returns the exit code; the parser and the
+error handling live in :mod:`halos_analysis.cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from halos_analysis.errors import HalosError, HalosInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2, allow_nan=False))
+
+
+def _read(path: str, q_unit: str | None):
+    from halos_analysis.io.curves import read_curve
+
+    return read_curve(path, q_unit=q_unit)
+
+
+def _atomic_json(obj: object, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+# --- analysis of one curve -------------------------------------------------------------------
+
+
+def cmd_guinier(args: argparse.Namespace) -> int:
+    from halos_analysis.analysis.guinier import auto_guinier, fit_guinier
+
+    curve = _read(args.curve, args.q_unit)
+    if args.range:
+        result = fit_guinier(curve, args.range[0], args.range[1])
+    else:
+        result = auto_guinier(curve, qrg_max=args.qrg_max)
+    _print_json(result.to_dict()) if args.json else print(result)
+    return 0
+
+
+def cmd_pr(args: argparse.Namespace) -> int:
+    from halos_analysis.analysis.guinier import auto_guinier
+    from halos_analysis.analysis.pr import bift
+
+    curve = _read(args.curve, args.q_unit)
+    guinier = auto_guinier(curve)
+    result = bift(curve, guinier if guinier.valid else None, dmax=args.dmax)
+    if args.out:
+        from halos_analysis.export.summary import write_pr_table
+
+        write_pr_table(result, args.out)
+    _print_json(result.to_dict()) if args.json else print(result)
+    return 0
+
+
+def cmd_mw(args: argparse.Namespace) -> int:
+    from halos_analysis.analysis.guinier import auto_guinier
+    from halos_analysis.analysis.mw import molecular_weight
+
+    curve = _read(args.curve, args.q_unit)
+    guinier = auto_guinier(curve)
+    reference = tuple(args.reference) if args.reference else None
+    result = molecular_weight(
+        curve,
+        guinier,
+        concentration_mg_ml=args.conc,
+        absolute_scale=args.absolute,
+        psv_cm3_g=args.psv,
+        macromolecule=args.macromolecule,
+        reference=reference,
+    )
+    _print_json(result.to_dict()) if args.json else print(result)
+    return 0
+
+
+def cmd_similarity(args: argparse.Namespace) -> int:
+    from halos_analysis.reduce import cormap_test
+
+    curves = _load_curves(args.curves, args.q_unit)
+    result = cormap_test(curves, correction=args.correction)
+    if args.json:
+        d = result.to_dict(arrays=True)
+        d["names"] = [c.name for c in curves]
+        _print_json(d)
+    else:
+        names = [c.name for c in curves]
+        width = max(len(n) for n in names)
+        print(f"{'':{width}s} " + " ".join(f"{i:>7d}" for i in range(len(names))))
+        for i, name in enumerate(names):
+            row = " ".join(f"{p:7.4f}" for p in result.pvalues[i])
+            print(f"{name:{width}s} {row}")
+        print(f"({result.correction} correction; adjusted p < {result.alpha} fails)")
+    return 0
+
+
+def _load_curves(paths: Sequence[str], q_unit: str | None):
+    """Curves from text files, or every frame of NXcanSAS frame files."""
+    curves = []
+    for p in paths:
+        if p.endswith((".h5", ".hdf5", ".nxs")):
+            from halos_analysis.io.nxcansas import read_frames
+
+            curves.extend(read_frames(p).curves())
+        else:
+            curves.append(_read(p, q_unit))
+    return curves
+
+
+# --- the per-sample stages the workflow calls ------------------------------------------------
+
+
+def cmd_integrate(args: argparse.Namespace) -> int:
+    from halos_analysis.integrate import IntegrationSettings, integrate_files
+    from halos_analysis.io.nxcansas import write_frames
+
+    settings = IntegrationSettings(
+        npt=args.npt,
+        unit=args.unit,
+        method=args.method,
+        polarization_factor=args.polarization,
+        scale=args.scale,
+        batch_size=args.batch_size,
+    )
+    spec = args.inputs[0] if len(args.inputs) == 1 else args.inputs
+    frames = integrate_files(
+        spec,
+        args.poni,
+        args.mask,
+        settings=settings,
+        side_table=args.side_table,
+        cache_dir=args.cache_dir,
+        name=args.name,
+    )
+    from halos_analysis.pipeline import instrument_from_meta
+
+    write_frames(args.output, frames, metadata=instrument_from_meta(frames.meta))
+    print(f"{args.output}: {len(frames)} frames, {len(frames.q)} points ({frames.q_unit})")
+    return 0
+
+
+def cmd_reduce(args: argparse.Namespace) -> int:
+    from halos_analysis.io.curves import write_dat
+    from halos_analysis.io.nxcansas import read_frames
+    from halos_analysis.pipeline import reduce_frames
+
+    frames = read_frames(args.frames)
+    reduced = reduce_frames(
+        frames, alpha=args.alpha, correction=args.correction, reference=args.reference
+    )
+    sim = reduced.similarity
+    header = {
+        "frames_used": " ".join(str(frames.frame_ids[i]) for i in sim.selected),
+        "frames_rejected": " ".join(str(frames.frame_ids[i]) for i in sim.rejected) or "none",
+    }
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    if args.similarity:
+        d = sim.to_dict(arrays=True)
+        d["frame_ids"] = list(frames.frame_ids)
+        _atomic_json(d, args.similarity)
+    write_dat(reduced.average, args.output, header)
+    print(f"{args.output}: {sim}")
+    return 0
+
+
+def cmd_subtract(args: argparse.Namespace) -> int:
+    from halos_analysis.io.curves import write_dat
+    from halos_analysis.reduce import subtract
+
+    sample = _read(args.sample, args.q_unit)
+    buffer = _read(args.buffer, args.q_unit)
+    result = subtract(sample, buffer, scale=args.scale)
+    header = {"sample": args.sample, "buffer": args.buffer, "buffer_scale": args.scale}
+    result = dataclasses.replace(result, name=args.name or sample.name)
+    write_dat(result, args.output, header)
+    print(f"{args.output}: {sample.name} - {args.scale:g} x {buffer.name}")
+    return 0
+
+
+def cmd_analyse(args: argparse.Namespace) -> int:
+    from halos_analysis.pipeline import analyse_curve
+
+    curve = _read(args.curve, args.q_unit)
+    result = analyse_curve(
+        curve,
+        concentration_mg_ml=args.conc,
+        absolute_scale=args.absolute,
+        macromolecule=args.macromolecule,
+        psv_cm3_g=args.psv,
+        qrg_max=args.qrg_max,
+        reference=tuple(args.reference) if args.reference else None,
+    )
+    _atomic_json(result.to_dict(arrays=True), args.output)
+    print(f"{args.output}: {result.guinier}")
+    return 0
+
+
+def _sample_context(configfiles: Sequence[str], sample: str) -> tuple[dict, dict, list[str]]:
+    """Config, the sample's sheet entry (and its buffer's) and the raw input files."""
+    from halos_analysis.config import load_config, load_samples
+
+    config: dict = {}
+    for f in configfiles:
+        config.update(load_config(f))
+    measurements = load_samples(config["samples"], config)
+    if sample not in measurements:
+        raise HalosInputError(f"sample {sample!r} is not in the sheet", config["samples"], "name")
+    m = measurements[sample]
+    rows = [m] + ([measurements[m.buffer]] if m.buffer else [])
+    inputs = [*configfiles, config["samples"]]
+    for row in rows:
+        inputs += [f.split("::", 1)[0] for f in row.frames]
+        inputs += [x for x in (row.poni, row.mask, row.side_table) if x]
+    info = {
+        "buffer": m.buffer,
+        "concentration_mg_ml": m.concentration_mg_ml,
+        "description": m.description,
+        "measurements": {r.name: dataclasses.asdict(r) for r in rows},
+    }
+    return config, info, list(dict.fromkeys(inputs))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from halos_analysis.export.bundle import export_sample
+    from halos_analysis.export.provenance import build_provenance
+    from halos_analysis.io.nxcansas import read_frames
+    from halos_analysis.pipeline import SampleAnalysis, instrument_from_meta, result_from_dict
+    from halos_analysis.types import SimilarityResult
+
+    analysis = SampleAnalysis.from_dict(json.loads(Path(args.analysis).read_text()))
+    sample = args.sample or analysis.curve.name
+    config, info, inputs = ({}, {}, [])
+    if args.configfile:
+        config, info, inputs = _sample_context(args.configfile, sample)
+    similarity, frame_ids = None, None
+    if args.similarity:
+        d = json.loads(Path(args.similarity).read_text())
+        d["rejected"] = {int(k): v for k, v in d["rejected"].items()}
+        frame_ids = d.get("frame_ids")
+        similarity = result_from_dict(SimilarityResult, d)
+    instrument = instrument_from_meta(read_frames(args.frames).meta) if args.frames else None
+    provenance = build_provenance(
+        inputs=inputs,
+        config=config,
+        config_text="\n".join(Path(f).read_text() for f in args.configfile or []),
+        extra={"sample": sample, "sample_info": info},
+    )
+    outputs = export_sample(
+        args.outdir,
+        analysis,
+        sample=sample,
+        sample_avg=_read(args.sample_avg, None) if args.sample_avg else None,
+        buffer_avg=_read(args.buffer_avg, None) if args.buffer_avg else None,
+        similarity=similarity,
+        frame_ids=frame_ids,
+        instrument=instrument,
+        sample_info={k: v for k, v in info.items() if k != "measurements"},
+        provenance=provenance,
+        parameters=config,
+    )
+    print(f"{args.outdir}: {len(outputs)} files for {sample}")
+    return 0
+
+
+def cmd_summarise(args: argparse.Namespace) -> int:
+    from halos_analysis.export.bundle import export_run
+    from halos_analysis.export.provenance import build_provenance
+
+    config_text = "\n".join(Path(f).read_text() for f in args.configfile or [])
+    provenance = build_provenance(
+        inputs=[*(args.configfile or []), *args.summaries], config_text=config_text
+    )
+    out = export_run(args.results, args.summaries, provenance=provenance)
+    print(f"{out['report']}: report of {len(args.summaries)} samples")
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from halos_analysis.reproduce import reproduce_sample
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix="halos-reproduce-")
+    rep = reproduce_sample(args.result, workdir, base_dir=args.base_dir, cores=args.cores)
+    changed = {k: v for k, v in rep.inputs.items() if v != "same"}
+    if args.json:
+        _print_json(
+            {
+                "sample": rep.sample,
+                "matches": rep.matches,
+                "inputs_changed": changed,
+                "differences": list(rep.differences),
+                "new_result": None if rep.new_result is None else str(rep.new_result),
+            }
+        )
+    else:
+        for path, state in changed.items():
+            print(f"input {state}: {path}")
+        for line in rep.differences:
+            print(f"differs: {line}")
+        verdict = "numbers match" if rep.matches else "does NOT reproduce"
+        print(f"{args.result}: {verdict} (re-run in {workdir})")
+    return 0 if rep.matches else 1
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from halos_analysis.simulate import simulate_example
+
+    manifest = simulate_example(
+        args.outdir, seed=args.seed, n_frames=args.frames, detectors=tuple(args.detectors)
+    )
+    print(f"{args.outdir}: example data written ({manifest.get('summary', '')})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    snakemake = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or shutil.which(
+        "snakemake"
+    )
+    if snakemake is None:
+        raise HalosError("snakemake is not installed in this environment")
+    snakefile = ROOT / "Snakefile"
+    cmd = [snakemake, "--snakefile", str(snakefile), "--cores", str(args.cores)]
+    if args.directory:
+        if not Path(args.directory).is_dir():
+            raise HalosInputError("working directory not found", args.directory)
+        cmd += ["--directory", args.directory]
+    if args.configfile:
+        if not Path(args.configfile).is_file():
+            raise HalosInputError("config file not found", args.configfile)
+        cmd += ["--configfile", str(Path(args.configfile).resolve())]
+    cmd += extra
+    env = dict(os.environ)
+    # The rules call `halos`: make sure it is this installation's.
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return subprocess.call(cmd, env=env)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from halos_analysis.validate import validate_file
+
+    report = {f: validate_file(f, profile=args.profile) for f in args.files}
+    as_json = {f: {"valid": not p, "problems": p} for f, p in report.items()}
+    if args.output:
+        _atomic_json(as_json, args.output)
+    if args.json:
+        _print_json(as_json)
+    else:
+        # Problems go to stderr when the report goes to a file, so that logs show them.
+        stream = sys.stderr if args.output else sys.stdout
+        for f, problems in report.items():
+            if problems:
+                print(f"{f}: INVALID", file=stream)
+                for p in problems:
+                    print(f"  - {p}", file=stream)
+            elif not args.output:
+                print(f"{f}: valid")
+    n_bad = sum(1 for p in report.values() if p)
+    if args.output:
+        print(f"{args.output}: {len(report) - n_bad} valid, {n_bad} invalid")
+    return 1 if n_bad else 0
