@@ -93,6 +93,20 @@ def test_chi2_near_one_with_correct_errors(sphere_result):
     assert len(sphere_result.i_fit) == len(sphere_result.q_fit)
 
 
+def test_sigma_known_only_up_to_a_common_factor():
+    # Errors overstated ×3 or understated ×2 (common after averaging and subtraction): the
+    # reduced χ² says so, but Dmax, its posterior spread and the Rg error stay those of the
+    # correctly scaled data instead of following the wrong σ.
+    c = sphere_curve(seed=4)
+    ref = bift(c, qmax=0.25)
+    for factor in (0.5, 3.0):
+        res = bift(Curve(c.q, c.intensity, c.sigma * factor, c.q_unit), qmax=0.25)
+        assert res.chi2 == pytest.approx(ref.chi2 / factor**2, rel=0.05)
+        assert res.Dmax == pytest.approx(ref.Dmax, rel=0.01)
+        assert res.Dmax_err == pytest.approx(ref.Dmax_err, rel=0.2)
+        assert res.Rg_err == pytest.approx(ref.Rg_err, rel=0.2)
+
+
 def test_units_nm_and_angstrom_agree_by_factor_ten():
     a = bift(sphere_curve(q_unit="A^-1"))
     b = bift(sphere_curve(q_unit="nm^-1"))

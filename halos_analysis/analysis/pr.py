@@ -16,8 +16,15 @@ to shorter or longer supports and their evidences compare fairly. Per Dmax:
   ``RᵀR = LᵀL``) and one eigendecomposition ``R⁻ᵀ KᵀWK R⁻¹ = V Λ Vᵀ`` give the solution and
   the exact log evidence for a whole grid of α at once (flat prior in log α),
 
-      log Z(α) = −½ (yᵀWy − Σ c_k²/(λ_k + α)) − ½ Σ log(λ_k + α) + (N/2) log α,
-      c = Vᵀ R⁻ᵀ KᵀW y;
+      log Z(α) = −(M/2) log Q(α) − ½ Σ log(λ_k + α) + (N/2) log α,
+      Q(α) = yᵀWy − Σ c_k²/(λ_k + α) = min (χ² + α·S),   c = Vᵀ R⁻ᵀ KᵀW y,
+
+  for M data points. The −(M/2) log Q (instead of −Q/2) is the evidence with the σ of the
+  data known only up to a common factor (Jeffreys prior on the variance scale, integrated
+  out; Hansen's BayesApp corrects the errors the same way): real σ are often off by a
+  constant factor (reduced χ² of 2 is common after averaging and subtraction), and
+  trusting them as exact would make the Dmax posterior too narrow, or too wide. For a
+  curve with correct σ it changes nothing;
 
 * where that solution goes negative (a repulsion dip or subtraction error the data "want"),
   the non-negative solution is found by a warm-started active-set solver and its evidence by
@@ -26,8 +33,9 @@ to shorter or longer supports and their evidences compare fairly. Per Dmax:
 
 Dmax is searched coarse to fine. Its posterior (α marginalised, flat prior in Dmax) gives the
 reported Dmax (posterior mean) and its spread; P(r) is the solution at that Dmax and its most
-probable α, and the P(r), Rg and I0 errors combine the posterior covariance there with the
-spread of the solutions over the (α, Dmax) posterior.
+probable α, and the P(r), Rg and I0 errors combine the posterior covariance there (σ scaled
+by the most probable noise factor, ``(χ² + α·S)/M``) with the spread of the solutions over
+the (α, Dmax) posterior.
 
 Lengths are in the unit matching ``curve.q_unit`` (Å for ``A^-1``, nm for ``nm^-1``).
 """
@@ -241,6 +249,7 @@ class _Problem:
 
     def __init__(self, q: np.ndarray, i: np.ndarray, s: np.ndarray, n: int):
         self.q, self.i, self.s, self.n = q, i, s, n
+        self.m = len(q)
         self.yw = i / s
         self.yy = float(self.yw @ self.yw)
         lmat = _prior_matrix(n)
@@ -278,13 +287,17 @@ class _Problem:
             return np.zeros(self.n), -math.inf
         grad = h @ p - b
         q_min = self.yy - 2.0 * float(b @ p) + float(p @ h @ p)
-        log_z = -0.5 * q_min + 0.5 * (self.n * math.log(alpha) + self.logdet_b)
+        # The noise scale at its most probable value s = Q/M (see the module docstring):
+        # χ²/s + (α/s)·S with the prior and the posterior widths scaled by s.
+        scale = max(q_min, 1e-300) / self.m
+        log_z = -0.5 * self.m * math.log(scale)
+        log_z += 0.5 * (self.n * math.log(alpha / scale) + self.logdet_b)
         if chol is not None:
-            log_z -= float(np.log(np.diag(chol)).sum())
+            log_z -= float(np.log(np.diag(chol)).sum()) - 0.5 * int(free.sum()) * math.log(scale)
         bound = ~free
         if bound.any():
-            hj = np.diag(h)[bound]
-            t = np.clip(grad[bound], 0.0, None) / np.sqrt(2.0 * hj)
+            hj = np.diag(h)[bound] / scale
+            t = np.clip(grad[bound] / scale, 0.0, None) / np.sqrt(2.0 * hj)
             log_z += float((0.5 * np.log(math.pi / (2.0 * hj)) + np.log(erfcx(t))).sum())
             log_z -= 0.5 * math.log(2.0 * math.pi) * int(bound.sum())
         return p, log_z
@@ -310,7 +323,9 @@ class _Problem:
             self.alphas = 10.0 ** np.arange(top + lo, top + hi, _LOG_ALPHA_STEP)
         a = self.alphas
         den = lam[:, None] + a[None, :]
-        log_z0 = -0.5 * (self.yy - (c[:, None] ** 2 / den).sum(0))
+        # Q(α) = min χ² + α·S; the noise scale marginalised gives −(M/2)·log Q.
+        q_min = np.maximum(self.yy - (c[:, None] ** 2 / den).sum(0), 1e-300)
+        log_z0 = -0.5 * self.m * np.log(q_min / self.m)
         log_z0 += -0.5 * np.log(den).sum(0) + 0.5 * self.n * np.log(a)
         # Where the unconstrained solution is already non-negative it is also the positive
         # one, with the same evidence; elsewhere solve with positivity. Walk down and up the α
@@ -550,18 +565,21 @@ def bift(
     # Linear error propagation with the posterior covariance over the free (non-zero) points.
     free = p_int > 0
     cov = np.linalg.inv(h[np.ix_(free, free)]) if free.any() else np.zeros((0, 0))
-    cov_diag = 1.0 / np.diag(h)  # points held at zero: their conditional variance
+    # Effective number of parameters the data determine (free points only).
+    hf = h[np.ix_(free, free)]
+    n_good = float(np.trace(cov @ (hf - alpha * prob.bmat[np.ix_(free, free)])))
+    # σ scaled by the most probable noise scale (χ² + α·S)/M, as in the evidence.
+    i_fit = final.kernel @ p_int
+    chi2 = float((((is_ - i_fit) / ss) ** 2).sum())
+    noise_scale = (chi2 + alpha * float(p_int @ prob.bmat @ p_int)) / len(qs)
+    cov = cov * noise_scale
+    cov_diag = noise_scale / np.diag(h)  # points held at zero: their conditional variance
     cov_diag[free] = np.diag(cov)
     rg_err = math.sqrt(float(g_rg[free] @ cov @ g_rg[free]) + rg_var)
     i0_err = math.sqrt(float(g_i0[free] @ cov @ g_i0[free]) + i0_var)
 
     pr = np.concatenate(([0.0], p_int, [0.0]))
     pr_err = np.sqrt(np.concatenate(([0.0], cov_diag, [0.0])) + p_var)
-    i_fit = final.kernel @ p_int
-    chi2 = float((((is_ - i_fit) / ss) ** 2).sum())
-    # Effective number of parameters the data determine (free points only).
-    hf = h[np.ix_(free, free)]
-    n_good = float(np.trace(cov @ (hf - alpha * prob.bmat[np.ix_(free, free)])))
     chi2r = chi2 / max(len(qs) - n_good, 1.0)
 
     channels = qs[-1] * d_mean / math.pi
