@@ -86,7 +86,7 @@ def _summary_table(summaries: Sequence[Mapping[str, Any]]) -> str:
     head = (
         "<tr><th>sample</th><th>buffer</th><th>conc. (mg/ml)</th><th>frames used / rejected"
         "</th><th>Rg</th><th>I(0)</th><th>qRg range</th><th>Dmax</th><th>MW Vp</th>"
-        "<th>MW Vc</th><th>MW consensus (kDa)</th><th>flags</th></tr>"
+        "<th>MW Vc</th><th>MW I(0)</th><th>MW consensus (kDa)</th><th>flags</th></tr>"
     )
     rows = []
     for s in summaries:
@@ -113,6 +113,7 @@ def _summary_table(summaries: Sequence[Mapping[str, Any]]) -> str:
             f"<td>{_fmt(s.get('pddf_dmax'))} {lu if s.get('pddf_dmax') is not None else ''}</td>"
             f"<td>{_fmt(s.get('porod_mw'), 3)}</td>"
             f"<td>{_fmt(s.get('vc_mw'), 3)}</td>"
+            f"<td>{_fmt(s.get('guinier_i0_mw') or s.get('reference_i0_mw'), 3)}</td>"
             f"<td>{_fmt(s.get('experimental_mw'), 3)}</td>"
             f'<td class="text">{_flags(s.get("flags"))}</td></tr>'
         )
