@@ -222,13 +222,10 @@ def test_glucose_isomerase_rg_and_dmax_vs_gnom_and_raw(reference):
 
 
 @needs_validation
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: with our default q range (stops at q = 0.16 1/Å, where I/σ collapses) "
-    "the posterior mean Dmax is 95.5 ± 6.8 Å (−5.4 %): within the posterior spread of both "
-    "BIFTs (RAW says ± 7.7 Å) but just outside the 5 % target",
-)
 def test_glucose_isomerase_dmax_within_5_percent(reference):
+    # Our posterior mean is 96.05 ± 6.5 Å (−4.9 % from GNOM's 101; a dense Dmax grid gives
+    # the same mean): inside the target, with a thin margin compared with the posterior
+    # spread these data allow (RAW BIFT itself says ± 7.7 Å).
     res = bift(_curve("glucose_isomerase.dat", "A^-1"))
     assert res.Dmax == pytest.approx(
         reference["glucose_isomerase"]["ift"]["GNOM"]["Dmax"], rel=0.05
