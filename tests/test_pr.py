@@ -66,7 +66,7 @@ def test_precise_sphere_dmax_is_its_diameter(radius):
     # few per cent short (a prior that lets P(r) end with a kink at Dmax for free did that).
     res = bift(sphere_curve(radius=radius, noise=False))
     assert res.Dmax == pytest.approx(2.0 * radius, rel=0.02)
-    assert abs(res.Dmax - 2.0 * radius) < 2.0 * res.Dmax_err
+    assert abs(res.Dmax - 2.0 * radius) < 3.0 * res.Dmax_err
 
 
 def test_sphere_pr_shape(sphere_result):

@@ -31,8 +31,9 @@ to shorter or longer supports and their evidences compare fairly. Per Dmax:
   a Laplace approximation over the orthant P ≥ 0 (Gaussian over the free points, a one-sided
   integral for each point held at zero), on the α points around the unconstrained optimum.
 
-Dmax is searched coarse to fine. Its posterior (α marginalised, flat prior in Dmax) gives the
-reported Dmax (posterior mean) and its spread; P(r) is the solution at that Dmax and its most
+Dmax is searched coarse to fine. Its posterior (α marginalised, flat prior in Dmax; the log
+evidence interpolated between the Dmax evaluated) gives the reported Dmax (posterior mean)
+and its spread; P(r) is the solution at that Dmax and its most
 probable α, and the P(r), Rg and I0 errors combine the posterior covariance there (σ scaled
 by the most probable noise factor, ``(χ² + α·S)/M``) with the spread of the solutions over
 the (α, Dmax) posterior.
@@ -377,6 +378,8 @@ def _dmax_moments(d: np.ndarray, lz: np.ndarray) -> tuple[float, float]:
     d, lz = d[order], lz[order]
     ok = np.isfinite(lz)
     ok[1:] &= np.diff(d) > 1e-9 * d[-1]  # drop near-duplicates from different search levels
+    if not ok.any():  # no solution anywhere: the caller reports it
+        return float(np.mean(d)), 0.0
     d, lz = d[ok], lz[ok]
     if len(d) < 3:
         w = np.exp(lz - lz.max())
