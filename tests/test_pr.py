@@ -60,6 +60,19 @@ def test_sphere_dmax_and_rg(sphere_result):
     assert 0 < res.I0_err < 0.02 * res.I0
 
 
+def test_dmax_is_the_mean_of_its_posterior(sphere_result):
+    # The reported Dmax ± error are the mean and spread of the posterior that the evidence
+    # at fixed Dmax implies, computed here by brute force on a dense grid.
+    d = np.linspace(52.0, 70.0, 37)
+    log_z = np.array([bift(sphere_curve(), dmax=x).evidence for x in d])
+    w = np.exp(log_z - log_z.max())
+    w /= w.sum()
+    mean = float(w @ d)
+    spread = math.sqrt(float(w @ (d - mean) ** 2))
+    assert abs(sphere_result.Dmax - mean) < 0.1 * spread
+    assert sphere_result.Dmax_err == pytest.approx(spread, rel=0.1)
+
+
 @pytest.mark.parametrize("radius", [20.0, 30.0])
 def test_precise_sphere_dmax_is_its_diameter(radius):
     # Noise-free intensities with realistic σ: the Dmax posterior must centre on 2R, not a
