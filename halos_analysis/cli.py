@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--frames", type=int, default=20, help="frames per sample and buffer")
     p.add_argument(
+        "--damaged-frames", type=int, default=3, help="last sample frames with radiation damage"
+    )
+    p.add_argument(
         "--detectors", nargs="+", default=["pilatus2m", "eiger4m"], choices=["pilatus2m", "eiger4m"]
     )
     p.set_defaults(func=cmd_simulate)

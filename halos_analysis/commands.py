@@ -323,8 +323,18 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from halos_analysis.simulate import simulate_example
 
+    if not 0 <= args.damaged_frames < args.frames:
+        raise HalosInputError(
+            f"--damaged-frames {args.damaged_frames} must be at least 0 and below --frames "
+            f"{args.frames} (the first frame is the undamaged reference)",
+            field="--damaged-frames",
+        )
     manifest = simulate_example(
-        args.outdir, seed=args.seed, n_frames=args.frames, detectors=tuple(args.detectors)
+        args.outdir,
+        seed=args.seed,
+        n_frames=args.frames,
+        damaged_frames=args.damaged_frames,
+        detectors=tuple(args.detectors),
     )
     print(f"{args.outdir}: example data written ({manifest.get('summary', '')})")
     return 0
