@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: MIT
+"""The :class:`Integrator`: one geometry's bin map, its kernels, and frame sources through Dask."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from halos_analysis.errors import HalosInputError
+from halos_analysis.integrate.binmap import _geometry_key, _MapMixin
+from halos_analysis.integrate.kernels import _COLUMNS, _KernelMixin
+from halos_analysis.integrate.settings import IntegrationSettings, _as_array
+from halos_analysis.io.frames import FrameSource
+from halos_analysis.types import FrameCurves
+
+
+class Integrator(_MapMixin, _KernelMixin):
+    """Integrate frames of one detector geometry into 1D curves, fast.
+
+    Parameters
+    ----------
+    ai : pyFAI AzimuthalIntegrator
+        The geometry (see :func:`halos_analysis.io.poni.load_poni`).
+    shape : (int, int)
+        (ny, nx) of the frames.
+    mask : ndarray of bool, optional
+        True (non-zero) = masked; combine the detector's and the user's masks before.
+    settings : IntegrationSettings
+    cache_dir : str or Path, optional
+        Where bin maps are cached (default :func:`default_cache_dir`); ``False`` disables it.
+    invalid_value : int, optional
+        Value a frame writes into a bad pixel (Eiger ``2**bits − 1``); such pixels, negative
+        values in signed integer frames and non-finite values are left out of that frame.
+
+    Attributes
+    ----------
+    q : ndarray
+        Bin centres in ``settings.unit`` of the bins that hold at least one unmasked pixel
+        (pyFAI reports bins no pixel reaches as 0; they are left out here).
+    from_cache : bool
+        Whether the bin map was loaded from the cache.
+    setup_seconds : float
+        Time spent building or loading the map.
+    """
+
+    def __init__(self, ai, shape, mask=None, settings: IntegrationSettings | None = None,
+                 cache_dir: str | Path | None | bool = None, *, invalid_value=None):  # fmt: skip
+        self.ai = ai
+        #: The geometry as plain numbers (what the cache key and the metadata use).
+        self.geometry = _geometry_key(ai)
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.settings = settings or IntegrationSettings()
+        self.invalid_value = invalid_value
+        if mask is not None:
+            mask = np.asarray(mask) != 0
+            if mask.shape != self.shape:
+                raise HalosInputError(
+                    f"mask shape {mask.shape} does not match the frames {self.shape}",
+                    field="mask",
+                )
+        self.mask = mask
+        self._flat = _as_array(self.settings.flat, self.shape, "flat")
+        dark = _as_array(self.settings.dark, self.shape, "dark")
+        t0 = time.perf_counter()
+        self.cache_key = self._cache_key()
+        arrays, self.from_cache, self.cache_path = self._load_or_build(cache_dir)
+        self._setup(arrays, dark)
+        self.setup_seconds = time.perf_counter() - t0
+
+    @property
+    def q_unit(self) -> str:
+        """``"nm^-1"`` or ``"A^-1"``."""
+        return self.settings.q_unit
+
+    def __getstate__(self) -> dict:
+        # pyFAI's integrator holds locks and caches: workers only need the map.
+        state = self.__dict__.copy()
+        state["ai"] = None
+        return state
+
+    @property
+    def kept_bins(self) -> np.ndarray:
+        """Indices, among pyFAI's ``npt`` bins, of the bins in :attr:`q`."""
+        return self._keep
+
+    # -- sources and Dask -------------------------------------------------------------------------
+
+    def auto_batch_size(self, source: FrameSource | None = None) -> int:
+        """Frames per task: ≳100 ms of work, at most ~128 MB of raw frames."""
+        npix = self.shape[0] * self.shape[1]
+        itemsize = np.dtype(source.dtype).itemsize if source is not None else 4
+        per_frame_s = npix * 1.5e-9 * (2 if self._split else 1)
+        want = math.ceil(0.1 / max(per_frame_s, 1e-6))
+        cap = max(1, (128 << 20) // max(1, npix * itemsize))
+        return int(max(1, min(want, cap)))
+
+    def _integrate_range(self, source: FrameSource, start: int, stop: int):
+        parts_i, parts_s, mons, trans, expo = [], [], [], [], []
+        for batch in source.batches(size=_COLUMNS, start=start, stop=stop):
+            i, s = self.integrate_batch(
+                batch.data, batch.monitor, batch.transmission, first_frame=batch.start
+            )
+            parts_i.append(i)
+            parts_s.append(s)
+            n = len(batch.data)
+            mons.append(batch.monitor if batch.monitor is not None else np.full(n, np.nan))
+            trans.append(
+                batch.transmission if batch.transmission is not None else np.full(n, np.nan)
+            )
+            expo.append(batch.exposure_s if batch.exposure_s is not None else np.full(n, np.nan))
+        cat = np.concatenate
+        return cat(parts_i), cat(parts_s), cat(mons), cat(trans), cat(expo)
+
+    def integrate_source(self, source: FrameSource, scheduler=None, *, name: str | None = None,
+                         batch_size: int | None = None, check_frames: bool = True):  # fmt: skip
+        """Integrate every frame of a source, frame-parallel over batches with Dask.
+
+        Parameters
+        ----------
+        source : FrameSource
+            From :func:`halos_analysis.io.frames.open_frames` (or :class:`ArrayFrames`).
+        scheduler : None, "threads", "sync" or dask.distributed.Client
+            None and "threads": Dask's threaded scheduler (``dask.config`` ``num_workers``,
+            e.g. ``DASK_NUM_WORKERS``, else all cores); "sync": one thread; a Client: its
+            cluster (the source must be picklable).
+        name : str, optional
+            Measurement name (default: the source path).
+        batch_size : int, optional
+            Frames per task (default: ``settings.batch_size`` or :meth:`auto_batch_size`).
+        check_frames : bool
+            Raise on a frame whose pixels are all zero or NaN.
+
+        Returns
+        -------
+        FrameCurves
+        """
+
+        if tuple(source.shape) != self.shape:
+            raise HalosInputError(
+                f"frame shape {tuple(source.shape)} does not match mask/detector {self.shape}",
+                source.path,
+            )
+        n = source.n_frames
+        size = batch_size or self.settings.batch_size or self.auto_batch_size(source)
+        n_tasks = max(1, math.ceil(n / size))
+        edges = np.linspace(0, n, n_tasks + 1).round().astype(int)  # even split
+        ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+        try:
+            results = self._run(source, ranges, scheduler)
+        except HalosInputError as exc:
+            if exc.path is None:  # name the measurement the frame belongs to
+                raise HalosInputError(exc.reason, source.path, exc.field) from None
+            raise
+        intensity, sigma, mon, trans, expo = (np.concatenate(r) for r in zip(*results, strict=True))
+        if check_frames:
+            self._check_frames(source, intensity)
+        md = source.metadata
+        meta = {
+            "source": str(source.path),
+            "wavelength_m": self.geometry["wavelength"],
+            "distance_m": self.geometry["dist"],
+            "poni1_m": self.geometry["poni1"],
+            "poni2_m": self.geometry["poni2"],
+            "rot_rad": [self.geometry[k] for k in ("rot1", "rot2", "rot3")],
+            "detector": getattr(md, "detector", None) or self.geometry["detector"],
+            "monitor": mon,
+            "transmission": trans,
+            "exposure_s": expo,
+            "settings": self.settings.to_dict(),
+            "bin_map": {"cache_key": self.cache_key, "from_cache": self.from_cache},
+        }
+        return FrameCurves(
+            self.q.copy(),
+            intensity,
+            sigma,
+            self.q_unit,
+            name=name or Path(str(source.path)).stem,
+            frame_ids=tuple(range(n)),
+            meta=meta,
+        )
+
+    def _run(self, source: FrameSource, ranges: list[tuple[int, int]], scheduler):
+        import dask
+
+        if scheduler == "sync" or len(ranges) == 1:
+            return [self._integrate_range(source, a, b) for a, b in ranges]
+        tasks = [dask.delayed(self._integrate_range)(source, a, b) for a, b in ranges]
+        if scheduler is None or scheduler == "threads":
+            workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
+            results = dask.compute(*tasks, scheduler="threads", num_workers=int(workers))
+        elif hasattr(scheduler, "scatter"):  # a dask.distributed Client: ship the map once
+            shared = scheduler.scatter(self, broadcast=True)
+            futures = [scheduler.submit(_run_range, shared, source, a, b) for a, b in ranges]
+            results = scheduler.gather(futures)
+        else:
+            results = dask.compute(*tasks, scheduler=scheduler)
+        return results
+
+    @staticmethod
+    def _check_frames(source: FrameSource, intensity: np.ndarray) -> None:
+        finite = np.isfinite(intensity)
+        dead = ~finite.any(axis=1) | np.all(np.where(finite, intensity, 0.0) == 0.0, axis=1)
+        if dead.any():
+            i = int(np.flatnonzero(dead)[0])
+            files = getattr(source, "files", None)
+            files = files() if callable(files) else files
+            where = files[i] if files and len(files) == source.n_frames else source.path
+            raise HalosInputError(
+                "frame has no counts (all pixels zero, NaN or bad)", where, f"frame {i}"
+            )
+
+
+def _run_range(integ: Integrator, source: FrameSource, start: int, stop: int):
+    return integ._integrate_range(source, start, stop)

@@ -1,0 +1,140 @@
+# SPDX-License-Identifier: MIT
+"""Integrator inputs: frames already in memory (:class:`ArrayFrames`) and files on disk
+(:func:`integrate_files`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from halos_analysis.errors import HalosInputError
+from halos_analysis.integrate.engine import Integrator
+from halos_analysis.integrate.settings import IntegrationSettings
+from halos_analysis.io.frames import FrameSource
+from halos_analysis.types import FrameCurves, FrameMetadata
+
+
+class ArrayFrames(FrameSource):
+    """Frames already in memory, as a :class:`~halos_analysis.io.frames.FrameSource`.
+
+    Parameters
+    ----------
+    data : ndarray
+        (n, ny, nx) frames in any numeric dtype.
+    monitor, transmission, exposure_s : array_like, optional
+        Per-frame counters.
+    invalid_value : int, optional
+        Value marking a bad pixel in a frame.
+    """
+
+    def __init__(self, data, monitor=None, transmission=None, exposure_s=None, *,
+                 invalid_value=None, pixel_mask=None, name="memory"):  # fmt: skip
+        super().__init__()
+        data = np.asarray(data)
+        if data.ndim == 2:
+            data = data[None]
+        self._data = data
+        self.path = name
+        self.n_frames, ny, nx = data.shape
+        self.shape = (ny, nx)
+        self.dtype = data.dtype
+        self.metadata = FrameMetadata(shape=self.shape, n_frames=self.n_frames, source=name)
+        self.invalid_value = invalid_value
+        self.pixel_mask = pixel_mask
+        self._set_per_frame(
+            {"monitor": monitor, "transmission": transmission, "exposure_s": exposure_s}
+        )
+
+    def _read_range(self, start: int, stop: int) -> np.ndarray:
+        return self._data[start:stop]
+
+
+def _instrument_meta(ai, shape: tuple[int, int], source) -> dict[str, Any]:
+    """Geometry in detector terms (pixels, beam centre) for ``SASinstrument``."""
+    fit2d = ai.getFit2D()
+    md = source.metadata
+    return {
+        "shape": tuple(int(n) for n in shape),
+        "n_frames": int(source.n_frames),
+        "pixel1_m": float(ai.detector.pixel1),
+        "pixel2_m": float(ai.detector.pixel2),
+        "beam_center_x_px": float(fit2d["centerX"]),
+        "beam_center_y_px": float(fit2d["centerY"]),
+        "count_time_s": getattr(md, "count_time_s", None),
+        "sample_name": getattr(md, "sample_name", None),
+    }
+
+
+def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettings | None = None,
+                    side_table=None, cache_dir=None, name: str | None = None,
+                    profile: str | None = None, scheduler=None) -> FrameCurves:  # fmt: skip
+    """Open frames, load the geometry and mask, and integrate every frame.
+
+    Parameters
+    ----------
+    spec : str, Path or list
+        Frames as :func:`halos_analysis.io.frames.open_frames` takes them.
+    poni_path : str or Path
+        pyFAI PONI file.
+    mask_path : str or Path, optional
+        Mask file (non-zero = masked), combined with the detector's own mask (pyFAI's and
+        the file's pixel mask).
+    settings : IntegrationSettings, optional
+    side_table : str or Path, optional
+        Per-frame monitor / transmission / exposure table.
+    cache_dir : str or Path, optional
+        Bin-map cache folder.
+    name : str, optional
+        Measurement name.
+    profile : str, optional
+        Facility profile for the reader.
+    scheduler : optional
+        See :meth:`Integrator.integrate_source`.
+
+    Returns
+    -------
+    FrameCurves
+
+    Raises
+    ------
+    HalosInputError
+        Unreadable frames, PONI or mask; a frame shape that does not match the detector
+        or mask; a frame without counts.
+    """
+    from halos_analysis.io.frames import open_frames
+    from halos_analysis.io.poni import detector_mask, detector_shape, load_mask, load_poni
+
+    settings = settings or IntegrationSettings()
+    source = open_frames(spec, side_table=side_table, profile=profile)
+    try:
+        ai = load_poni(poni_path)
+        shape = tuple(source.shape)
+        det_shape = detector_shape(ai)
+        if det_shape is not None and det_shape != shape:
+            raise HalosInputError(
+                f"frame shape {shape} does not match mask/detector {det_shape} "
+                f"(detector of {poni_path})",
+                source.path,
+            )
+        mask = np.zeros(shape, bool)
+        if mask_path is not None:
+            user = load_mask(mask_path)
+            if user.shape != shape:
+                raise HalosInputError(
+                    f"frame shape {shape} does not match mask/detector {user.shape} "
+                    f"(mask {mask_path})",
+                    source.path,
+                )
+            mask |= user
+        for extra in (detector_mask(ai, shape), source.pixel_mask):
+            if extra is not None and extra.shape == shape:
+                mask |= extra
+        integ = Integrator(ai, shape, mask, settings, cache_dir, invalid_value=source.invalid_value)
+        curves = integ.integrate_source(source, scheduler, name=name)
+        curves.meta["poni"] = str(poni_path)
+        curves.meta["mask"] = None if mask_path is None else str(mask_path)
+        curves.meta.update(_instrument_meta(ai, shape, source))
+        return curves
+    finally:
+        source.close()
