@@ -114,8 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("subtract", help="subtract a buffer curve from a sample curve")
     p.add_argument("sample")
-    p.add_argument("buffer")
+    p.add_argument("buffers", nargs="+", help="buffer curve(s); several are checked, then averaged")
     p.add_argument("--scale", type=float, default=1.0, help="buffer scale factor")
+    p.add_argument("--alpha", type=float, default=0.01, help="CorMap level for the buffer check")
+    p.add_argument("--correction", default="bonferroni", choices=["bonferroni", "holm", "none"])
+    p.add_argument("--buffer-out", help="write the buffer curve that was subtracted here")
     p.add_argument("--name", help="name of the result")
     _q_unit_arg(p)
     p.add_argument("-o", "--output", required=True)

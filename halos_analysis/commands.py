@@ -182,15 +182,31 @@ def cmd_reduce(args: argparse.Namespace) -> int:
 
 def cmd_subtract(args: argparse.Namespace) -> int:
     from halos_analysis.io.curves import write_dat
+    from halos_analysis.pipeline import combine_buffers
     from halos_analysis.reduce import subtract
 
     sample = _read(args.sample, args.q_unit)
-    buffer = _read(args.buffer, args.q_unit)
-    result = subtract(sample, buffer, scale=args.scale)
-    header = {"sample": args.sample, "buffer": args.buffer, "buffer_scale": args.scale}
+    buffers = [_read(b, args.q_unit) for b in args.buffers]
+    combined = combine_buffers(buffers, alpha=args.alpha, correction=args.correction)
+    result = subtract(sample, combined.curve, scale=args.scale)
+    header: dict[str, object] = {
+        "sample": args.sample,
+        "buffer": " ".join(args.buffers),
+        "buffer_scale": args.scale,
+    }
+    if combined.similarity is not None:
+        p = combined.similarity.adjusted
+        header["buffer_cormap_min_adjusted_p"] = (
+            f"{min(p[i][j] for i in range(len(p)) for j in range(i + 1, len(p))):.4g}"
+        )
+    header["flags"] = " ".join(combined.flags) or "none"
     result = dataclasses.replace(result, name=args.name or sample.name)
+    if args.buffer_out:
+        write_dat(combined.curve, args.buffer_out, {"buffers": " ".join(args.buffers)})
     write_dat(result, args.output, header)
-    print(f"{args.output}: {sample.name} - {args.scale:g} x {buffer.name}")
+    if combined.flags:
+        print(f"warning: {', '.join(combined.flags)}: {' '.join(args.buffers)}", file=sys.stderr)
+    print(f"{args.output}: {sample.name} - {args.scale:g} x {combined.curve.name}")
     return 0
 
 
@@ -223,7 +239,7 @@ def _sample_context(configfiles: Sequence[str], sample: str) -> tuple[dict, dict
     if sample not in measurements:
         raise HalosInputError(f"sample {sample!r} is not in the sheet", config["samples"], "name")
     m = measurements[sample]
-    rows = [m] + ([measurements[m.buffer]] if m.buffer else [])
+    rows = [m] + [measurements[b] for b in m.buffers]
     inputs = [*configfiles, config["samples"]]
     for row in rows:
         inputs += [f.split("::", 1)[0] for f in row.frames]

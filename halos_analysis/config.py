@@ -55,6 +55,11 @@ class Measurement:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def buffers(self) -> tuple[str, ...]:
+        """Buffer rows of a sample: one, or several (e.g. measured before and after it)."""
+        return tuple(self.buffer.replace(",", " ").split()) if self.buffer else ()
+
+    @property
     def frames_spec(self) -> str:
         """The frames as one argument string for ``halos integrate``."""
         return " ".join(self.frames)
@@ -220,21 +225,19 @@ def load_samples(
             row=i,
         )
     for m in out.values():
-        if m.type == "sample":
-            if not m.buffer:
+        if m.type != "sample":
+            continue
+        if not m.buffers:
+            raise HalosInputError(f"sample {m.name!r} names no buffer", path, f"row {m.row} buffer")
+        for buffer in m.buffers:
+            if buffer not in out:
                 raise HalosInputError(
-                    f"sample {m.name!r} names no buffer", path, f"row {m.row} buffer"
-                )
-            if m.buffer not in out:
-                raise HalosInputError(
-                    f"sample {m.name!r} names buffer {m.buffer!r}, which is not in the sheet",
+                    f"sample {m.name!r} names buffer {buffer!r}, which is not in the sheet",
                     path,
                     f"row {m.row} buffer",
                 )
-            if out[m.buffer].type != "buffer":
+            if out[buffer].type != "buffer":
                 raise HalosInputError(
-                    f"{m.buffer!r} is a {out[m.buffer].type}, not a buffer",
-                    path,
-                    f"row {m.row} buffer",
+                    f"{buffer!r} is a {out[buffer].type}, not a buffer", path, f"row {m.row} buffer"
                 )
     return out

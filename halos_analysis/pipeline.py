@@ -131,6 +131,48 @@ def reduce_frames(
     return ReducedMeasurement(dataclasses.replace(average, name=name), similarity)
 
 
+@dataclass(frozen=True, eq=False)
+class CombinedBuffer:
+    """The buffer actually subtracted: the average of one or more buffer measurements."""
+
+    curve: Curve
+    similarity: SimilarityResult | None
+    flags: tuple[str, ...] = ()
+
+
+def combine_buffers(
+    buffers: Sequence[Curve], *, alpha: float = 0.01, correction: str = "bonferroni"
+) -> CombinedBuffer:
+    """Check that buffers measured around a sample agree (CorMap), then average them.
+
+    Buffers that differ (a drifting baseline, a capillary change) are still averaged, so the
+    run goes on, but the result carries the flag ``buffers_differ`` and the test, which the
+    summary and report show.
+
+    Parameters
+    ----------
+    buffers : sequence of Curve
+        Averaged buffer curves on one q grid (e.g. measured before and after the sample).
+    alpha, correction
+        As for :func:`reduce_frames`.
+    """
+    from halos_analysis import reduce
+
+    if len(buffers) == 1:
+        return CombinedBuffer(buffers[0], None)
+    similarity = reduce.cormap_test(list(buffers), correction=correction)
+    adjusted = np.asarray(similarity.adjusted)
+    off_diagonal = ~np.eye(len(buffers), dtype=bool)
+    differ = bool((adjusted[off_diagonal] < alpha).any())
+    average = reduce.average(list(buffers))
+    name = "+".join(b.name for b in buffers)
+    return CombinedBuffer(
+        dataclasses.replace(average, name=name),
+        similarity,
+        ("buffers_differ",) if differ else (),
+    )
+
+
 def analyse_curve(
     curve: Curve,
     *,
@@ -169,7 +211,8 @@ def analyse_curve(
     from halos_analysis.analysis import pr as pr_mod
 
     guinier = guinier_mod.auto_guinier(curve, qrg_max=qrg_max)
-    flags = list(guinier.flags)
+    # Flags raised upstream (e.g. buffers that differ) travel with the curve file.
+    flags = list(dict.fromkeys([*curve.meta.get("flags", ()), *guinier.flags]))
     if not guinier.valid:
         return SampleAnalysis(curve, guinier, None, None, None, tuple(flags))
     pr = pr_mod.bift(curve, guinier)

@@ -147,14 +147,13 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
         raise HalosInputError(str(exc), path, "q unit") from None
 
     check_curve_arrays(q, intensity, sigma, path)
-    return Curve(
-        q,
-        intensity,
-        sigma,
-        q_unit,
-        name=name or path.stem,
-        meta={"source": str(path), "q_unit_source": unit_source},
-    )
+    meta: dict[str, object] = {"source": str(path), "q_unit_source": unit_source}
+    # Quality flags written by write_dat ("# flags: a b") come back with the curve.
+    for line in header:
+        m = re.match(r"^#\s*flags:\s*(.*)$", line)
+        if m:
+            meta["flags"] = tuple(f for f in m.group(1).split() if f != "none")
+    return Curve(q, intensity, sigma, q_unit, name=name or path.stem, meta=meta)
 
 
 def check_curve_arrays(

@@ -55,8 +55,11 @@ def optional_arg(flag, value):
     return f"{flag} '{value}'" if value not in (None, "") else ""
 
 
-def buffer_of(wildcards):
-    return MEASUREMENTS[wildcards.sample].buffer
+def buffer_averages(wildcards):
+    """Averaged curves of a sample's buffer(s): several are compared, then averaged."""
+    return [
+        f"{RESULTS}/{b}/{b}_avg.dat" for b in MEASUREMENTS[wildcards.sample].buffers
+    ]
 
 
 def final_outputs():

@@ -5,7 +5,7 @@ rule export_sample:
     input:
         analysis=f"{RESULTS}/{{sample}}/{{sample}}_analysis.json",
         sample_avg=f"{RESULTS}/{{sample}}/{{sample}}_avg.dat",
-        buffer_avg=lambda wc: f"{RESULTS}/{buffer_of(wc)}/{buffer_of(wc)}_avg.dat",
+        buffer_avg=f"{RESULTS}/{{sample}}/{{sample}}_buffer.dat",
         similarity=f"{RESULTS}/{{sample}}/{{sample}}_similarity.json",
         frames=f"{RESULTS}/{{sample}}/{{sample}}_frames.h5",
     output:

@@ -25,15 +25,21 @@ rule reduce:
 rule subtract:
     input:
         sample=f"{RESULTS}/{{sample}}/{{sample}}_avg.dat",
-        buffer=lambda wc: f"{RESULTS}/{buffer_of(wc)}/{buffer_of(wc)}_avg.dat",
+        buffers=buffer_averages,
     output:
-        f"{RESULTS}/{{sample}}/{{sample}}_sub.dat",
+        subtracted=f"{RESULTS}/{{sample}}/{{sample}}_sub.dat",
+        buffer=f"{RESULTS}/{{sample}}/{{sample}}_buffer.dat",
     log:
         f"{RESULTS}/logs/subtract/{{sample}}.log",
     conda:
         "../../envs/analysis.yaml"
     params:
         scale=config["subtraction"]["buffer_scale"],
+        check=(
+            f"--alpha {config['selection']['alpha']}"
+            f" --correction {config['selection']['correction']}"
+        ),
     shell:
-        "halos subtract {input.sample} {input.buffer} --scale {params.scale}"
-        " --name {wildcards.sample} -o {output} > {log} 2>&1"
+        "halos subtract {input.sample} {input.buffers} --scale {params.scale} {params.check}"
+        " --name {wildcards.sample} --buffer-out {output.buffer} -o {output.subtracted}"
+        " > {log} 2>&1"
