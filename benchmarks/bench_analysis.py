@@ -31,23 +31,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from halos_analysis import reduce as _reduce  # noqa: E402
+from halos_analysis.analysis.guinier import auto_guinier  # noqa: E402
+from halos_analysis.analysis.mw import molecular_weight  # noqa: E402
 from halos_analysis.analysis.pr import bift  # noqa: E402
 from halos_analysis.io.curves import read_curve  # noqa: E402
 from halos_analysis.types import Curve  # noqa: E402
 
-try:
-    from halos_analysis.analysis.guinier import auto_guinier
-except ImportError:  # written by another part of the project; reported as missing
-    auto_guinier = None
-try:
-    from halos_analysis.analysis.mw import molecular_weight
-except ImportError:
-    molecular_weight = None
-try:
-    from halos_analysis import reduce as _reduce
-except ImportError:
-    _reduce = None
-try:
+try:  # optional: only for the comparison columns
     from freesas.autorg import autoRg
     from freesas.bift import auto_bift
 except ImportError:
@@ -116,11 +107,8 @@ def bench_curves(validation: Path, repeats: int, fs_repeats: int) -> list[dict[s
             for name, p in pr_refs.items()
         }
 
-        if auto_guinier is not None:
-            t, g = _median_time(lambda c=curve: auto_guinier(c), repeats * 4)
-            row.update(guinier_s=t, guinier_Rg=g.Rg, guinier_flags=list(g.flags))
-        else:
-            row.update(guinier_s=None, guinier_Rg=None, guinier_missing=True)
+        t, g = _median_time(lambda c=curve: auto_guinier(c), repeats * 4)
+        row.update(guinier_s=t, guinier_Rg=g.Rg, guinier_flags=list(g.flags))
         if autoRg is not None:
             t, fr = _median_time(lambda d=data: autoRg(d), repeats * 4)
             row.update(freesas_autorg_s=t, freesas_autorg_Rg=float(fr.Rg))
@@ -175,17 +163,6 @@ def _frames_from_series(validation: Path) -> tuple[list[Curve], list[Curve], str
 
 
 def bench_pipeline(validation: Path, repeats: int) -> dict[str, Any]:
-    missing = [
-        name
-        for name, mod in (
-            ("reduce", _reduce),
-            ("guinier.auto_guinier", auto_guinier),
-            ("mw.molecular_weight", molecular_weight),
-        )
-        if mod is None
-    ]
-    if missing:
-        return {"missing": missing}
     frames = _frames_from_series(validation)
     if frames is None:
         return {"missing": ["series frames"]}
@@ -255,7 +232,6 @@ def main(argv: list[str] | None = None) -> int:
         "median_guinier_speedup": statistics.median(speed_g) if speed_g else None,
         "median_bift_ms": 1e3 * statistics.median(r["bift_s"] for r in rows) if rows else None,
         "freesas_available": auto_bift is not None,
-        "guinier_available": auto_guinier is not None,
     }
     if args.json:
         print(json.dumps({"curves": rows, "pipeline": pipe, "summary": summary}, default=float))
@@ -274,8 +250,6 @@ def main(argv: list[str] | None = None) -> int:
             f"{_fmt(r.get('freesas_autorg_s') and 1e3 * r['freesas_autorg_s'], '.2f'):>8s} "
             f"{_fmt(r.get('guinier_speedup'), '.1f'):>8s}"
         )
-    if auto_guinier is None:
-        print("  (halos_analysis.analysis.guinier.auto_guinier is missing)")
     print("\nP(r) (ours bift vs freesas auto_bift), medians per curve")
     print(
         f"{'curve':34s} {'Dmax ours':>14s} {'freesas':>14s} {'ref Dmax':>18s} "
