@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0, help="absolute scale factor")
     p.add_argument("--side-table", help="TSV with per-frame monitor/transmission/exposure_s")
     p.add_argument("--batch-size", type=int, help="frames per parallel task (default: auto)")
+    p.add_argument(
+        "--scheduler",
+        default="threads",
+        help="Dask scheduler: threads, processes, sync, or tcp://host:port of a cluster",
+    )
+    p.add_argument("--profile", help="facility profile: where the files keep their metadata")
     p.add_argument("--cache-dir", help="where integration maps are cached")
     p.add_argument("--name", help="measurement name (default: from the input)")
     p.add_argument("-o", "--output", required=True, help="output NXcanSAS file")

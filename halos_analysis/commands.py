@@ -128,8 +128,9 @@ def _load_curves(paths: Sequence[str], q_unit: str | None):
 
 
 def cmd_integrate(args: argparse.Namespace) -> int:
-    from halos_analysis.integrate import IntegrationSettings, integrate_files
+    from halos_analysis.integrate import IntegrationSettings, integrate_files, resolve_scheduler
     from halos_analysis.io.nxcansas import write_frames
+    from halos_analysis.pipeline import instrument_from_meta
 
     settings = IntegrationSettings(
         npt=args.npt,
@@ -148,9 +149,9 @@ def cmd_integrate(args: argparse.Namespace) -> int:
         side_table=args.side_table,
         cache_dir=args.cache_dir,
         name=args.name,
+        profile=args.profile,
+        scheduler=resolve_scheduler(args.scheduler),
     )
-    from halos_analysis.pipeline import instrument_from_meta
-
     write_frames(args.output, frames, metadata=instrument_from_meta(frames.meta))
     print(f"{args.output}: {len(frames)} frames, {len(frames.q)} points ({frames.q_unit})")
     return 0

@@ -520,3 +520,33 @@ def test_integrator_pickles_for_process_workers(geometry):
     frame = np.random.default_rng(15).poisson(saxs_image(ai, shape)).astype(np.int32)
     for a, b in zip(integ.integrate_batch(frame), clone.integrate_batch(frame), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_distributed_scheduler_from_an_address(run_files, tmp_path):
+    """A config's `tcp://` scheduler address runs the kernels on that cluster, same result."""
+    distributed = pytest.importorskip("distributed")
+    from halos_analysis.integrate import resolve_scheduler
+
+    poni, h5, mask_path, frames = run_files
+    st = IntegrationSettings(npt=300, batch_size=2)
+    spec = f"{h5}::/entry/data/data"
+    local = integrate_files(spec, poni, mask_path, st, cache_dir=tmp_path, scheduler="sync")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        client = resolve_scheduler(cluster.scheduler_address)
+        try:
+            remote = integrate_files(
+                spec, poni, mask_path, st, cache_dir=tmp_path, scheduler=client
+            )
+        finally:
+            client.close()
+    np.testing.assert_array_equal(local.intensity, remote.intensity)
+    np.testing.assert_array_equal(local.sigma, remote.sigma)
+
+
+def test_unknown_scheduler_is_named():
+    from halos_analysis.integrate import resolve_scheduler
+
+    with pytest.raises(HalosInputError, match="integration.scheduler"):
+        resolve_scheduler("gpu-please")

@@ -22,7 +22,7 @@ found per batch and integrated again with those pixels left out: correct, not fa
 
 from halos_analysis.integrate.binmap import default_cache_dir
 from halos_analysis.integrate.engine import Integrator
-from halos_analysis.integrate.files import ArrayFrames, integrate_files
+from halos_analysis.integrate.files import ArrayFrames, integrate_files, resolve_scheduler
 from halos_analysis.integrate.settings import IntegrationSettings
 
 __all__ = [
@@ -31,4 +31,5 @@ __all__ = [
     "Integrator",
     "default_cache_dir",
     "integrate_files",
+    "resolve_scheduler",
 ]

@@ -66,6 +66,35 @@ def _instrument_meta(ai, shape: tuple[int, int], source) -> dict[str, Any]:
     }
 
 
+def resolve_scheduler(spec: str | None):
+    """Scheduler for :meth:`Integrator.integrate_source` from a config or CLI string.
+
+    ``"threads"`` (default), ``"processes"`` and ``"sync"`` are Dask's local schedulers; an
+    address such as ``tcp://host:8786`` connects to a running ``dask.distributed`` scheduler
+    (a cluster's workers integrate the frames; the bin map is sent to them once).
+    """
+    if spec in (None, "", "threads", "processes", "sync"):
+        return spec or None
+    if "://" not in spec:
+        raise HalosInputError(
+            f"unknown scheduler {spec!r} (threads, processes, sync or tcp://host:port)",
+            field="integration.scheduler",
+        )
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise HalosInputError(
+            f"scheduler {spec} needs dask.distributed (pip install distributed)",
+            field="integration.scheduler",
+        ) from None
+    try:
+        return Client(spec, timeout="10s")
+    except OSError as exc:
+        raise HalosInputError(
+            f"cannot reach the Dask scheduler at {spec}: {exc}", field="integration.scheduler"
+        ) from None
+
+
 def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettings | None = None,
                     side_table=None, cache_dir=None, name: str | None = None,
                     profile: str | None = None, scheduler=None) -> FrameCurves:  # fmt: skip

@@ -21,12 +21,14 @@ rule integrate:
             "--cache-dir", config["integration"]["cache_dir"] or f"{RESULTS}/.cache"
         ),
         scale=lambda wc: measurement(wc).scale or config["integration"]["scale"],
+        profile=optional_arg("--profile", config["validation"]["profile"]),
         settings=(
             f"--npt {config['integration']['npt']} --unit '{config['integration']['unit']}'"
             f" --method {config['integration']['method']}"
             f" --polarization {config['integration']['polarization_factor']}"
+            f" --scheduler '{config['integration']['scheduler']}'"
         ),
     shell:
         "DASK_NUM_WORKERS={threads} halos integrate {params.frames} --poni '{input.poni}'"
-        " {params.mask} {params.side_table} {params.settings} --scale {params.scale} {params.batch} {params.cache}"
+        " {params.mask} {params.side_table} {params.settings} --scale {params.scale} {params.profile} {params.batch} {params.cache}"
         " --name {wildcards.name} -o {output} > {log} 2>&1"
