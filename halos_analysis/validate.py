@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from halos_analysis.io.nxcansas_base import _decode
+
 #: Units NXcanSAS allows for Q (and Qdev) and for I (and Idev).
 Q_UNITS = ("1/m", "1/nm", "1/angstrom")
 I_UNITS = ("1/m", "1/cm", "m2/g", "cm2/g", "arbitrary")
@@ -91,22 +93,14 @@ def validate_file(path: str | Path, profile: str | None = None) -> list[str]:
 # --- NXcanSAS -------------------------------------------------------------------------------
 
 
-def _s(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    if isinstance(value, np.ndarray) and value.dtype.kind in "SO" and value.size == 1:
-        return _s(value.reshape(-1)[0])
-    return value
-
-
 def _find_cansas_entries(h5: Any) -> list[str]:
     out = []
     for key in h5:
         g = h5[key]
         if not hasattr(g, "keys"):
             continue
-        cls = _s(g.attrs.get("canSAS_class"))
-        definition = _s(g["definition"][()]) if "definition" in g else None
+        cls = _decode(g.attrs.get("canSAS_class"))
+        definition = _decode(g["definition"][()]) if "definition" in g else None
         if cls == "SASentry" or definition == "NXcanSAS":
             out.append(key)
     return out
@@ -130,7 +124,7 @@ def validate_nxcansas(path: str | Path, use_nexusformat: bool = True) -> list[st
         entries = _find_cansas_entries(h5)
         if not entries:
             return ["no NXcanSAS entry (no group with canSAS_class=SASentry)"]
-        default = _s(h5.attrs.get("default"))
+        default = _decode(h5.attrs.get("default"))
         if default is not None and default not in h5:
             problems.append(f"/@default names {default!r}, which does not exist")
         for key in entries:
@@ -148,11 +142,11 @@ def validate_nxcansas(path: str | Path, use_nexusformat: bool = True) -> list[st
 def _check_entry(entry: Any) -> list[str]:
     p: list[str] = []
     where = entry.name
-    if _s(entry.attrs.get("NX_class")) not in ("NXentry", "NXsubentry"):
+    if _decode(entry.attrs.get("NX_class")) not in ("NXentry", "NXsubentry"):
         p.append(f"{where}: NX_class must be NXentry")
-    if _s(entry.attrs.get("canSAS_class")) != "SASentry":
+    if _decode(entry.attrs.get("canSAS_class")) != "SASentry":
         p.append(f"{where}: canSAS_class must be SASentry")
-    definition = _s(entry["definition"][()]) if "definition" in entry else None
+    definition = _decode(entry["definition"][()]) if "definition" in entry else None
     if definition != "NXcanSAS":
         p.append(f"{where}/definition must be 'NXcanSAS' (found {definition!r})")
     for field in ("title", "run"):
@@ -161,19 +155,19 @@ def _check_entry(entry: Any) -> list[str]:
     sasdata = [
         entry[k]
         for k in entry
-        if hasattr(entry[k], "keys") and _s(entry[k].attrs.get("canSAS_class")) == "SASdata"
+        if hasattr(entry[k], "keys") and _decode(entry[k].attrs.get("canSAS_class")) == "SASdata"
     ]
     if not sasdata:
         p.append(f"{where}: no SASdata group")
     checked: set[Any] = set()  # a q axis hard-linked into many frames is checked once
     for g in sasdata:
         p += _check_sasdata(g, checked)
-    default = _s(entry.attrs.get("default"))
+    default = _decode(entry.attrs.get("default"))
     if default is not None and default not in entry:
         p.append(f"{where}/@default names {default!r}, which does not exist")
     for k in entry:
         g = entry[k]
-        if hasattr(g, "keys") and _s(g.attrs.get("canSAS_class")) == "SASsample":
+        if hasattr(g, "keys") and _decode(g.attrs.get("canSAS_class")) == "SASsample":
             if "name" not in g:
                 p.append(f"{g.name}/name is required in SASsample and missing")
     return p
@@ -182,18 +176,18 @@ def _check_entry(entry: Any) -> list[str]:
 def _check_sasdata(g: Any, checked: set[Any] | None = None) -> list[str]:
     p: list[str] = []
     w = g.name
-    if _s(g.attrs.get("NX_class")) != "NXdata":
+    if _decode(g.attrs.get("NX_class")) != "NXdata":
         p.append(f"{w}: NX_class must be NXdata")
-    signal = _s(g.attrs.get("signal"))
+    signal = _decode(g.attrs.get("signal"))
     if signal != "I":
         p.append(f"{w}/@signal must be 'I' (found {signal!r})")
-    axes = _s(g.attrs.get("I_axes"))
+    axes = _decode(g.attrs.get("I_axes"))
     if axes is None:
         p.append(f"{w}/@I_axes is required and missing")
         axes_list: list[str] = ["Q"]
     else:
         if isinstance(axes, np.ndarray):
-            axes_list = [str(_s(a)) for a in axes]
+            axes_list = [str(_decode(a)) for a in axes]
         else:
             axes_list = [a.strip() for a in str(axes).split(",")]
     q_indices = g.attrs.get("Q_indices")
@@ -221,7 +215,7 @@ def _check_sasdata(g: Any, checked: set[Any] | None = None) -> list[str]:
             p.append(f"{w}/{qn} has shape {g[qn].shape} but I has {intensity.shape}")
     p += _check_units(intensity, I_UNITS)
     p += _check_finite(intensity)
-    unc = _s(intensity.attrs.get("uncertainties"))
+    unc = _decode(intensity.attrs.get("uncertainties"))
     if unc is not None:
         for name in str(unc).split(","):
             name = name.strip()
@@ -241,7 +235,7 @@ def _check_sasdata(g: Any, checked: set[Any] | None = None) -> list[str]:
 
 
 def _check_units(ds: Any, allowed: tuple[str, ...]) -> list[str]:
-    units = _s(ds.attrs.get("units"))
+    units = _decode(ds.attrs.get("units"))
     if units is None:
         return [f"{ds.name}/@units is required and missing"]
     if units not in allowed:

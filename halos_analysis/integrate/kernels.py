@@ -10,6 +10,7 @@ import numpy as np
 
 from halos_analysis.errors import HalosInputError
 from halos_analysis.integrate.binmap import _CHUNK_PIXELS
+from halos_analysis.io.frames.source import invalid_values
 
 #: Frames per sparse × dense product (columns of the dense block).
 _COLUMNS = 16
@@ -60,14 +61,7 @@ class _KernelMixin:
         return signal, var, lows
 
     def _frame_bad_pixels(self, frame: np.ndarray) -> np.ndarray:
-        bad = np.zeros(frame.shape, bool)
-        if self.invalid_value is not None:
-            bad |= frame == self.invalid_value
-        if np.issubdtype(frame.dtype, np.signedinteger):
-            bad |= frame < 0
-        elif np.issubdtype(frame.dtype, np.floating):
-            bad |= ~np.isfinite(frame)
-        return bad
+        return invalid_values(frame, self.invalid_value)
 
     def _sums_exact(self, frame: np.ndarray, bad: np.ndarray | None):
         """Σ c·(x − dark), Σ c²·var and Σ c·norm of one frame (1D) without its ``bad`` pixels.

@@ -68,6 +68,22 @@ def _unit_factor(unit: str | None, path: Any, field: str) -> float:
     return _UNITS[key]
 
 
+def invalid_values(frame: np.ndarray, invalid_value: int | None = None) -> np.ndarray:
+    """Bool mask of the pixels whose value says "no measurement" (not the static mask).
+
+    ``invalid_value`` (Eiger 2**bits − 1), for signed integers any negative count (Pilatus
+    writes -1 in gaps and -2 for bad pixels), for floats NaN and inf.
+    """
+    bad = np.zeros(frame.shape, bool)
+    if invalid_value is not None:
+        bad |= frame == invalid_value
+    if np.issubdtype(frame.dtype, np.signedinteger):
+        bad |= frame < 0
+    elif np.issubdtype(frame.dtype, np.floating):
+        bad |= ~np.isfinite(frame)
+    return bad
+
+
 class FrameSource:
     """Frames of one measurement, read on demand.
 
@@ -158,13 +174,9 @@ class FrameSource:
         The detector's mask, the ``invalid_value``, for signed integers any negative count
         (Pilatus writes -1 in gaps and -2 for bad pixels), for floats NaN and inf.
         """
-        bad = np.zeros(frame.shape, bool) if self.pixel_mask is None else self.pixel_mask.copy()
-        if self.invalid_value is not None:
-            bad |= frame == self.invalid_value
-        if np.issubdtype(frame.dtype, np.signedinteger):
-            bad |= frame < 0
-        elif np.issubdtype(frame.dtype, np.floating):
-            bad |= ~np.isfinite(frame)
+        bad = invalid_values(frame, self.invalid_value)
+        if self.pixel_mask is not None:
+            bad |= self.pixel_mask
         return bad
 
     def _set_per_frame(self, values: dict[str, np.ndarray | None]) -> None:
