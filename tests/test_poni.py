@@ -94,6 +94,42 @@ def test_bad_values_and_files(tmp_path):
         load_poni(unknown)
 
 
+@pytest.mark.parametrize(
+    "line, replacement, key",
+    [
+        ("Distance: 1.234", "Distance: 0", "Distance"),
+        ("Distance: 1.234", "Distance: -1.2", "Distance"),
+        ("Wavelength: 1e-10", "Wavelength: -1e-10", "Wavelength"),
+        ("Wavelength: 1e-10", "Wavelength: 0.0", "Wavelength"),
+        ("Rot1: 0.01", "Rot1: nan", "Rot1"),
+        ("Poni2: 0.0532", "Poni2: inf", "Poni2"),
+        ("PixelSize2: 0.000172", "PixelSize2: -0.000172", "PixelSize2"),
+        ("PixelSize1: 0.000172", "PixelSize1: 0", "PixelSize1"),
+    ],
+)
+def test_impossible_geometry_blames_the_poni_key(tmp_path, line, replacement, key):
+    # pyFAI loads these; without the check the integration later blames the frame.
+    path = tmp_path / "impossible.poni"
+    path.write_text(V1.replace(line, replacement))
+    with pytest.raises(HalosInputError) as err:
+        load_poni(path)
+    assert err.value.path == str(path)
+    assert err.value.field == key
+    assert "impossible.poni" in str(err.value) and key in str(err.value)
+
+
+def test_impossible_distance_in_a_pyfai_v2_file(tmp_path):
+    ai0 = AzimuthalIntegrator(detector=detector_factory("Pilatus1M"), **GEOMETRY)
+    path = tmp_path / "v2.poni"
+    ai0.write(str(path))
+    text = path.read_text()
+    assert "Distance: 1.234" in text
+    path.write_text(text.replace("Distance: 1.234", "Distance: 0.0"))
+    with pytest.raises(HalosInputError, match="Distance") as err:
+        load_poni(path)
+    assert err.value.field == "Distance"
+
+
 @pytest.fixture()
 def mask_array():
     m = np.zeros((20, 30), np.uint8)

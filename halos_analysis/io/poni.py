@@ -11,6 +11,7 @@ Masks follow pyFAI's convention: non-zero (``True``) means masked.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from halos_analysis.errors import HalosInputError
 
 #: PONI keys without which no q can be computed, as pyFAI writes them.
 REQUIRED_KEYS = ("Distance", "Poni1", "Poni2", "Rot1", "Rot2", "Rot3", "Wavelength")
+
+#: Keys that are lengths (m) or a wavelength: zero or negative values make no geometry.
+_POSITIVE_KEYS = ("Distance", "Wavelength", "PixelSize1", "PixelSize2")
 
 _H5_SUFFIXES = (".h5", ".hdf5", ".hdf", ".nxs", ".nx5")
 _FABIO_SUFFIXES = (".edf", ".tif", ".tiff", ".cbf", ".msk", ".img", ".mar3450", ".mccd")
@@ -61,7 +65,8 @@ def load_poni(path: str | Path):
     ------
     HalosInputError
         The file is missing or unreadable, a required key (Distance, Poni1, Poni2, Rot1-3,
-        Wavelength, the detector or its pixel size) is absent, or a value is not a number.
+        Wavelength, the detector or its pixel size) is absent, a value is not a finite
+        number, or Distance, Wavelength or a pixel size is not greater than 0.
     """
     from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
@@ -73,10 +78,10 @@ def load_poni(path: str | Path):
         value = next((raw[n] for n in names if n in raw), None)
         if value is None or value.lower() == "none":
             raise HalosInputError(f"PONI file has no {key}", path, key)
-        try:
-            float(value)
-        except ValueError:
-            raise HalosInputError(f"{key} is not a number: {value!r}", path, key) from None
+        _check_value(path, key, value)
+    for key in ("PixelSize1", "PixelSize2"):
+        if raw.get(key.lower(), "none").lower() != "none":
+            _check_value(path, key, raw[key.lower()])
     has_detector = "detector" in raw and raw["detector"].lower() not in ("", "none", "detector")
     if not has_detector and not ("pixelsize1" in raw and "pixelsize2" in raw):
         missing = "PixelSize1" if "pixelsize1" not in raw else "PixelSize2"
@@ -88,9 +93,29 @@ def load_poni(path: str | Path):
     except Exception as exc:  # pyFAI raises many kinds (KeyError, RuntimeError, JSON errors)
         field = "Detector_config" if "detector_config" in raw else "Detector"
         raise HalosInputError(f"pyFAI cannot load this geometry ({exc})", path, field) from None
-    if not ai.detector.pixel1 or not ai.detector.pixel2:
-        raise HalosInputError("detector pixel size is unknown", path, "PixelSize1")
+    # A v2+ file keeps the pixel size inside Detector_config, so check what pyFAI made of it.
+    for key, size in (("PixelSize1", ai.detector.pixel1), ("PixelSize2", ai.detector.pixel2)):
+        if not size:
+            raise HalosInputError("detector pixel size is unknown", path, key)
+        _check_value(path, key, str(size))
     return ai
+
+
+def _check_value(path: Path, key: str, value: str) -> float:
+    """The number a PONI key holds; finite, and > 0 for a length or a wavelength.
+
+    pyFAI accepts ``Distance: 0``, a negative wavelength or ``Rot1: nan`` and only fails
+    inside the integration, where the error blames the frame ("no counts"), not the PONI.
+    """
+    try:
+        number = float(value)
+    except ValueError:
+        raise HalosInputError(f"{key} is not a number: {value!r}", path, key) from None
+    if not math.isfinite(number):
+        raise HalosInputError(f"{key} must be a finite number, found {value!r}", path, key)
+    if key in _POSITIVE_KEYS and number <= 0:
+        raise HalosInputError(f"{key} must be greater than 0, found {value!r}", path, key)
+    return number
 
 
 def _h5_read(fname: str, dset: str | None) -> np.ndarray:
