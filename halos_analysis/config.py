@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,15 +132,28 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return validate_config(config, path)
 
 
+def _natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key reading digit runs as numbers, so ``frame_9`` comes before ``frame_10``.
+
+    The frame order matters beyond display: radiation-damage rejection compares every frame
+    with the first one. ``re.split`` with a capturing group alternates text and digits, so
+    the tuples compare str with str and int with int; the text itself breaks ties
+    (``frame_01`` against ``frame_1``).
+    """
+    parts = re.split(r"(\d+)", text)
+    return (*(int(p) if i % 2 else p for i, p in enumerate(parts)), text)
+
+
 def _expand_frames(spec: str, sheet: Path, row: int) -> tuple[str, ...]:
     out: list[str] = []
     for item in spec.split():
-        path_part = item.split("::", 1)[0]
+        path_part, sep, dataset = item.partition("::")
         if any(ch in path_part for ch in "*?["):
-            matches = sorted(glob.glob(path_part))
+            matches = sorted(glob.glob(path_part), key=_natural_key)
             if not matches:
                 raise HalosInputError(f"no file matches {item!r}", sheet, f"row {row} frames")
-            out.extend(matches)
+            # ``run_*.h5::/entry/data/data``: the dataset applies to every matching file.
+            out.extend(m + sep + dataset for m in matches)
         else:
             if not Path(path_part).exists():
                 raise HalosInputError(

@@ -97,3 +97,23 @@ def test_sample_sheet_errors_name_row_and_column(files, rows, field):
         load_samples(sheet, cfg)
     assert err.value.field == field, str(err.value)
     assert str(sheet) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_glob_keeps_the_dataset_and_sorts_frames_naturally(tmp_path):
+    # frame_10 must not come before frame_9: damage rejection compares with the first frame.
+    for i in (1, 2, 9, 10, 11):
+        (tmp_path / f"run_{i}.h5").write_text("x")
+        (tmp_path / f"frame_{i}.cbf").write_text("x")
+    (tmp_path / "geo.poni").write_text("x")
+    cfg = load_config(_config(tmp_path, {"geometry": {"poni": str(tmp_path / "geo.poni")}}))
+    sheet = _sheet(
+        tmp_path,
+        [
+            f"s\tsample\tb\t{tmp_path}/run_*.h5::/entry/data/data\t\t\t\t1.0\t",
+            f"b\tbuffer\t\t{tmp_path}/frame_*.cbf\t\t\t\t\t",
+        ],
+    )
+    m = load_samples(sheet, cfg)
+    order = (1, 2, 9, 10, 11)
+    assert m["s"].frames == tuple(f"{tmp_path}/run_{i}.h5::/entry/data/data" for i in order)
+    assert m["b"].frames == tuple(f"{tmp_path}/frame_{i}.cbf" for i in order)
