@@ -63,13 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
         prog="halos", description="HALOS Analysis: bioSAXS from detector frames to results."
     )
     parser.add_argument("--version", action="version", version=f"halos {__version__}")
+    # --debug and --overwrite work before or after the subcommand; SUPPRESS keeps a
+    # subcommand that does not repeat them from resetting what was given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+    )
+    common.add_argument(
+        "--overwrite",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="replace outputs that exist already",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that exist already"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("simulate", help="write the realistic P12-style example data set")
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[common], **kwargs)
+
+    p = add("simulate", help="write the realistic P12-style example data set")
     p.add_argument("outdir")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--frames", type=int, default=20, help="frames per sample and buffer")
@@ -81,13 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("run", help="run the Snakemake workflow (extra args go to snakemake)")
+    p = add("run", help="run the Snakemake workflow (extra args go to snakemake)")
     p.add_argument("--configfile", help="config YAML (default config/config.yaml)")
     p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     p.add_argument("-d", "--directory", help="working directory (default: the current one)")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("integrate", help="azimuthal integration, one curve per frame -> NXcanSAS")
+    p = add("integrate", help="azimuthal integration, one curve per frame -> NXcanSAS")
     p.add_argument("inputs", nargs="+", help="frame files, a master file, or FILE.h5::/dataset")
     p.add_argument("--poni", required=True, help="pyFAI PONI geometry file")
     p.add_argument("--mask", help="mask file (.npy/.edf/.tif/.h5), non-zero = masked")
@@ -109,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output NXcanSAS file")
     p.set_defaults(func=cmd_integrate)
 
-    p = sub.add_parser("reduce", help="select consistent frames (CorMap) and average them")
+    p = add("reduce", help="select consistent frames (CorMap) and average them")
     p.add_argument("frames", help="NXcanSAS frames file from `halos integrate`")
     p.add_argument("--alpha", type=float, default=0.01)
     p.add_argument("--correction", default="bonferroni", choices=["bonferroni", "holm", "none"])
@@ -118,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="averaged curve (.dat)")
     p.set_defaults(func=cmd_reduce)
 
-    p = sub.add_parser("subtract", help="subtract a buffer curve from a sample curve")
+    p = add("subtract", help="subtract a buffer curve from a sample curve")
     p.add_argument("sample")
     p.add_argument("buffers", nargs="+", help="buffer curve(s); several are checked, then averaged")
     p.add_argument("--scale", type=float, default=1.0, help="buffer scale factor")
@@ -130,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(func=cmd_subtract)
 
-    p = sub.add_parser("analyse", help="Guinier, P(r), MW and Kratky of a subtracted curve")
+    p = add("analyse", help="Guinier, P(r), MW and Kratky of a subtracted curve")
     p.add_argument("curve")
     _q_unit_arg(p)
     _mw_args(p)
@@ -138,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="analysis JSON")
     p.set_defaults(func=cmd_analyse)
 
-    p = sub.add_parser("export", help="NXcanSAS, plots, summary and provenance of a sample")
+    p = add("export", help="NXcanSAS, plots, summary and provenance of a sample")
     p.add_argument("analysis", help="analysis JSON from `halos analyse`")
     p.add_argument("--sample", help="sample name (default: from the analysis)")
     p.add_argument("--sample-avg", help="averaged sample curve (.dat)")
@@ -149,13 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--outdir", required=True, help="the sample's results folder")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("summarise", help="run summary tables, overview figure, HTML report")
+    p = add("summarise", help="run summary tables, overview figure, HTML report")
     p.add_argument("summaries", nargs="+", help="each sample's summary.json")
     p.add_argument("--results", required=True, help="the run's results folder")
     p.add_argument("--configfile", nargs="*", help="workflow config file(s), for provenance")
     p.set_defaults(func=cmd_summarise)
 
-    p = sub.add_parser("reproduce", help="re-run a sample from its provenance and compare")
+    p = add("reproduce", help="re-run a sample from its provenance and compare")
     p.add_argument("result", help="results/<sample>/<sample>.h5")
     p.add_argument("--workdir", help="folder for the re-run (default: a new temporary one)")
     p.add_argument("--base-dir", default=".", help="where the original run was started")
@@ -163,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reproduce)
 
-    p = sub.add_parser("guinier", help="automatic Guinier analysis of a curve")
+    p = add("guinier", help="automatic Guinier analysis of a curve")
     p.add_argument("curve")
     _q_unit_arg(p)
     p.add_argument("--qrg-max", type=float, default=1.3)
@@ -177,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_guinier)
 
-    p = sub.add_parser("pr", help="P(r) by Bayesian indirect Fourier transform")
+    p = add("pr", help="P(r) by Bayesian indirect Fourier transform")
     p.add_argument("curve")
     _q_unit_arg(p)
     p.add_argument("--dmax", type=float, help="fix Dmax instead of searching")
@@ -185,21 +200,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_pr)
 
-    p = sub.add_parser("mw", help="molecular weight (Vp, Vc, I0)")
+    p = add("mw", help="molecular weight (Vp, Vc, I0)")
     p.add_argument("curve")
     _q_unit_arg(p)
     _mw_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_mw)
 
-    p = sub.add_parser("similarity", help="pairwise CorMap p-values of curves")
+    p = add("similarity", help="pairwise CorMap p-values of curves")
     p.add_argument("curves", nargs="+", help=".dat curves or NXcanSAS frames files")
     _q_unit_arg(p)
     p.add_argument("--correction", default="bonferroni", choices=["bonferroni", "holm", "none"])
+    p.add_argument("--alpha", type=float, default=0.01, help="level for the adjusted p-values")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similarity)
 
-    p = sub.add_parser("validate", help="check raw or NXcanSAS files against their standard")
+    p = add("validate", help="check raw or NXcanSAS files against their standard")
     p.add_argument("files", nargs="+")
     p.add_argument("--profile", help="facility profile for raw files (e.g. p12_eiger_nexus)")
     p.add_argument("--json", action="store_true")
@@ -209,21 +225,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _existing_output(args: argparse.Namespace) -> Path | None:
-    """The main output of a writing subcommand when it exists already (else None)."""
-    main_output = {
-        "integrate": lambda: args.output,
-        "reduce": lambda: args.output,
-        "subtract": lambda: args.output,
-        "analyse": lambda: args.output,
-        "export": lambda: Path(args.outdir) / "summary.json",
-        "summarise": lambda: Path(args.results) / "report.html",
-        "simulate": lambda: Path(args.outdir) / "truth.json",
+def _existing_outputs(args: argparse.Namespace) -> list[Path]:
+    """Outputs of a writing subcommand that exist already."""
+    outputs = {
+        "integrate": lambda: [args.output],
+        "reduce": lambda: [args.output, args.similarity],
+        "subtract": lambda: [args.output, args.buffer_out],
+        "analyse": lambda: [args.output],
+        "export": lambda: [
+            Path(args.outdir) / "summary.json",
+            Path(args.outdir) / "provenance.json",
+            Path(args.outdir) / f"{args.sample}.h5" if args.sample else None,
+        ],
+        "summarise": lambda: [
+            Path(args.results) / name for name in ("report.html", "summary.csv", "summary.json")
+        ],
+        "simulate": lambda: [Path(args.outdir) / "truth.json"],
+        "validate": lambda: [args.output],
     }.get(args.command)
-    if main_output is None:
-        return None
-    path = Path(main_output())
-    return path if path.exists() else None
+    if outputs is None:
+        return []
+    return [Path(p) for p in outputs() if p is not None and Path(p).exists()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -237,9 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Results of another run are never replaced silently (the workflow removes a job's
         # old outputs itself before re-running it).
-        existing = None if args.overwrite else _existing_output(args)
-        if existing is not None:
-            raise HalosInputError("exists already; pass --overwrite to replace it", existing)
+        existing = [] if args.overwrite else _existing_outputs(args)
+        if existing:
+            raise HalosInputError("exists already; pass --overwrite to replace it", existing[0])
         if args.command == "run":
             return args.func(args, extra)
         return args.func(args)

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from halos_analysis.errors import HalosError, HalosInputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,9 +98,14 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 
     curves = _load_curves(args.curves, args.q_unit)
     result = cormap_test(curves, correction=args.correction)
+    adjusted = np.asarray(result.adjusted)
+    n = len(curves)
+    failed = [(i, j) for i in range(n) for j in range(i + 1, n) if adjusted[i, j] < args.alpha]
     if args.json:
         d = result.to_dict(arrays=True)
+        d["alpha"] = args.alpha
         d["names"] = [c.name for c in curves]
+        d["failed_pairs"] = failed
         _print_json(d)
     else:
         names = [c.name for c in curves]
@@ -107,7 +114,11 @@ def cmd_similarity(args: argparse.Namespace) -> int:
         for i, name in enumerate(names):
             row = " ".join(f"{p:7.4f}" for p in result.pvalues[i])
             print(f"{name:{width}s} {row}")
-        print(f"({result.correction} correction; adjusted p < {result.alpha} fails)")
+        print(
+            f"raw p-values above; {len(failed)} pair(s) with {result.correction}-adjusted "
+            f"p < {args.alpha:g}"
+            + (": " + ", ".join(f"{i}-{j}" for i, j in failed) if failed else "")
+        )
     return 0
 
 

@@ -51,6 +51,13 @@ def test_guinier_json_contract_and_units(tmp_path):
 def test_guinier_fixed_range_indices_are_inclusive():
     d = json.loads(halos("guinier", PROFILE, "--range", "5", "40", "--json").stdout)
     assert (d["first"], d["last"]) == (5, 40)
+    # Rows 5..40 inclusive: the same weighted line through ln I vs q² as numpy's.
+    q, i, s = np.loadtxt(PROFILE, comments="#", unpack=True)
+    rows = slice(5, 41)
+    slope, _ = np.polyfit(q[rows] ** 2, np.log(i[rows]), 1, w=i[rows] / s[rows])
+    assert d["Rg"] == pytest.approx(np.sqrt(-3 * slope), rel=1e-9)
+    one_less = json.loads(halos("guinier", PROFILE, "--range", "5", "39", "--json").stdout)
+    assert one_less["Rg"] != d["Rg"]
 
 
 def test_pr_json_contract():
@@ -78,11 +85,18 @@ def test_similarity_json_contract(tmp_path):
         p = tmp_path / f"f{k}.dat"
         np.savetxt(p, np.column_stack([q, i + rng.normal(0, s), s]), header="q(1/nm) I sigma")
         paths.append(p)
-    d = json.loads(halos("similarity", *paths, "--json").stdout)
+    # A fourth frame with 3 % more signal at low q (as radiation damage does).
+    drifted = tmp_path / "f3.dat"
+    np.savetxt(drifted, np.column_stack([q, i * (1 + 0.03 * np.exp(-q)) + rng.normal(0, s), s]),
+               header="q(1/nm) I sigma")  # fmt: skip
+    d = json.loads(halos("similarity", *paths, drifted, "--json").stdout)
     p = np.asarray(d["pvalues"])
-    assert p.shape == (3, 3)
+    adjusted = np.asarray(d["adjusted"])
+    assert p.shape == (4, 4)
     assert np.allclose(p, p.T)
     assert (p > 0).all() and (p <= 1).all()
+    assert (adjusted >= p - 1e-12).all()  # a correction never lowers a p-value
+    assert sorted(map(tuple, d["failed_pairs"])) == [(0, 3), (1, 3), (2, 3)]
 
 
 @pytest.mark.parametrize("command", ["guinier", "pr", "mw"])
@@ -117,3 +131,67 @@ def test_existing_output_is_not_overwritten_silently(tmp_path):
     assert out.read_text() == "from another run\n"
     halos("--overwrite", "subtract", PROFILE, PROFILE, "-o", out)
     assert out.read_text() != "from another run\n"
+
+
+def test_debug_and_overwrite_after_the_subcommand(tmp_path):
+    run = halos("guinier", tmp_path / "nope.dat", "--debug", check=False)
+    assert run.returncode != 0 and "Traceback" in run.stderr
+    out = tmp_path / "sub.dat"
+    out.write_text("old\n")
+    halos("subtract", PROFILE, PROFILE, "-o", out, "--overwrite")
+    assert out.read_text() != "old\n"
+
+
+@pytest.fixture(scope="module")
+def small_detector_run(tmp_path_factory):
+    """A Pilatus 300K geometry, four Poisson frames in a plain HDF5 file, a mask."""
+    import h5py
+    from pyFAI.detectors import detector_factory
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    d = tmp_path_factory.mktemp("small")
+    det = detector_factory("Pilatus300k")
+    ai = AzimuthalIntegrator(dist=1.5, poni1=0.02, poni2=0.03, wavelength=1e-10, detector=det)
+    ai.write(str(d / "geo.poni"))
+    q = ai.center_array(det.shape, unit="q_nm^-1")
+    expected = 500 * np.exp(-((q * 3.0) ** 2) / 3) + 2.0
+    frames = np.random.default_rng(5).poisson(expected, (4, *det.shape)).astype(np.int32)
+    with h5py.File(d / "run.h5", "w") as f:
+        f["entry/data/data"] = frames
+    np.save(d / "mask.npy", np.zeros(det.shape, bool))
+    np.save(d / "wrong_mask.npy", np.zeros((100, 100), bool))
+    return d
+
+
+def test_integrate_cli_writes_one_sasdata_per_frame(small_detector_run, tmp_path):
+    import h5py
+
+    d = small_detector_run
+    out = tmp_path / "frames.h5"
+    halos("integrate", f"{d}/run.h5::/entry/data/data", "--poni", d / "geo.poni",
+          "--mask", d / "mask.npy", "--npt", 200, "-o", out)  # fmt: skip
+    with h5py.File(out) as f:
+        entry = next(f[k] for k in f if f[k].attrs.get("canSAS_class") == "SASentry")
+        sasdata = [k for k in entry if entry[k].attrs.get("canSAS_class") == "SASdata"]
+        assert len(sasdata) == 4
+        for k in sasdata:
+            assert {"I", "Q", "Idev"} <= set(entry[k])
+    assert halos("validate", out).returncode == 0
+
+
+def test_integrate_cli_bad_mask_is_one_line_and_leaves_nothing(small_detector_run, tmp_path):
+    d = small_detector_run
+    out = tmp_path / "frames.h5"
+    run = halos("integrate", f"{d}/run.h5::/entry/data/data", "--poni", d / "geo.poni",
+                "--mask", d / "wrong_mask.npy", "-o", out, check=False)  # fmt: skip
+    assert run.returncode == 1 and run.stderr.count("\n") == 1
+    assert "wrong_mask.npy" in run.stderr and "Traceback" not in run.stderr
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_validate_cli_exit_codes(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a detector file")
+    run = halos("validate", text, "--json", check=False)
+    assert run.returncode == 1
+    assert json.loads(run.stdout)[str(text)]["valid"] is False
