@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from halos_analysis.errors import HalosInputError
 from halos_analysis.types import (
     Curve,
     FrameCurves,
@@ -64,9 +65,10 @@ class SampleAnalysis:
         curve = Curve(
             np.asarray(c["q"]),
             np.asarray(c["intensity"]),
-            np.asarray(c["sigma"], dtype=float),
+            np.asarray([math.nan if v is None else v for v in c["sigma"]], dtype=float),
             c["q_unit"],
             name=c.get("name", ""),
+            meta=dict(c.get("meta") or {}),
         )
         return cls(
             curve=curve,
@@ -215,7 +217,12 @@ def analyse_curve(
     flags = list(dict.fromkeys([*curve.meta.get("flags", ()), *guinier.flags]))
     if not guinier.valid:
         return SampleAnalysis(curve, guinier, None, None, None, tuple(flags))
-    pr = pr_mod.bift(curve, guinier)
+    try:
+        pr = pr_mod.bift(curve, guinier)
+    except HalosInputError:
+        # E.g. too few usable points for an IFT: keep Guinier and MW, flag the missing P(r).
+        pr = None
+        flags.append("pr_failed")
     mw = mw_mod.molecular_weight(
         curve,
         guinier,
@@ -226,7 +233,7 @@ def analyse_curve(
         macromolecule=macromolecule,
     )
     kratky = kratky_mod.dimensionless_kratky(curve, guinier)
-    for extra in (pr.flags, mw.flags, kratky.flags):
+    for extra in (() if pr is None else pr.flags, mw.flags, kratky.flags):
         flags.extend(f for f in extra if f not in flags)
     return SampleAnalysis(curve, guinier, pr, mw, kratky, tuple(flags))
 

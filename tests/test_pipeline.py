@@ -48,3 +48,20 @@ def test_flags_travel_with_the_curve_file_into_the_analysis(tmp_path):
     assert np.allclose(again.intensity, curve.intensity, rtol=1e-8)
     analysis = analyse_curve(again)
     assert "buffers_differ" in analysis.flags and analysis.guinier.valid
+
+
+def test_a_failed_pr_keeps_guinier_and_mw(monkeypatch):
+    from halos_analysis.analysis import pr as pr_mod
+    from halos_analysis.errors import HalosInputError
+    from halos_analysis.pipeline import SampleAnalysis
+
+    def refuse(curve, guinier=None, **kw):
+        raise HalosInputError("too few points for an IFT", "sub.dat", "rows")
+
+    monkeypatch.setattr(pr_mod, "bift", refuse)
+    curve = read_curve(ROOT / "example_data" / "bsa_profile.dat")
+    analysis = analyse_curve(curve, concentration_mg_ml=5.0)
+    assert analysis.pr is None and "pr_failed" in analysis.flags
+    assert analysis.guinier.valid and analysis.mw is not None
+    again = SampleAnalysis.from_dict(analysis.to_dict())
+    assert again.pr is None and again.flags == analysis.flags
