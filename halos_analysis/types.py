@@ -203,6 +203,11 @@ class GuinierResult(_Result):
 
     def to_dict(self, arrays: bool = False) -> dict[str, Any]:
         d = super().to_dict(arrays)
+        if not self.valid:
+            # first/last are -1 placeholders (ints for the dataclass) and the qRg range has no
+            # meaning without an Rg: JSON readers get null, not a row index that looks real.
+            for key in ("first", "last", "qRg_min", "qRg_max"):
+                d[key] = None
         d["length_unit"] = length_unit(self.q_unit)
         d["n_points"] = self.n_points
         d["valid"] = self.valid

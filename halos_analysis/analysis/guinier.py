@@ -32,6 +32,14 @@ _SMALLER_RG = 0.6
 # The range search stops where the smoothed intensity falls below this fraction of the
 # first usable point: well past qRg 1.3 (I/I0 = 0.57) even when aggregates raise I(start).
 _STOP_FRACTION = 0.05
+# A Guinier range must reach at least this qmax·Rg. Below it ln I falls by less than
+# qRg²/3 ≈ 0.12 across the whole window, so the slope is set by noise and background as much
+# as by the particle (flat noise gives "Rg" with qRg ≈ 0.1); autorg and RAW aim the range at
+# qRg ≈ 1.3 and a real, resolved particle always lets the window extend past 0.6.
+_QRG_HI_MIN = 0.6
+# ... and must fix Rg to better than this relative error (slope ≥ 5σ from zero). Real
+# curves give 0.2–3 %; a window whose Rg is this uncertain is not evidence of a particle.
+_REL_ERR_MAX = 0.1
 
 
 def _weights(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -245,7 +253,8 @@ def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_m
     infl = np.maximum(chi2, 1.0) if weighted else chi2
     rg_err = 1.5 * np.sqrt(var_b * infl) / rg
     qrg_lo, qrg_hi = q[starts] * rg, q[ends] * rg
-    good &= (qrg_hi <= qrg_max) & (qrg_lo <= qrg_min_max) & (rg_err < 0.5 * rg)
+    good &= (qrg_hi <= qrg_max) & (qrg_lo <= qrg_min_max)
+    good &= (qrg_hi >= min(_QRG_HI_MIN, qrg_max)) & (rg_err < _REL_ERR_MAX * rg)
     if not good.any():
         return None
     idx = np.flatnonzero(good)
