@@ -367,22 +367,40 @@ def _check_frames(source: Any, meta: Any) -> list[str]:
     problems: list[str] = []
     shape = tuple(getattr(source, "shape", None) or getattr(meta, "shape", None) or ())
     n_expected = len(source)
-    n_seen = 0
-    try:
-        for batch in source.batches(8):
-            for k, frame in enumerate(batch.data):
-                idx = batch.start + k
-                if shape and tuple(frame.shape) != shape:
-                    problems.append(f"frame {idx}: shape {frame.shape}, detector is {shape}")
+    unreadable: list[str] = []
+
+    def check(idx: int, frame: np.ndarray) -> None:
+        if shape and tuple(frame.shape) != shape:
+            problems.append(f"frame {idx}: shape {frame.shape}, detector is {shape}")
+            return
+        bad = source.invalid_pixels(frame)
+        if bad.all():
+            problems.append(f"frame {idx}: every pixel is invalid")
+        elif not np.any(frame[~bad]):
+            problems.append(f"frame {idx}: empty (all valid pixels are zero)")
+
+    size = 8
+    for start in range(0, n_expected, size):
+        stop = min(start + size, n_expected)
+        try:
+            batch = next(source.batches(size, start=start, stop=stop))
+        except Exception:  # a corrupt frame may raise anything: find out which one
+            # The batch failed as a whole: read its frames one by one so the report names the
+            # frame that is broken, not the first frame of its batch.
+            for idx in range(start, stop):
+                try:
+                    frame = source.read(idx)
+                except Exception as exc:  # reported as a problem, not raised
+                    unreadable.append(f"frame {idx} cannot be read: {exc}")
                     continue
-                bad = source.invalid_pixels(frame)
-                if bad.all():
-                    problems.append(f"frame {idx}: every pixel is invalid")
-                elif not np.any(frame[~bad]):
-                    problems.append(f"frame {idx}: empty (all valid pixels are zero)")
-            n_seen = batch.start + len(batch.data)
-    except Exception as exc:  # a truncated or corrupt frame: report where reading stopped
-        problems.append(f"frame {n_seen} cannot be read: {exc}")
+                check(idx, frame)
+            continue
+        for k, frame in enumerate(batch.data):
+            check(batch.start + k, frame)
+    # A file broken throughout would give one line per frame: list a few, count the rest.
+    problems += unreadable[:5]
+    if len(unreadable) > 5:
+        problems.append(f"{len(unreadable) - 5} more frames cannot be read")
     if n_expected == 0:
         problems.append("no frames")
     for name in ("monitor", "transmission", "exposure_s"):

@@ -181,3 +181,24 @@ def test_zero_or_negative_geometry_is_a_problem(cbf):
     assert "field 'distance' must be positive, found 0.0" in validate_file(bad)
     edge = cbf("edge.cbf", HEADER | {"Beam_xy": "(0.00, -5.00) pixels"})
     assert validate_file(edge) == []  # a beam centre off the detector is allowed
+
+
+def test_unreadable_frame_is_named_exactly(tmp_path):
+    pytest.importorskip("halos_analysis.io.frames")
+    # Ten frames, one gzip chunk each; garble the chunk of frame 5 (inside the first batch).
+    rng = np.random.default_rng(1)
+    path = tmp_path / "run.h5"
+    with h5py.File(path, "w") as f:
+        ds = f.create_dataset(
+            "entry/data/data",
+            data=rng.poisson(5, (10, 30, 40)).astype(np.int32),
+            chunks=(1, 30, 40),
+            compression="gzip",
+        )
+        info = ds.id.get_chunk_info(5)
+    with path.open("r+b") as fh:
+        fh.seek(info.byte_offset)
+        fh.write(b"\xde\xad\xbe\xef" * (info.size // 4))
+    problems = validate_file(path, profile="dectris_nexus")
+    unreadable = [p for p in problems if "cannot be read" in p]
+    assert len(unreadable) == 1 and unreadable[0].startswith("frame 5 cannot be read"), problems
