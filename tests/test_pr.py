@@ -282,3 +282,32 @@ def test_bm29_2022_bsa_is_sane():
     assert res.Rg == pytest.approx(g.Rg, rel=0.03)
     assert 2.8 < res.Rg < 3.4
     assert res.chi2 < 3.0
+
+
+def _small_sphere(seed: int, radius: float = 10.0, qmax: float = 0.25) -> Curve:
+    q = np.linspace(0.008, qmax, 200)
+    x = q * radius
+    inten = 1000.0 * (3.0 * (np.sin(x) - x * np.cos(x)) / x**3) ** 2
+    sigma = 0.003 * inten + 0.2
+    rng = np.random.default_rng(seed)
+    return Curve(q, inten + rng.normal(0.0, sigma), sigma, "A^-1", name="small")
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_small_particle_dmax_below_two_pi_over_qmax_is_found(seed):
+    # A 20 Å sphere measured to q 0.25 Å⁻¹: its Dmax is below 2π/qmax = 25 Å, where the
+    # search used to stop. The search must go down and find the diameter.
+    res = bift(_small_sphere(seed))
+    assert 2.0 * math.pi / 0.25 > 20.0
+    assert abs(res.Dmax - 20.0) < max(3.0 * res.Dmax_err, 0.05 * 20.0)
+    assert "dmax_at_search_limit" not in res.flags
+
+
+def test_flat_curve_dmax_is_flagged_at_the_search_limit():
+    # No particle at all: the data cannot bound Dmax from below. Whatever is reported must
+    # say so, not give the search floor as a precise value with no flag.
+    rng = np.random.default_rng(0)
+    q = np.linspace(0.05, 4.0, 400)
+    curve = Curve(q, 1.0 + rng.normal(0.0, 0.01, q.size), np.full_like(q, 0.01), "nm^-1")
+    res = bift(curve)
+    assert "dmax_at_search_limit" in res.flags

@@ -274,8 +274,16 @@ def _dmax_moments(d: np.ndarray, lz: np.ndarray) -> tuple[float, float]:
     return mean, math.sqrt(max(float(w @ (d - mean) ** 2), 0.0))
 
 
-def _search_dmax(prob: _Problem, rg0: float, d_floor: float, d_ceil: float) -> list[_Eval]:
-    """Coarse-to-fine search of the Dmax posterior; returns every evaluation, by Dmax."""
+def _search_dmax(
+    prob: _Problem, rg0: float, d_floor: float, d_ceil: float, d_min: float | None = None
+) -> list[_Eval]:
+    """Coarse-to-fine search of the Dmax posterior; returns every evaluation, by Dmax.
+
+    The search starts on [max(1.8 Rg, d_floor), min(6 Rg, d_ceil)], extends upwards to
+    ``d_ceil`` while the posterior peaks at the top, and downwards to ``d_min`` (default
+    ``d_floor``) while it is not negligible at the bottom.
+    """
+    d_min = d_floor if d_min is None else min(d_min, d_floor)
     lo, hi = max(1.8 * rg0, d_floor), min(6.0 * rg0, d_ceil)
     if hi <= lo * 1.05:
         lo, hi = d_floor, d_ceil
@@ -286,6 +294,13 @@ def _search_dmax(prob: _Problem, rg0: float, d_floor: float, d_ceil: float) -> l
         top = min(d[-1] * 1.6, d_ceil)
         d2, lz2 = prob.scan(np.geomspace(d[-1], top, 6)[1:])
         d, lz = np.concatenate((d, d2)), np.concatenate((lz, lz2))
+    # Downwards while the lowest Dmax still holds non-negligible posterior (> e^-15 of the
+    # peak): a curve with no resolvable size (flat, or noise only) piles the posterior there,
+    # and stopping at the first floor would report that floor as a precise Dmax.
+    while np.isfinite(lz).any() and lz[0] > np.nanmax(lz) - 15.0 and d[0] > d_min * 1.001:
+        bottom = max(d[0] / 1.6, d_min)
+        d2, lz2 = prob.scan(np.geomspace(bottom, d[0], 6)[:-1])
+        d, lz = np.concatenate((d2, d)), np.concatenate((lz2, lz))
     # Bracket the region of non-negligible posterior (weight > e^-15 of the peak) by the grid
     # points just outside it, and sample it evenly.
     k = int(np.argmax(lz))

@@ -247,12 +247,19 @@ def bift(
     d_ceil = max(2.0 * math.pi / qs[0], 4.0 * d_floor)
     if not math.isfinite(rg0):
         rg0 = math.sqrt(d_floor * d_ceil) / 3.0
+    # Lowest Dmax the search may extend down to: one Shannon channel (a smaller particle
+    # scatters flat over the whole q range used, so the data cannot tell its size) and,
+    # with a real Guinier Rg, the geometric bound Dmax ≥ √(8/3)·Rg (Jung's theorem: any
+    # body of diameter D fits in a sphere of radius D·√(3/8), which bounds its Rg).
+    d_min = math.pi / qs[-1]
+    if guinier is not None and guinier.valid:
+        d_min = min(max(d_min, math.sqrt(8.0 / 3.0) * float(guinier.Rg)), d_floor)
     if dmax is not None:
         if not dmax > 0:
             raise HalosInputError(f"Dmax = {dmax} must be positive", _source(curve), "dmax")
         grid = [prob.evaluate(dmax)]
     else:
-        grid = _search_dmax(prob, rg0, d_floor, d_ceil)
+        grid = _search_dmax(prob, rg0, d_floor, d_ceil, d_min)
     d_grid = np.array([e.dmax for e in grid])
     lz = np.array([e.log_z for e in grid])  # (n_dmax, n_alpha)
     alphas = prob.alphas
@@ -269,14 +276,14 @@ def bift(
         )
     w = np.exp(lz - lz.max()) * width[:, None]
     w /= w.sum()
-    wd = w.sum(1)
     if dmax is None:
         d_mean, d_std = _dmax_moments(d_grid, np.array([e.log_z_marginal for e in grid]))
     else:
         d_mean, d_std = float(dmax), 0.0
-    # The most probable Dmax at an end of everything searched: the data do not bound it
-    # (aggregates or a power-law curve at the top end, no resolvable size at the bottom).
-    if dmax is None and int(np.argmax(wd)) in (0, len(d_grid) - 1):
+    # The Dmax posterior reaching an end of everything searched (mean within 2 spreads of
+    # it): the data do not bound Dmax (aggregates or a power-law curve at the top end, no
+    # resolvable size at the bottom), so its mean and spread describe the search, not the data.
+    if dmax is None and (d_mean - 2.0 * d_std <= d_grid[0] or d_mean + 2.0 * d_std >= d_grid[-1]):
         flags.append("dmax_at_search_limit")
 
     # The reported solution: Dmax at its posterior mean, α at its posterior mode there.
