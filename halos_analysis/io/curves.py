@@ -22,19 +22,89 @@ from halos_analysis.types import Curve, normalise_q_unit
 _FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
 _ROW = re.compile(rf"(?i)^\s*({_FLOAT})[\s,;]+({_FLOAT})(?:[\s,;]+({_FLOAT}))?(?:[\s,;].*)?$")
 
-# Header phrases that state the q unit, as written by ATSAS, RAW, BM29/freesas, pyFAI.
+# An explicit statement of the q unit, as write_dat writes it ("# q_unit: nm^-1") and as some
+# programs write it ("Angular units: 1/nm"). It wins over every other hint.
+_EXPLICIT_UNIT = re.compile(r"(?i)^[#\s]*(?:q[ _]?units?|angular\s+units?)\s*[:=]\s*(\S+)")
+
+# A column-heading line names the q column as a word of its own ("q", "Q", "s", "S", or
+# "q*nm", "q_nm^-1", "Q(1/A)", "q [nm-1]"): the unit is only looked for on such lines, so
+# that a sample called "BSA-1" or "lysozyme_a-1" is not read as a unit.
+_Q_COLUMN = re.compile(r"(?:^|[\s#])[qQsS](?=$|[\s*_(\[/,:])")
+
+# Unit spellings written by ATSAS, RAW, BM29/freesas, pyFAI, SasView. Letters are not allowed
+# right before or after, so that words which merely contain "nm" or "a" do not match.
+_NM = r"(?:1\s*/\s*nm|nm\s*\^?\s*\{?\s*-\s*1\}?)"
+_ANG = r"(?:a|å|ang|angstrom)"
+_A = rf"(?:1\s*/\s*{_ANG}|{_ANG}\s*\^?\s*\{{?\s*-\s*1\}}?)"
 _UNIT_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"q\s*\*?\s*nm|1\s*/\s*nm|nm\s*\^?\s*-\s*1|\[nm-1\]|\bq_nm", re.I), "nm^-1"),
-    (re.compile(r"1\s*/\s*(?:a|å|angstrom)\b|(?:a|å)\s*\^?\s*-\s*1|\[a-1\]|\bq_a", re.I), "A^-1"),
+    (re.compile(rf"(?i)(?<![a-z]){_NM}(?![a-z0-9])|\bq\s*[*_]\s*nm\b"), "nm^-1"),
+    (re.compile(rf"(?i)(?<![a-z]){_A}(?![a-z0-9])|\bq\s*[*_]\s*{_ANG}\b"), "A^-1"),
 )
 
 
+def _unit_in(text: str) -> str | None:
+    found = {unit for pattern, unit in _UNIT_HINTS if pattern.search(text)}
+    # A line that names both units (e.g. a conversion note) states neither.
+    return found.pop() if len(found) == 1 else None
+
+
 def _unit_from_header(lines: Iterable[str]) -> str | None:
+    """The q unit a file's header states, or None.
+
+    An explicit ``q_unit: ...`` line wins; otherwise the first column-heading line (one that
+    names a q/s column) that carries a unit decides.
+    """
+    lines = list(lines)
     for line in lines:
-        for pattern, unit in _UNIT_HINTS:
-            if pattern.search(line):
-                return unit
+        m = _EXPLICIT_UNIT.match(line)
+        if m:
+            try:
+                return normalise_q_unit(m.group(1))
+            except ValueError:
+                if (unit := _unit_in(m.group(1))) is not None:
+                    return unit
+    for line in lines:
+        if _Q_COLUMN.search(line) and (unit := _unit_in(line)) is not None:
+            return unit
     return None
+
+
+# Intensity units: the spellings users and programs write, and what they mean. "arbitrary"
+# is a statement too: the curve is known not to be on an absolute scale.
+_I_UNIT_ALIASES: dict[str, str] = {
+    "1/cm": "1/cm",
+    "cm^-1": "1/cm",
+    "cm-1": "1/cm",
+    "1/m": "1/m",
+    "m^-1": "1/m",
+    "m-1": "1/m",
+    "arbitrary": "arbitrary",
+    "arb": "arbitrary",
+    "arb.": "arbitrary",
+    "a.u.": "arbitrary",
+    "au": "arbitrary",
+    "none": "arbitrary",
+}
+_EXPLICIT_I_UNIT = re.compile(r"(?i)^[#\s]*intensity[ _]?units?\s*[:=]\s*(.*?)\s*$")
+
+# Where a q range stops being believable for a bioSAXS curve in a unit (see guess_q_unit):
+# a curve that ends below 1 nm⁻¹ (0.1 Å⁻¹) or above 2 Å⁻¹ (20 nm⁻¹) is not SAXS of a
+# macromolecule in that unit, and far more often a mislabelled file.
+_QMAX_BELIEVABLE = {"nm^-1": (1.0, 20.0), "A^-1": (0.1, 2.0)}
+
+
+def normalise_intensity_unit(unit: object) -> str | None:
+    """Canonical spelling of an intensity unit: ``"1/cm"``, ``"1/m"``, ``"arbitrary"``.
+
+    Returns None for None or an empty string (unit not known); other spellings are kept as
+    given (stripped), so that an unusual but stated unit is not silently renamed.
+    """
+    if unit is None:
+        return None
+    text = str(unit).strip()
+    if not text:
+        return None
+    return _I_UNIT_ALIASES.get(text.lower().replace(" ", ""), text)
 
 
 def guess_q_unit(q: np.ndarray) -> str:
@@ -79,14 +149,20 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
     path : str or Path
         The file.
     q_unit : str, optional
-        The q unit; when absent it is read from the header where stated, else guessed from
-        the q range (and the guess is said on stderr).
+        The q unit. When absent it is read from the header: an explicit ``q_unit: ...`` line
+        (as :func:`write_dat` writes) wins, else a column heading such as ``q*nm`` or
+        ``q_A^-1``; when the header states none it is guessed from the q range (said on
+        stderr). A given unit is kept, but a one-line warning goes to stderr when it
+        contradicts the header or the q range is implausible in it (e.g. q max 0.28 as nm⁻¹).
     name : str, optional
         Name for the curve; the file's stem by default.
 
     Returns
     -------
     Curve
+        ``meta`` holds ``source``, ``q_unit_source`` (argument, header or guessed), the
+        ``intensity_unit`` when the header states one (``# intensity_unit: 1/cm``) and the
+        ``flags`` written by :func:`write_dat`.
 
     Raises
     ------
@@ -130,8 +206,9 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
     q, intensity, sigma = data[:, 0], data[:, 1], data[:, 2]
 
     unit_source = "argument"
+    header_unit = _unit_from_header(header)
     if q_unit is None:
-        q_unit = _unit_from_header(header)
+        q_unit = header_unit
         unit_source = "header"
     if q_unit is None:
         q_unit = guess_q_unit(q)
@@ -147,13 +224,33 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
         raise HalosInputError(str(exc), path, "q unit") from None
 
     check_curve_arrays(q, intensity, sigma, path)
+    if unit_source == "argument":
+        _warn_doubtful_unit(path, q_unit, header_unit, q)
     meta: dict[str, object] = {"source": str(path), "q_unit_source": unit_source}
+    for line in header:
+        m = _EXPLICIT_I_UNIT.match(line)
+        if m and (i_unit := normalise_intensity_unit(m.group(1))) is not None:
+            meta["intensity_unit"] = i_unit
+            break
     # Quality flags written by write_dat ("# flags: a b") come back with the curve.
     for line in header:
         m = re.match(r"^#\s*flags:\s*(.*)$", line)
         if m:
             meta["flags"] = tuple(f for f in m.group(1).split() if f != "none")
     return Curve(q, intensity, sigma, q_unit, name=name or path.stem, meta=meta)
+
+
+def _warn_doubtful_unit(path: Path, q_unit: str, header_unit: str | None, q: np.ndarray) -> None:
+    """One line on stderr when a q unit the caller gave looks wrong (the choice is kept)."""
+    qmax = float(np.max(q))
+    low, high = _QMAX_BELIEVABLE[q_unit]
+    if header_unit is not None and header_unit != q_unit:
+        why = f"the file's header says {header_unit}"
+    elif not low <= qmax <= high:
+        why = f"q max {qmax:.4g} is implausible in {q_unit} (expected {low:g}-{high:g})"
+    else:
+        return
+    print(f"warning: {path}: reading q as {q_unit} as asked, but {why}", file=sys.stderr)
 
 
 def check_curve_arrays(
@@ -174,7 +271,7 @@ def check_curve_arrays(
         if bad.any():
             i = int(np.argmax(bad))
             raise HalosInputError(
-                f"sigma must be finite and > 0, got {sigma[i]!r} at data row {i}",
+                f"sigma must be finite and > 0, got {sigma[i]:g} at data row {i}",
                 path,
                 f"row {i}",
             )
@@ -184,25 +281,40 @@ def check_curve_arrays(
             i = int(np.argmax(step <= 0)) + 1
             what = "duplicated" if step[i - 1] == 0 else "decreasing"
             raise HalosInputError(
-                f"q must increase strictly; {what} q = {q[i]!r} at data row {i}", path, f"row {i}"
+                f"q must increase strictly; {what} q = {q[i]:g} at data row {i}", path, f"row {i}"
             )
 
 
 def write_dat(curve: Curve, path: str | Path, header: dict[str, object] | None = None) -> Path:
     """Write a curve as an ATSAS-style three-column ``.dat`` file.
 
-    The header names the sample, the q unit and any ``header`` items, one ``# key: value``
-    line each. Written to a temporary name first, so that no half-written file is left.
+    The header names the sample, the q unit, the intensity unit (``meta["intensity_unit"]``,
+    ``arbitrary`` when not known) and any ``header`` items, one ``# key: value`` line each.
+    Written to a temporary name first, so that no half-written file is left.
+
+    Points whose intensity is NaN (a q bin no frame had a valid pixel in, see
+    :func:`halos_analysis.reduce.average`) are left out, so that every written file reads back
+    with :func:`read_curve`; their number is written as ``# empty_bins_omitted: N`` and said on
+    stderr. Any other non-finite value is written as is and refused on reading.
     """
     path = Path(path)
-    lines = [f"# {curve.name}", f"# q_unit: {curve.q_unit}"]
+    i_unit = normalise_intensity_unit(curve.meta.get("intensity_unit")) or "arbitrary"
+    lines = [f"# {curve.name}", f"# q_unit: {curve.q_unit}", f"# intensity_unit: {i_unit}"]
+    empty = np.isnan(curve.intensity)
+    if empty.any():
+        lines.append(f"# empty_bins_omitted: {int(empty.sum())}")
+        print(
+            f"{path}: {int(empty.sum())} q bins without data (NaN in every frame) left out",
+            file=sys.stderr,
+        )
     for key, value in (header or {}).items():
         lines.append(f"# {key}: {value}")
     qcol = "q*nm^-1" if curve.q_unit == "nm^-1" else "q*A^-1"
     lines.append(f"# {qcol:>14s} {'I':>15s} {'sigma':>15s}")
+    keep = ~empty
     body = "\n".join(
         f"{q:16.8e} {i:15.8e} {s:15.8e}"
-        for q, i, s in zip(curve.q, curve.intensity, curve.sigma, strict=True)
+        for q, i, s in zip(curve.q[keep], curve.intensity[keep], curve.sigma[keep], strict=True)
     )
     tmp = path.with_name(path.name + ".part")
     tmp.write_text("\n".join(lines) + "\n" + body + "\n")
