@@ -116,10 +116,16 @@ def test_rna_uses_other_vc_coefficients(curve):
 
 def test_bad_inputs_raise_or_flag(curve):
     g = auto_guinier(curve)
+    # No concentration: the I0-based estimates cannot be made (NaN, flagged), the rest is.
+    for kwargs in ({"absolute_scale": True}, {"reference": (0.05, 4.0, 14.3)}):
+        for conc in (None, 0.0, math.nan):
+            m = molecular_weight(curve, g, concentration_mg_ml=conc, **kwargs)
+            assert math.isnan(m.mw_abs_kda) and math.isnan(m.mw_ref_kda)
+            assert "no_concentration" in m.flags
+            assert math.isfinite(m.mw_vp_kda) and math.isfinite(m.mw_vc_kda)
+            assert math.isfinite(m.mw_consensus_kda)
     with pytest.raises(HalosInputError, match="concentration"):
-        molecular_weight(curve, g, absolute_scale=True)
-    with pytest.raises(HalosInputError, match="concentration"):
-        molecular_weight(curve, g, reference=(0.05, 4.0, 14.3))
+        molecular_weight(curve, g, concentration_mg_ml=-1.0, absolute_scale=True)
     with pytest.raises(HalosInputError, match="macromolecule"):
         molecular_weight(curve, g, macromolecule="dna")
     nan = math.nan
@@ -134,3 +140,18 @@ def test_too_short_q_range_gives_nan_not_nonsense():
     m = molecular_weight(c, exact_guinier())
     assert math.isnan(m.mw_vp_kda) and math.isnan(m.mw_vc_kda)
     assert "q_range_too_short" in m.flags
+
+
+@pytest.mark.parametrize("psv", [0.3, 0.97, 1.233, 0.0])
+def test_implausible_partial_specific_volume_is_an_input_error(curve, psv):
+    # 1.233 is a protein's ν̄ in Å³/Da, 0.97 is where the protein contrast vanishes.
+    g = auto_guinier(curve)
+    with pytest.raises(HalosInputError) as err:
+        molecular_weight(curve, g, concentration_mg_ml=1.0, absolute_scale=True, psv_cm3_g=psv)
+    assert err.value.field == "--psv"
+
+
+def test_concentration_is_not_needed_without_i0_methods(curve):
+    g = auto_guinier(curve)
+    m = molecular_weight(curve, g, concentration_mg_ml=None)
+    assert "no_concentration" not in m.flags

@@ -47,6 +47,13 @@ ELECTRONS_PER_CM3_WATER = 3.34e23
 #: Below this last-point qRg, the Porod and Vc integrals are too truncated to report.
 _MIN_QRG_INTEGRALS = 4.0
 
+#: Accepted partial specific volumes (cm³/g). Biomolecules lie well inside: proteins
+#: 0.70–0.76, nucleic acids 0.50–0.60, glycoproteins and protein–detergent complexes up to
+#: ~0.85. The upper end also keeps clear of ν̄ = n_e/ρ_water ≈ 0.96 cm³/g, where the
+#: protein contrast vanishes and the absolute-scale MW diverges; values outside are
+#: almost always a unit mistake (Å³/Da, ml/g of solution).
+_PSV_RANGE = (0.5, 0.9)
+
 #: Rambo–Tainer power-law coefficients (A, B): MW[Da] = (Qr/B)^A.
 VC_COEFFICIENTS = {"protein": (1.0, 0.1231), "rna": (0.808, 0.00934)}
 
@@ -192,10 +199,12 @@ def molecular_weight(
         replaces the data in the integrals).
     concentration_mg_ml : float, optional
         Sample concentration (mg/ml); needed for ``absolute_scale`` and ``reference``.
+        When absent (None, 0 or NaN) those two estimates are NaN, flag
+        ``"no_concentration"``, and the rest is computed.
     absolute_scale : bool
         I0 is in cm⁻¹ (absolute scale): compute MW from I0, c and ``psv_cm3_g``.
     psv_cm3_g : float
-        Partial specific volume ν̄ (cm³/g).
+        Partial specific volume ν̄ (cm³/g), 0.5–0.9.
     reference : (I0_ref, conc_ref_mg_ml, mw_ref_kda), optional
         A standard measured in the same conditions (e.g. lysozyme).
     macromolecule : {"protein", "rna"}
@@ -218,8 +227,8 @@ def molecular_weight(
     Raises
     ------
     HalosInputError
-        Unknown macromolecule; absolute scale or reference without a positive
-        concentration; a reference with non-positive values.
+        Unknown macromolecule; ``psv_cm3_g`` outside 0.5–0.9 cm³/g (field ``--psv``); a
+        negative concentration; a reference with non-positive values.
     """
     macromolecule = macromolecule.lower()
     if macromolecule not in VC_COEFFICIENTS:
@@ -227,13 +236,22 @@ def molecular_weight(
             f"unknown macromolecule {macromolecule!r} (use 'protein' or 'rna')",
             field="macromolecule",
         )
-    needs_conc = absolute_scale or reference is not None
-    if needs_conc and not (concentration_mg_ml and concentration_mg_ml > 0):
+    if not _PSV_RANGE[0] <= psv_cm3_g <= _PSV_RANGE[1]:
         raise HalosInputError(
-            "MW from I0 (absolute scale or reference standard) needs a concentration > 0 mg/ml",
+            f"partial specific volume {psv_cm3_g} cm³/g is outside {_PSV_RANGE[0]}–"
+            f"{_PSV_RANGE[1]} cm³/g (proteins ≈ 0.73, nucleic acids ≈ 0.55; "
+            "1.23 would be Å³/Da, not cm³/g)",
+            field="--psv",
+        )
+    c = concentration_mg_ml
+    if c is not None and (c < 0 or math.isinf(c)):
+        raise HalosInputError(
+            f"concentration {c} mg/ml: must be positive (or 0 / absent if not known)",
             curve.meta.get("source"),
             "concentration",
         )
+    # A missing concentration (None, 0, NaN: not measured) only rules out the I0-based MW.
+    has_conc = c is not None and c > 0
     if reference is not None and not all(v > 0 for v in reference):
         raise HalosInputError(
             f"reference standard (I0, conc, MW) must be positive, got {reference}",
@@ -277,14 +295,16 @@ def molecular_weight(
     if absolute_scale and macromolecule != "protein":
         flags.append("abs_contrast_for_protein")
 
+    if (absolute_scale or reference is not None) and not has_conc:
+        flags.append("no_concentration")
     mw_abs = nan
-    if absolute_scale:
+    if absolute_scale and has_conc:
         contrast = protein_mass_contrast(psv_cm3_g)
-        mw_abs = AVOGADRO * (rg_i0.I0 / concentration_mg_ml) / contrast**2
+        mw_abs = AVOGADRO * (rg_i0.I0 / c) / contrast**2
     mw_ref = nan
-    if reference is not None:
+    if reference is not None and has_conc:
         i0_ref, c_ref, m_ref = reference
-        mw_ref = m_ref * (rg_i0.I0 / concentration_mg_ml) / (i0_ref / c_ref)
+        mw_ref = m_ref * (rg_i0.I0 / c) / (i0_ref / c_ref)
 
     est = np.array([v for v in (mw_vp, mw_vc, mw_abs, mw_ref) if math.isfinite(v)])
     consensus = float(np.median(est)) if est.size else nan
