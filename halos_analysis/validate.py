@@ -49,7 +49,9 @@ _META_FIELD = {
 }
 
 
-def validate_file(path: str | Path, profile: str | None = None) -> list[str]:
+def validate_file(
+    path: str | Path, profile: str | None = None, side_table: str | Path | None = None
+) -> list[str]:
     """Check one file and list what is wrong with it.
 
     Parameters
@@ -60,6 +62,9 @@ def validate_file(path: str | Path, profile: str | None = None) -> list[str]:
         Facility profile (e.g. ``"p12_pilatus_cbf"``): validate as a raw file of that
         facility. Without it, HDF5 files holding an NXcanSAS entry are checked as NXcanSAS,
         other HDF5 and CBF/EDF/TIFF files as raw files of the generic profile.
+    side_table : str or Path, optional
+        TSV of per-frame counters (``monitor``, ``transmission``, ``exposure_s``) for a raw
+        file whose profile reads them from a side table (e.g. ``maxiv_cosaxs_eiger``).
 
     Returns
     -------
@@ -75,10 +80,10 @@ def validate_file(path: str | Path, profile: str | None = None) -> list[str]:
 
     is_h5 = h5py.is_hdf5(path)
     if profile is not None:
-        return validate_raw(path, profile)
+        return validate_raw(path, profile, side_table)
     if not is_h5:
         if path.suffix.lower() in RAW_SUFFIXES:
-            return validate_raw(path, None)
+            return validate_raw(path, None, side_table)
         return ["not an HDF5 file (and not a CBF/EDF/TIFF frame file)"]
     try:
         with h5py.File(path, "r") as h5:
@@ -87,7 +92,7 @@ def validate_file(path: str | Path, profile: str | None = None) -> list[str]:
         return [f"HDF5 file cannot be opened: {exc}"]
     if nxcansas:
         return validate_nxcansas(path)
-    return validate_raw(path, None)
+    return validate_raw(path, None, side_table)
 
 
 # --- NXcanSAS -------------------------------------------------------------------------------
@@ -301,11 +306,14 @@ def nexusformat_errors(path: str | Path, entry: str | None = None) -> list[str]:
 # --- raw frame files ------------------------------------------------------------------------
 
 
-def validate_raw(path: str | Path, profile: str | None = None) -> list[str]:
+def validate_raw(
+    path: str | Path, profile: str | None = None, side_table: str | Path | None = None
+) -> list[str]:
     """Problems of a raw detector file against a facility profile.
 
     Checks that the profile's required metadata are present and plausible, and that every
-    frame can be read, has the detector's shape and is not empty.
+    frame can be read, has the detector's shape and is not empty. A side table, when given,
+    supplies the per-frame counters as it does in the reduction.
     """
     path = Path(path)
     try:
@@ -323,11 +331,12 @@ def validate_raw(path: str | Path, profile: str | None = None) -> list[str]:
     except KeyError as exc:
         return [f"unknown profile: {exc}"]
     try:
-        source = _open_source(frames_mod, path, profile)
+        source = _open_source(frames_mod, path, profile, side_table)
     except (HalosError, OSError, ValueError, KeyError) as exc:
         return [f"cannot be read as a {profile} file: {exc}"]
     problems = []
     meta = getattr(source, "metadata", None)
+    locations = profiles.get_profile(profile)["fields"]
     for field in required:
         if field == "data":
             continue  # checked by reading the frames below
@@ -335,8 +344,10 @@ def validate_raw(path: str | Path, profile: str | None = None) -> list[str]:
         value = getattr(meta, attr, None) if attr else None
         if value is None:
             value = _extra_field(source, field)
+        if isinstance(value, str) and not value.strip():
+            value = None  # an empty sample name names nothing
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            problems.append(f"required field {field!r} is missing")
+            problems.append(f"required field {field!r} is missing" + _hint(locations, field))
         elif field in _POSITIVE and isinstance(value, (int, float)) and value <= 0:
             problems.append(f"field {field!r} must be positive, found {value!r}")
     problems += _check_frames(source, meta)
@@ -346,8 +357,20 @@ def validate_raw(path: str | Path, profile: str | None = None) -> list[str]:
     return problems
 
 
-def _open_source(frames_mod: Any, path: Path, profile: str) -> Any:
-    return frames_mod.open_frames(path, profile=profile)
+def _open_source(
+    frames_mod: Any, path: Path, profile: str, side_table: str | Path | None = None
+) -> Any:
+    return frames_mod.open_frames(path, profile=profile, side_table=side_table)
+
+
+def _hint(locations: dict[str, tuple[str, ...]], field: str) -> str:
+    """Where the profile looks for ``field``, when only a side table can give it."""
+    where = locations.get(field, ())
+    if field == "monitor":
+        where = where + locations.get("monitor_rate", ())
+    if where and all(loc.startswith("side:") for loc in where):
+        return " (this profile reads it from a side table only: give one)"
+    return ""
 
 
 def _extra_field(source: Any, field: str) -> Any:

@@ -325,3 +325,30 @@ def test_real_pilatus100k_tiff(validation_dir):
     assert list(frame.shape) == checks["shape"] and int(frame.sum()) == checks["sum"]
     assert src.metadata.pixel1_m == pytest.approx(172e-6)
     assert src.monitor is None  # the header's "Flux 0.0000" means no flux was recorded
+
+
+def test_facility_profiles_validate_the_simulated_master(sim, tmp_path):
+    from halos_analysis.validate import validate_file
+
+    out, truth = sim
+    master = out / "eiger4m" / "bsa_master.h5"
+    assert validate_file(master, profile="p12_eiger_nexus") == []
+    # CoSAXS counters live apart from the detector file: without a side table it is incomplete.
+    problems = validate_file(master, profile="maxiv_cosaxs_eiger")
+    assert len(problems) == 1 and "'monitor' is missing" in problems[0]
+    assert "side table" in problems[0]
+    table = tmp_path / "counters.tsv"
+    monitor = truth["detectors"]["eiger4m"]["monitor"]["bsa"]
+    table.write_text("frame\tmonitor\n" + "".join(f"{i}\t{m}\n" for i, m in enumerate(monitor)))
+    assert validate_file(master, profile="maxiv_cosaxs_eiger", side_table=table) == []
+    # A P12 master without its sample name, or with an empty one, is not complete.
+    for how in ("absent", "empty"):
+        nameless = out / "eiger4m" / f"nameless_{how}_master.h5"
+        shutil.copy(master, nameless)
+        with h5py.File(nameless, "r+") as f:
+            del f["entry/sample/name"]
+            if how == "empty":
+                f["entry/sample/name"] = ""
+        assert validate_file(nameless, profile="p12_eiger_nexus") == [
+            "required field 'sample_name' is missing"
+        ], how

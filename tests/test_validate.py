@@ -202,3 +202,20 @@ def test_unreadable_frame_is_named_exactly(tmp_path):
     problems = validate_file(path, profile="dectris_nexus")
     unreadable = [p for p in problems if "cannot be read" in p]
     assert len(unreadable) == 1 and unreadable[0].startswith("frame 5 cannot be read"), problems
+
+
+@pytest.mark.parametrize(("drop", "field"), [("Flux", "monitor"), ("Sample_name", "sample_name")])
+def test_p12_cbf_must_carry_monitor_and_sample_name(cbf, drop, field):
+    # Issue 5: a P12 file carries the monitor and the sample name; a bare Pilatus file need not.
+    bare = cbf("bare.cbf", {k: v for k, v in HEADER.items() if k != drop})
+    assert validate_file(bare) == []
+    assert validate_file(bare, profile="p12_pilatus_cbf") == [
+        f"required field {field!r} is missing"
+    ]
+
+
+def test_side_table_supplies_the_monitor(cbf, tmp_path):
+    no_flux = cbf("noflux.cbf", {k: v for k, v in HEADER.items() if k != "Flux"})
+    table = tmp_path / "counters.tsv"
+    table.write_text("frame\tmonitor\n0\t123456\n")
+    assert validate_file(no_flux, profile="p12_pilatus_cbf", side_table=table) == []

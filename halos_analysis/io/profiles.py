@@ -50,6 +50,13 @@ FIELDS: dict[str, str] = {
 
 _DECTRIS = "/entry/instrument/detector"
 
+# What a facility file must carry to be reduced without guessing (issue 5): the geometry,
+# the exposure, a per-frame monitor (from the file or a side table) and the sample name.
+# The generic layouts require less, since a bare detector file has no monitor or name.
+_GEOMETRY = ("wavelength", "distance", "pixel_size_x", "pixel_size_y", "beam_center_x")
+_FACILITY_CBF = (*_GEOMETRY, "exposure", "monitor", "sample_name")
+_FACILITY_NEXUS = ("data", *_GEOMETRY, "beam_center_y", "exposure", "monitor", "sample_name")
+
 #: The table. ``format`` is what the frames are stored in; ``required`` lists the fields
 #: ``halos validate`` insists on; ``notes`` says what is known about real files.
 PROFILES: dict[str, dict[str, Any]] = {
@@ -138,12 +145,15 @@ PROFILES: dict[str, dict[str, Any]] = {
         "base": "pilatus_minicbf",
         "description": "EMBL P12 (PETRA III) batch mode, Pilatus 2M/6M miniCBF",
         "fields": {},
-        "notes": "Geometry is also in the beamline's PONI file, which wins in integration.",
+        "required": _FACILITY_CBF,
+        "notes": "Geometry is also in the beamline's PONI file, which wins in integration. "
+        "The monitor is the header's Flux x Exposure_time, or a side table's monitor column.",
     },
     "p12_eiger_nexus": {
         "base": "dectris_nexus",
         "description": "EMBL P12 (PETRA III), Eiger2 4M/9M NeXus master + data files",
         "fields": {},
+        "required": _FACILITY_NEXUS,
     },
     "maxiv_cosaxs_eiger": {
         "base": "dectris_nexus",
@@ -152,8 +162,10 @@ PROFILES: dict[str, dict[str, Any]] = {
             "monitor": ("side:monitor",),
             "transmission": ("side:transmission",),
         },
+        "required": _FACILITY_NEXUS,
         "notes": "Beamline counters are stored apart from the detector files: give them in a "
-        "side table (frame, monitor, transmission, exposure_s).",
+        "side table (frame, monitor, transmission, exposure_s); `halos validate` then needs "
+        "the side table too.",
     },
     "esrf_bm29_pilatus_h5": {
         "format": "hdf5",
