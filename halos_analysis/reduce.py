@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from halos_analysis.errors import HalosInputError
+from halos_analysis.io.curves import normalise_intensity_unit
 from halos_analysis.types import Curve, SimilarityResult
 
 __all__ = ["average", "cormap_pvalue", "cormap_test", "longest_run", "select_frames", "subtract"]
@@ -286,8 +287,44 @@ def select_frames(
     )
 
 
+def _common_intensity_unit(curves: Sequence[Curve], what: str) -> str | None:
+    """The intensity unit all curves share; None when any of them does not state one.
+
+    Two different stated units (``1/cm`` and ``arbitrary``) are refused: the result would be
+    on no scale at all.
+    """
+    units = [normalise_intensity_unit(c.meta.get("intensity_unit")) for c in curves]
+    known = [(u, c) for u, c in zip(units, curves, strict=True) if u is not None]
+    for u, c in known[1:]:
+        if u != known[0][0]:
+            ref = known[0][1]
+            raise HalosInputError(
+                f"intensity unit {u} differs from {known[0][0]} of {_where(ref)}; cannot {what} "
+                "curves on different intensity scales",
+                _where(c),
+                "intensity unit",
+            )
+    # A curve that does not say is not assumed to share the others' scale.
+    return known[0][0] if known and len(known) == len(curves) else None
+
+
+def _with_intensity_unit(meta: dict, unit: str | None) -> dict:
+    meta = dict(meta)
+    meta.pop("intensity_unit", None)
+    if unit is not None:
+        meta["intensity_unit"] = unit
+    return meta
+
+
 def average(curves: Sequence[Curve]) -> Curve:
-    """Mean of curves on one q grid, with σ = √(Σσᵢ²)/n.
+    """Mean of curves on one q grid, bin by bin over the curves that have data there.
+
+    A bin whose intensity is NaN in a curve (no valid pixel in that frame, e.g. a pixel
+    flagged invalid in one exposure) is left out of that bin's mean only, so one bad frame
+    does not erase the bin: I = Σ Iᵢ / nₖ and σ = √(Σ σᵢ²) / nₖ over the nₖ curves with a
+    finite intensity there. A bin with no data in any curve stays NaN (the q grid is kept, so
+    that sample and buffer still line up); :func:`halos_analysis.io.curves.write_dat` leaves
+    such bins out of the file.
 
     Parameters
     ----------
@@ -297,22 +334,38 @@ def average(curves: Sequence[Curve]) -> Curve:
     Returns
     -------
     Curve
-        Named after the first curve; ``meta["averaged_from"]`` lists the names averaged.
+        Named after the first curve. ``meta["averaged_from"]`` lists the names averaged;
+        ``meta["intensity_unit"]`` is the curves' common intensity unit (absent when one of
+        them states none); ``meta["bins_partly_averaged"]`` and ``meta["empty_bins"]`` count
+        the bins averaged over fewer than all curves and over none.
 
     Raises
     ------
     HalosInputError
-        No curves, or a curve whose q unit or q grid differs from the first (named).
+        No curves, or a curve whose q unit, q grid or stated intensity unit differs from the
+        first (named).
     """
     if len(curves) == 0:
         raise HalosInputError("nothing to average: no curves given", field="curves")
     _check_same_grid(curves, "average")
+    unit = _common_intensity_unit(curves, "average")
     n = len(curves)
-    intensity = np.mean([c.intensity for c in curves], axis=0)
-    sigma = np.sqrt(np.sum([np.square(c.sigma) for c in curves], axis=0)) / n
+    data = np.vstack([c.intensity for c in curves])
+    var = np.vstack([np.square(c.sigma) for c in curves])
+    # Only NaN marks a missing bin; an infinite value is an error upstream and must show.
+    present = ~np.isnan(data)
+    counts = present.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        intensity = np.where(present, data, 0.0).sum(axis=0) / counts
+        sigma = np.sqrt(np.where(present, var, 0.0).sum(axis=0)) / counts
+    # σ is unknown (NaN) in a bin when any curve counted there has no σ (two-column files).
+    sigma[(present & np.isnan(var)).any(axis=0)] = np.nan
+    intensity[counts == 0] = sigma[counts == 0] = np.nan
     first = curves[0]
-    meta = dict(first.meta)
+    meta = _with_intensity_unit(first.meta, unit)
     meta["averaged_from"] = [c.name for c in curves]
+    meta["bins_partly_averaged"] = int(((counts > 0) & (counts < n)).sum())
+    meta["empty_bins"] = int((counts == 0).sum())
     return Curve(first.q.copy(), intensity, sigma, first.q_unit, name=first.name, meta=meta)
 
 
@@ -333,12 +386,15 @@ def subtract(sample: Curve, buffer: Curve, scale: float = 1.0) -> Curve:
     Returns
     -------
     Curve
-        Named ``"<sample> - <buffer>"``; σ = √(σ_s² + (scale·σ_b)²).
+        Named ``"<sample> - <buffer>"``; σ = √(σ_s² + (scale·σ_b)²). ``meta["intensity_unit"]``
+        is the curves' common intensity unit, absent when either states none. A bin that is
+        NaN (no data) in either curve is NaN in the result.
 
     Raises
     ------
     HalosInputError
-        q unit or grid mismatch (naming both curves), or a non-finite scale.
+        q unit, q grid or stated intensity unit mismatch (naming both curves), or a
+        non-finite scale.
     """
     if not np.isfinite(scale):
         raise HalosInputError(f"buffer scale must be finite, got {scale}", field="scale")
@@ -360,9 +416,18 @@ def subtract(sample: Curve, buffer: Curve, scale: float = 1.0) -> Curve:
             s_name,
             "q",
         )
+    s_unit = normalise_intensity_unit(sample.meta.get("intensity_unit"))
+    b_unit = normalise_intensity_unit(buffer.meta.get("intensity_unit"))
+    if s_unit is not None and b_unit is not None and s_unit != b_unit:
+        raise HalosInputError(
+            f"intensity unit mismatch: sample {s_name} is in {s_unit} but buffer {b_name} is "
+            f"in {b_unit}; integrate both on the same scale",
+            s_name,
+            "intensity unit",
+        )
     intensity = sample.intensity - scale * buffer.intensity
     sigma = np.sqrt(np.square(sample.sigma) + np.square(scale * buffer.sigma))
-    meta = dict(sample.meta)
+    meta = _with_intensity_unit(sample.meta, s_unit if s_unit == b_unit else None)
     meta.update({"buffer": buffer.name, "buffer_scale": float(scale)})
     return Curve(
         sample.q.copy(),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from halos_analysis import reduce
 from halos_analysis.errors import HalosInputError
+from halos_analysis.io.curves import read_curve, write_dat
 from halos_analysis.types import Curve
 
 Q = np.linspace(0.01, 0.3, 400)
@@ -160,3 +162,70 @@ def test_subtract_grid_mismatch_is_refused_with_the_row():
     shifted = Curve(Q + 1e-3, b.intensity, b.sigma, "A^-1", name="buffer_b")
     with pytest.raises(HalosInputError, match="row 0"):
         reduce.subtract(s, shifted)
+
+
+def _with_unit(curves: list[Curve], unit: str | None) -> list[Curve]:
+    meta = {} if unit is None else {"intensity_unit": unit}
+    return [dataclasses.replace(c, meta={**c.meta, **meta}) for c in curves]
+
+
+def test_average_and_subtract_carry_the_intensity_unit():
+    sample = reduce.average(_with_unit(_frames(3, seed=7), "1/cm"))
+    buffer = reduce.average(_with_unit(_frames(3, seed=8), "cm^-1"))
+    assert sample.meta["intensity_unit"] == "1/cm"
+    assert reduce.subtract(sample, buffer).meta["intensity_unit"] == "1/cm"
+
+
+def test_intensity_unit_is_dropped_when_one_curve_does_not_state_it():
+    frames = _with_unit(_frames(2, seed=9), "1/cm") + _frames(1, seed=10)
+    assert "intensity_unit" not in reduce.average(frames).meta
+    s = _with_unit(_frames(1, seed=11), "1/cm")[0]
+    assert "intensity_unit" not in reduce.subtract(s, _frames(1, seed=12)[0]).meta
+
+
+def test_subtract_refuses_different_intensity_units_naming_both():
+    s = _with_unit([_frames(1, seed=13)[0]], "1/cm")[0]
+    b = _with_unit([_frames(1, seed=14)[0]], "arbitrary")[0]
+    s = dataclasses.replace(s, meta={**s.meta, "source": "lys_abs.dat"})
+    b = dataclasses.replace(b, meta={**b.meta, "source": "buffer_raw.dat"})
+    with pytest.raises(HalosInputError) as exc:
+        reduce.subtract(s, b)
+    msg = str(exc.value)
+    assert "lys_abs.dat" in msg and "buffer_raw.dat" in msg
+    assert "1/cm" in msg and "arbitrary" in msg
+
+
+def test_average_refuses_frames_on_different_intensity_scales():
+    frames = _with_unit(_frames(2, seed=15), "1/cm") + _with_unit(_frames(1, seed=16), "arbitrary")
+    with pytest.raises(HalosInputError, match="intensity unit"):
+        reduce.average(frames)
+
+
+def test_average_skips_a_bin_missing_in_some_frames_only():
+    frames = _frames(4, seed=17)
+    data = [(c.intensity.copy(), c.sigma.copy()) for c in frames]
+    data[1][0][10] = data[1][1][10] = np.nan  # bin 10 lost all pixels in frame 1
+    for i, s in data:
+        i[20] = s[20] = np.nan  # bin 20 has no data in any frame
+    holed = [Curve(Q, i, s, "A^-1", name=c.name) for c, (i, s) in zip(frames, data, strict=True)]
+    avg = reduce.average(holed)
+    others = [frames[k] for k in (0, 2, 3)]
+    assert avg.intensity[10] == pytest.approx(np.mean([c.intensity[10] for c in others]))
+    assert avg.sigma[10] == pytest.approx(np.sqrt(sum(c.sigma[10] ** 2 for c in others)) / 3)
+    # Every other bin is the plain average of all four frames.
+    full = reduce.average(frames)
+    rest = np.ones(len(Q), bool)
+    rest[[10, 20]] = False
+    np.testing.assert_allclose(avg.intensity[rest], full.intensity[rest])
+    np.testing.assert_allclose(avg.sigma[rest], full.sigma[rest])
+    assert np.isnan(avg.intensity[20]) and np.isnan(avg.sigma[20])
+    assert (avg.meta["bins_partly_averaged"], avg.meta["empty_bins"]) == (1, 1)
+
+
+def test_average_with_an_empty_bin_writes_and_reads_back(tmp_path):
+    frames = _frames(2, seed=18)
+    for c in frames:
+        c.intensity[5] = np.nan
+    avg = reduce.average(frames)
+    back = read_curve(write_dat(avg, tmp_path / "avg.dat"))
+    assert len(back) == len(Q) - 1 and np.isfinite(back.intensity).all()
