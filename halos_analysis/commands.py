@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -19,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from halos_analysis.errors import HalosError, HalosInputError
-
-ROOT = Path(__file__).resolve().parents[1]
+from halos_analysis.errors import HalosInputError
 
 
 def _print_json(obj: object) -> None:
@@ -369,26 +365,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
-    snakemake = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or shutil.which(
-        "snakemake"
+    from halos_analysis.runner import snakemake_command, workflow_env
+
+    cmd = snakemake_command(
+        cores=args.cores, directory=args.directory, configfile=args.configfile, extra=extra
     )
-    if snakemake is None:
-        raise HalosError("snakemake is not installed in this environment")
-    snakefile = ROOT / "Snakefile"
-    cmd = [snakemake, "--snakefile", str(snakefile), "--cores", str(args.cores)]
-    if args.directory:
-        if not Path(args.directory).is_dir():
-            raise HalosInputError("working directory not found", args.directory)
-        cmd += ["--directory", args.directory]
-    if args.configfile:
-        if not Path(args.configfile).is_file():
-            raise HalosInputError("config file not found", args.configfile)
-        cmd += ["--configfile", str(Path(args.configfile).resolve())]
-    cmd += extra
-    env = dict(os.environ)
-    # The rules call `halos`: make sure it is this installation's.
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return subprocess.call(cmd, env=env)
+    return subprocess.call(cmd, env=workflow_env())
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,7 @@ import yaml
 
 from halos_analysis.config import SHEET_COLUMNS
 from halos_analysis.errors import HalosInputError
-
-ROOT = Path(__file__).resolve().parents[1]
+from halos_analysis.runner import snakemake_command, workflow_env
 
 
 @dataclass(frozen=True)
@@ -105,12 +102,7 @@ def reproduce_sample(
     base = Path(base_dir).resolve()
     prov = load_provenance(result)
     sample = prov["sample"]
-    cwd = Path.cwd()
-    try:
-        os.chdir(base)
-        inputs = check_inputs(prov)
-    finally:
-        os.chdir(cwd)
+    inputs = check_inputs(prov, base_dir=base)
     if any(v == "missing" for v in inputs.values()):
         return Reproduction(sample, inputs, (), None)
 
@@ -135,26 +127,10 @@ def reproduce_sample(
                 cells.append("" if value is None else value)
             writer.writerow(cells)
     target = work / "results" / sample / f"{sample}.h5"
-    snakemake = Path(sys.executable).parent / "snakemake"
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    run = subprocess.run(
-        [
-            str(snakemake),
-            "--snakefile",
-            str(ROOT / "Snakefile"),
-            "--directory",
-            str(work),
-            "--configfile",
-            str(work / "config.yaml"),
-            "--cores",
-            str(cores),
-            str(target),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+    cmd = snakemake_command(
+        cores=cores, directory=work, configfile=work / "config.yaml", extra=[str(target)]
     )
+    run = subprocess.run(cmd, capture_output=True, text=True, env=workflow_env())
     (work / "reproduce.log").write_text(run.stdout + run.stderr)
     if run.returncode != 0 or not target.is_file():
         raise HalosInputError(

@@ -112,17 +112,25 @@ def build_provenance(
     return prov
 
 
-def check_inputs(prov: dict[str, Any]) -> dict[str, str]:
+def check_inputs(prov: dict[str, Any], base_dir: str | Path = ".") -> dict[str, str]:
     """Compare the recorded input hashes with the files now on disk.
+
+    Parameters
+    ----------
+    prov : dict
+        Provenance from :func:`build_provenance`.
+    base_dir : path
+        Folder that relative input paths are relative to (where the run was started).
 
     Returns
     -------
     dict
         path -> ``"same"``, ``"changed"`` or ``"missing"``.
     """
+    base = Path(base_dir)
     out = {}
     for path, digest in prov.get("inputs", {}).items():
-        p = Path(path)
+        p = base / path
         if not p.is_file():
             out[path] = "missing"
         else:
