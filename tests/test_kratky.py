@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -66,3 +67,42 @@ def test_invalid_guinier_gives_empty_plot():
     bad = GuinierResult(nan, nan, nan, nan, -1, -1, nan, nan, "A^-1")
     res = dimensionless_kratky(curve(sphere(Q)), bad)
     assert res.qrg.size == 0 and res.flags == ("no_guinier",)
+
+
+def test_points_without_sigma_are_not_given_an_arbitrary_weight():
+    # Noisy high-q data (σ dominated by a flat background) and a few points with no σ that
+    # hold garbage: they must not steer the bin means, so the result is the same as with
+    # those points removed, and the sphere stays globular.
+    rng = np.random.default_rng(3)
+    inten = sphere(Q)
+    sigma = 0.01 * inten + 0.02
+    meas = inten + rng.normal(0, sigma)
+    no_sigma = np.zeros(Q.size, bool)
+    no_sigma[::7] = True
+    meas[no_sigma] = 1.0
+    sigma[no_sigma] = np.nan
+    res = dimensionless_kratky(Curve(Q, meas, sigma, "A^-1"), guinier())
+    ref = dimensionless_kratky(
+        Curve(Q[~no_sigma], meas[~no_sigma], sigma[~no_sigma], "A^-1"), guinier()
+    )
+    assert res.flags == ref.flags and "globular" in res.flags
+    assert res.peak_height == pytest.approx(ref.peak_height, rel=1e-12)
+    assert res.peak_qrg == ref.peak_qrg
+
+
+def test_no_sigma_anywhere_gives_plain_bin_means():
+    res = dimensionless_kratky(Curve(Q, sphere(Q), np.full_like(Q, np.nan), "A^-1"), guinier())
+    assert "globular" in res.flags
+    assert res.peak_height == pytest.approx(3 / math.e, abs=0.12)
+
+
+def test_gap_over_qrg_4_to_6_is_limited_range_without_warning():
+    # Data on both sides of qRg 4–6 but none inside (e.g. a detector gap): no mean of an
+    # empty selection, the decay is simply not judged.
+    c = curve(sphere(Q))
+    gap = c.select((Q * RG < 3.9) | (Q * RG > 6.3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = dimensionless_kratky(gap, guinier())
+    assert "limited_q_range" in res.flags
+    assert res.peak_qrg == pytest.approx(math.sqrt(3), abs=0.3)

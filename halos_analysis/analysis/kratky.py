@@ -14,7 +14,11 @@ Rules (on the curve averaged in qRg bins of 0.25, each bin an error-weighted mea
   peak is late (qRg > 2.2) or high (> 1.35).
 - ``"unfolded"``: no decay at all: the high-qRg mean is ≥ 0.9 of the peak and the curve
   still rises (positive slope over qRg 3–6). Implies flexible too.
-- ``"limited_q_range"``: the data stop before qRg = 4, so decay cannot be judged.
+- ``"limited_q_range"``: no data in qRg 4–6 (the curve stops before), so decay cannot be
+  judged.
+
+Points without a usable σ are left out of the bin means when the others have one (plain
+means when no point has a σ).
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ __all__ = ["dimensionless_kratky"]
 _BIN = 0.25
 
 
-def _binned(x: np.ndarray, y: np.ndarray, e: np.ndarray, width: float):
-    """Error-weighted means of y in bins of x (empty bins dropped)."""
+def _binned(x: np.ndarray, y: np.ndarray, e: np.ndarray | None, width: float):
+    """Means of y in bins of x (empty bins dropped): 1/e²-weighted, or plain if ``e`` is None."""
     idx = np.floor(x / width).astype(int)
-    w = np.where(np.isfinite(e) & (e > 0), 1.0 / np.maximum(e, 1e-300) ** 2, 1.0)
+    w = np.ones_like(y) if e is None else 1.0 / e**2
     n = idx.max() + 1
     sw = np.bincount(idx, w, n)
     swy = np.bincount(idx, w * y, n)
@@ -67,22 +71,32 @@ def dimensionless_kratky(curve: Curve, guinier: GuinierResult) -> KratkyResult:
     k = qrg**2 * curve.intensity / guinier.I0
     k_err = qrg**2 * curve.sigma / guinier.I0
     use = np.isfinite(k) & (qrg > 0)
+    # Error-weighted bin means over the points with a usable σ; a point without one is left
+    # out of the means (any fixed weight would be arbitrary beside 1/σ²). Without σ
+    # anywhere, plain means.
+    has_err = np.isfinite(k_err) & (k_err > 0)
+    weighted = bool((use & has_err).any())
+    if weighted:
+        use &= has_err
     if use.sum() < 3:
         return KratkyResult(qrg, k, k_err, nan, nan, ("limited_q_range",))
-    xb, yb = _binned(qrg[use], k[use], k_err[use], _BIN)
+    xb, yb = _binned(qrg[use], k[use], k_err[use] if weighted else None, _BIN)
     in_range = xb <= 6.0
+    if not in_range.any():  # data start past qRg 6: no peak to judge
+        return KratkyResult(qrg, k, k_err, nan, nan, ("limited_q_range",))
     pk = int(np.argmax(np.where(in_range, yb, -np.inf)))
     peak_qrg, peak_h = float(xb[pk]), float(yb[pk])
 
     flags: list[str] = []
-    if qrg[use].max() < 4.0:
+    hi = (xb >= 4.0) & (xb <= 6.0)
+    # No binned data in qRg 4–6 (the curve stops, or has a gap there): decay not judged.
+    if not hi.any():
         flags.append("limited_q_range")
         if 1.5 <= peak_qrg <= 2.2 and 0.9 <= peak_h <= 1.35:
             flags.append("globular")
         elif peak_qrg > 2.2 or peak_h > 1.35:
             flags.append("flexible")
     else:
-        hi = (xb >= 4.0) & (xb <= 6.0)
         hi_mean = float(yb[hi].mean())
         mid = (xb >= 3.0) & (xb <= 6.0)
         slope = float(np.polyfit(xb[mid], yb[mid], 1)[0]) if mid.sum() >= 3 else 0.0
