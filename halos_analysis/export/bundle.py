@@ -140,6 +140,7 @@ def export_sample(
         q_unit=curve.q_unit,
         flags=analysis.flags,
         extra={"description": info.get("description", "")},
+        frame_ids=frame_ids,
     )
     out["summary"] = write_sample_summary(summary, outdir / "summary.json")
     if provenance is not None:

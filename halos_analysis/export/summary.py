@@ -61,7 +61,7 @@ COLUMNS: tuple[str, ...] = (
     "guinier_i0_mw",
     "reference_i0_mw",
     "experimental_mw",
-    "experimental_mw_error",
+    "experimental_mw_spread",
     "kratky_peak_qrg",
     "kratky_peak_height",
     "flags",
@@ -90,11 +90,15 @@ def sample_summary(
     q_unit: str | None = None,
     flags: Sequence[str] = (),
     extra: dict[str, Any] | None = None,
+    frame_ids: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """One sample's results as a flat dict (SASBDB-like names; NaN becomes None).
 
     ``flags`` collects the sample's own flags and those of every result, without repeats.
-    ``frames_used`` and ``frames_rejected`` are counts; ``frames_rejected_ids`` lists them.
+    ``frames_used`` and ``frames_rejected`` are counts; ``frames_rejected_ids`` lists the
+    rejected frames' numbers (``frame_ids``, the measurement's frame numbers; positions in the
+    similarity test when not given). ``experimental_mw`` is the median of the MW estimates and
+    ``experimental_mw_spread`` their range (max − min), not a standard error.
     """
     q_unit = q_unit or next((r.q_unit for r in (guinier, pr, mw) if r is not None), None)
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
@@ -111,7 +115,9 @@ def sample_summary(
         row["frames_total"] = len(similarity.pvalues)
         row["frames_used"] = len(similarity.selected)
         row["frames_rejected"] = len(similarity.rejected)
-        row["frames_rejected_ids"] = sorted(int(i) for i in similarity.rejected)
+        # Frame numbers of the measurement, as in the .dat header (not positions in the test).
+        ids = list(frame_ids) if frame_ids is not None else list(range(len(similarity.pvalues)))
+        row["frames_rejected_ids"] = sorted(int(ids[int(i)]) for i in similarity.rejected)
     if guinier is not None:
         row.update(
             guinier_rg=_num(guinier.Rg),
@@ -144,7 +150,7 @@ def sample_summary(
             guinier_i0_mw=_num(mw.mw_abs_kda),
             reference_i0_mw=_num(mw.mw_ref_kda),
             experimental_mw=_num(mw.mw_consensus_kda),
-            experimental_mw_error=_num(mw.mw_spread_kda),
+            experimental_mw_spread=_num(mw.mw_spread_kda),
             mw_unit="kDa",
         )
         all_flags += mw.flags
