@@ -550,3 +550,27 @@ def test_unknown_scheduler_is_named():
 
     with pytest.raises(HalosInputError, match="integration.scheduler"):
         resolve_scheduler("gpu-please")
+
+
+def test_absolute_flag_labels_the_intensity_unit_and_keeps_the_cache(run_files, tmp_path):
+    from halos_analysis.io.nxcansas import read_frames, write_frames
+
+    poni, h5, mask_path, _ = run_files
+    spec = f"{h5}::/entry/data/data"
+    relative = integrate_files(
+        spec, poni, mask_path, IntegrationSettings(npt=200), cache_dir=tmp_path
+    )
+    st = IntegrationSettings(npt=200, scale=2.5, absolute=True)
+    absolute = integrate_files(spec, poni, mask_path, st, cache_dir=tmp_path)
+    assert relative.meta["intensity_unit"] == "arbitrary"
+    assert absolute.meta["intensity_unit"] == "1/cm"
+    assert absolute.meta["settings"]["absolute"] is True
+    # A label only: the same bin map serves both (the cache key ignores it).
+    assert absolute.meta["bin_map"]["from_cache"]
+    assert absolute.meta["bin_map"]["cache_key"] == relative.meta["bin_map"]["cache_key"]
+    np.testing.assert_allclose(absolute.intensity, 2.5 * relative.intensity, rtol=1e-12)
+    out = write_frames(tmp_path / "frames.h5", absolute)
+    with h5py.File(out) as f:
+        entry = next(g for g in f.values() if isinstance(g, h5py.Group))
+        assert {entry[k]["I"].attrs["units"] for k in entry if k.startswith("sasdata_")} == {"1/cm"}
+    assert read_frames(out).meta["intensity_unit"] == "1/cm"

@@ -349,3 +349,33 @@ def test_curve_without_sigma_has_no_idev(tmp_path):
     back = read_main_curve(path)
     assert np.isnan(back.sigma).all()
     np.testing.assert_array_equal(back.intensity, sub.intensity)
+
+
+@pytest.mark.parametrize(("given", "written"), [("cm^-1", "1/cm"), (None, "arbitrary")])
+def test_frames_carry_the_intensity_unit(tmp_path, given, written):
+    sub = sphere_curve(n=50)
+    meta = {} if given is None else {"intensity_unit": given}
+    frames = FrameCurves(sub.q, np.vstack([sub.intensity] * 3), np.vstack([sub.sigma] * 3),
+                         "A^-1", name="abs", meta=meta)  # fmt: skip
+    path = write_frames(tmp_path / "abs.h5", frames)
+    with h5py.File(path) as h5:
+        e = h5["sasentry01"]
+        units = {e[k]["I"].attrs["units"] for k in e if k.startswith("sasdata_")}
+        assert units == {written}
+    assert read_frames(path).meta["intensity_unit"] == written
+
+
+def test_frames_from_another_programs_file_keep_a_common_intensity_unit(tmp_path):
+    sub = sphere_curve(n=50)
+    path = tmp_path / "other.h5"
+    with h5py.File(path, "w") as h5:
+        entry = h5.create_group("entry")
+        entry.attrs.update({"NX_class": "NXentry", "canSAS_class": "SASentry"})
+        for k in range(2):
+            g = entry.create_group(f"data{k}")
+            g.attrs.update({"NX_class": "NXdata", "canSAS_class": "SASdata", "signal": "I"})
+            g.attrs["I_axes"] = "Q"
+            g.create_dataset("Q", data=sub.q).attrs["units"] = "1/A"
+            g.create_dataset("I", data=sub.intensity).attrs["units"] = "1/cm"
+    frames = read_frames(path)
+    assert len(frames) == 2 and frames.meta["intensity_unit"] == "1/cm"

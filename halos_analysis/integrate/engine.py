@@ -171,6 +171,7 @@ class Integrator(_MapMixin, _KernelMixin):
             "transmission": trans,
             "exposure_s": expo,
             "settings": self.settings.to_dict(),
+            "intensity_unit": self.settings.intensity_unit,
             "bin_map": {"cache_key": self.cache_key, "from_cache": self.from_cache},
         }
         return FrameCurves(

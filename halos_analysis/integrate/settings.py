@@ -42,6 +42,10 @@ class IntegrationSettings:
         Dark image subtracted from each frame; flat field the normalisation is multiplied by.
     scale : float
         Absolute scale factor the intensities are multiplied by (from water or glassy carbon).
+    absolute : bool
+        The caller states that ``scale`` (with the monitor and transmission normalisation)
+        puts the intensities in cm⁻¹: the curves are labelled ``intensity_unit = "1/cm"``,
+        else ``"arbitrary"``. A label only; it changes no number and not the bin map.
     sigma_clip : float or None
         Reject pixels further than this many Poisson σ from their bin's mean (zingers),
         iterating until nothing changes (at most 5 times). Slower.
@@ -63,6 +67,7 @@ class IntegrationSettings:
     sigma_clip: float | None = None
     batch_size: int | None = None
     radial_range: tuple[float, float] | None = None
+    absolute: bool = False
 
     def __post_init__(self) -> None:
         unit = "q_" + normalise_q_unit(self.unit)
@@ -75,11 +80,17 @@ class IntegrationSettings:
             raise ValueError("npt must be at least 2")
         if not (math.isfinite(self.scale) and self.scale > 0):
             raise ValueError("scale must be a positive number")
+        object.__setattr__(self, "absolute", bool(self.absolute))
 
     @property
     def q_unit(self) -> str:
         """``"nm^-1"`` or ``"A^-1"``."""
         return self.unit[2:]
+
+    @property
+    def intensity_unit(self) -> str:
+        """``"1/cm"`` when the scale is stated to be absolute, else ``"arbitrary"``."""
+        return "1/cm" if self.absolute else "arbitrary"
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as plain JSON (dark/flat given as arrays become ``"<array>"``)."""

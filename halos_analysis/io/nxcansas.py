@@ -233,10 +233,14 @@ def read_frames(path: str | Path) -> FrameCurves:
     q = curves[0].q
     if any(len(c.q) != len(q) or not np.allclose(c.q, q) for c in curves):
         raise HalosInputError("curves are not on one q grid", path, "Q")
+    # One intensity unit for the frames only when every curve states the same one.
+    i_units = {c.meta.get("intensity_unit") for c in curves}
+    meta = {"intensity_unit": i_units.pop()} if len(i_units) == 1 and None not in i_units else {}
     return FrameCurves(
         q,
         np.stack([c.intensity for c in curves]),
         np.stack([c.sigma for c in curves]),
         curves[0].q_unit,
         name=path.stem,
+        meta=meta,
     )
