@@ -376,7 +376,9 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from halos_analysis.validate import validate_file
 
-    report = {f: validate_file(f, profile=args.profile) for f in args.files}
+    report = {
+        f: validate_file(f, profile=args.profile, side_table=args.side_table) for f in args.files
+    }
     as_json = {f: {"valid": not p, "problems": p} for f, p in report.items()}
     if args.output:
         _atomic_json(as_json, args.output)

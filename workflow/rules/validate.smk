@@ -13,5 +13,7 @@ rule validate_raw:
         "../../envs/integrate.yaml"
     params:
         profile=optional_arg("--profile", config["validation"]["profile"]),
+        side_table=lambda wc: optional_arg("--side-table", measurement(wc).side_table),
     shell:
-        "halos validate {input.frames} {params.profile} -o {output} > {log} 2>&1"
+        "halos validate {input.frames} {params.profile} {params.side_table}"
+        " -o {output} > {log} 2>&1"
