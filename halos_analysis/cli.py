@@ -111,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="no", choices=["no", "bbox", "full"], help="pixel splitting")
     p.add_argument("--polarization", type=float, default=0.99, help="polarisation factor")
     p.add_argument("--scale", type=float, default=1.0, help="absolute scale factor")
+    p.add_argument("--absolute", action="store_true", help="--scale puts I in 1/cm")
     p.add_argument("--side-table", help="TSV with per-frame monitor/transmission/exposure_s")
     p.add_argument("--batch-size", type=int, help="frames per parallel task (default: auto)")
     p.add_argument(

@@ -123,9 +123,13 @@ def _load_curves(paths: Sequence[str], q_unit: str | None):
     curves = []
     for p in paths:
         if p.endswith((".h5", ".hdf5", ".nxs")):
-            from halos_analysis.io.nxcansas import read_frames
+            from halos_analysis.io.nxcansas import read_frames, read_main_curve
 
-            curves.extend(read_frames(p).curves())
+            try:
+                curves.extend(read_frames(p).curves())
+            except HalosInputError:
+                # A reduced result file: compare its subtracted curve.
+                curves.append(read_main_curve(p))
         else:
             curves.append(_read(p, q_unit))
     return curves
@@ -134,19 +138,35 @@ def _load_curves(paths: Sequence[str], q_unit: str | None):
 # --- the per-sample stages the workflow calls ------------------------------------------------
 
 
+#: Integration settings and the `halos integrate` flags that set them (for error messages).
+_SETTING_FLAGS = {
+    "npt": "--npt",
+    "unit": "--unit",
+    "method": "--method",
+    "polarization_factor": "--polarization",
+    "scale": "--scale",
+    "batch_size": "--batch-size",
+}
+
+
 def cmd_integrate(args: argparse.Namespace) -> int:
     from halos_analysis.integrate import IntegrationSettings, integrate_files, resolve_scheduler
+    from halos_analysis.integrate.settings import SettingsError
     from halos_analysis.io.nxcansas import write_frames
     from halos_analysis.pipeline import instrument_from_meta
 
-    settings = IntegrationSettings(
-        npt=args.npt,
-        unit=args.unit,
-        method=args.method,
-        polarization_factor=args.polarization,
-        scale=args.scale,
-        batch_size=args.batch_size,
-    )
+    try:
+        settings = IntegrationSettings(
+            npt=args.npt,
+            unit=args.unit,
+            method=args.method,
+            polarization_factor=args.polarization,
+            scale=args.scale,
+            batch_size=args.batch_size,
+            absolute=args.absolute,
+        )
+    except SettingsError as exc:
+        raise HalosInputError(exc.reason, field=_SETTING_FLAGS.get(exc.field, exc.field)) from None
     spec = args.inputs[0] if len(args.inputs) == 1 else args.inputs
     frames = integrate_files(
         spec,
@@ -225,7 +245,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     result = analyse_curve(
         curve,
         concentration_mg_ml=args.conc,
-        absolute_scale=args.absolute,
+        absolute_scale=args.absolute or curve.meta.get("intensity_unit") == "1/cm",
         macromolecule=args.macromolecule,
         psv_cm3_g=args.psv,
         qrg_max=args.qrg_max,

@@ -380,7 +380,13 @@ class FrameCurves(_Result):
             self.sigma[i],
             self.q_unit,
             name=f"{self.name}_{self.frame_ids[i]:05d}",
-            meta={"frame_id": self.frame_ids[i]},
+            # The intensity unit of the measurement is every frame's unit.
+            meta={"frame_id": self.frame_ids[i]}
+            | (
+                {"intensity_unit": self.meta["intensity_unit"]}
+                if "intensity_unit" in self.meta
+                else {}
+            ),
         )
 
     def curves(self) -> list[Curve]:

@@ -70,17 +70,35 @@ class IntegrationSettings:
     absolute: bool = False
 
     def __post_init__(self) -> None:
-        unit = "q_" + normalise_q_unit(self.unit)
+        # Each error names the setting (``--npt`` on the command line, ``integration.npt`` in
+        # the config); the CLI maps the field to its flag.
+        try:
+            unit = "q_" + normalise_q_unit(self.unit)
+        except ValueError as exc:
+            raise SettingsError(str(exc), field="unit") from None
         object.__setattr__(self, "unit", unit)
         if self.method not in ("no", "bbox", "full"):
-            raise ValueError(f"pixel splitting {self.method!r}: use 'no', 'bbox' or 'full'")
+            _bad("method", f"{self.method!r} is no pixel splitting: use 'no', 'bbox' or 'full'")
         if self.error_model not in _ERROR_MODELS:
-            raise ValueError(f"error model {self.error_model!r}: use one of {_ERROR_MODELS}")
-        if int(self.npt) < 2:
-            raise ValueError("npt must be at least 2")
+            _bad("error_model", f"{self.error_model!r}: use one of {_ERROR_MODELS}")
+        if isinstance(self.npt, bool) or int(self.npt) != self.npt or self.npt < 2:
+            _bad("npt", f"must be a whole number of at least 2, got {self.npt!r}")
         if not (math.isfinite(self.scale) and self.scale > 0):
-            raise ValueError("scale must be a positive number")
-        object.__setattr__(self, "absolute", bool(self.absolute))
+            _bad("scale", f"must be a positive number, got {self.scale!r}")
+        pf = self.polarization_factor
+        if pf is not None and not (math.isfinite(pf) and -1 <= pf <= 1):
+            _bad("polarization_factor", f"must be between -1 and 1, got {pf!r}")
+        if self.sigma_clip is not None and not (
+            math.isfinite(self.sigma_clip) and self.sigma_clip > 0
+        ):
+            _bad("sigma_clip", f"must be a positive number, got {self.sigma_clip!r}")
+        if self.batch_size is not None and int(self.batch_size) < 1:
+            _bad("batch_size", f"must be at least 1, got {self.batch_size!r}")
+        rr = self.radial_range
+        if rr is not None and not (
+            len(rr) == 2 and all(math.isfinite(v) for v in rr) and 0 <= rr[0] < rr[1]
+        ):
+            _bad("radial_range", f"must be two finite q values, low < high, got {rr!r}")
 
     @property
     def q_unit(self) -> str:
@@ -101,6 +119,17 @@ class IntegrationSettings:
             elif d[key] is not None:
                 d[key] = str(d[key])
         return d
+
+
+class SettingsError(HalosInputError, ValueError):
+    """An impossible integration setting; ``field`` is the setting's name (``npt``, ...).
+
+    Also a ValueError, so code that caught the old ValueError keeps working.
+    """
+
+
+def _bad(field: str, message: str) -> None:
+    raise SettingsError(f"{field} {message}", field=field)
 
 
 def _as_array(value: Any, shape: tuple[int, int], what: str) -> np.ndarray | None:

@@ -205,6 +205,17 @@ def read_frames(path: str | Path) -> FrameCurves:
             raise HalosInputError("no SASentry/NXentry group", path)
         entry = entries[0]
         note = entry.get("frames")
+        if note is None or "group_names" not in note:
+            # A reduced result (write_sample_result) holds subtracted, sample and buffer
+            # curves on one grid: read as frames, `halos reduce` would average them.
+            averages = [k for k in ("sasdata_sample", "sasdata_buffer") if k in entry]
+            if averages:
+                raise HalosInputError(
+                    "this is a reduced result (subtracted, sample and buffer curves), not the "
+                    "frames of one measurement: give the file `halos integrate -o` wrote",
+                    path,
+                    f"{entry.name}/{averages[0]}",
+                )
         if note is not None and "group_names" in note:
             names = json.loads(_decode(note["group_names"][()]))
             frame_ids = tuple(int(i) for i in note["frame_ids"][()])

@@ -28,7 +28,8 @@ rule integrate:
             f" --polarization {config['integration']['polarization_factor']}"
             f" --scheduler '{config['integration']['scheduler']}'"
         ),
+        absolute="--absolute" if config["integration"]["absolute_scale"] else "",
     shell:
         "DASK_NUM_WORKERS={threads} halos integrate {params.frames} --poni '{input.poni}'"
-        " {params.mask} {params.side_table} {params.settings} --scale {params.scale} {params.profile} {params.batch} {params.cache}"
+        " {params.mask} {params.side_table} {params.settings} {params.absolute} --scale {params.scale} {params.profile} {params.batch} {params.cache}"
         " --name {wildcards.name} -o {output} > {log} 2>&1"
