@@ -574,3 +574,27 @@ def test_absolute_flag_labels_the_intensity_unit_and_keeps_the_cache(run_files, 
         entry = next(g for g in f.values() if isinstance(g, h5py.Group))
         assert {entry[k]["I"].attrs["units"] for k in entry if k.startswith("sasdata_")} == {"1/cm"}
     assert read_frames(out).meta["intensity_unit"] == "1/cm"
+
+
+def test_exposure_normalises_when_there_is_no_monitor(geometry):
+    """Frames of 0.5, 1 and 2 s of the same sample give the same I per second; with a monitor,
+    the monitor alone normalises (it already counts over the exposure)."""
+    ai, shape, mask = geometry
+    rng = np.random.default_rng(21)
+    rate = saxs_image(ai, shape, i0=20000.0)
+    times = np.array([0.5, 1.0, 2.0])
+    frames = np.stack([rng.poisson(rate * t) for t in times]).astype(np.int32)
+    integ = Integrator(ai, shape, mask, IntegrationSettings(npt=200), cache_dir=False)
+    by_time = integ.integrate_source(ArrayFrames(frames, exposure_s=times), "sync")
+    assert by_time.meta["normalisation"] == "exposure"
+    low_q = slice(0, 40)
+    ratio = by_time.intensity[:, low_q] / by_time.intensity[1, low_q]
+    assert np.allclose(ratio, 1.0, atol=0.02)
+    monitor = times * 1e6
+    by_monitor = integ.integrate_source(
+        ArrayFrames(frames, monitor=monitor, exposure_s=times, transmission=0.5), "sync"
+    )
+    assert by_monitor.meta["normalisation"] == "monitor+transmission"
+    np.testing.assert_allclose(by_monitor.intensity, by_time.intensity / (1e6 * 0.5), rtol=1e-10)
+    plain = integ.integrate_source(ArrayFrames(frames), "sync")
+    assert plain.meta["normalisation"] == "none"

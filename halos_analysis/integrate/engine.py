@@ -101,8 +101,11 @@ class Integrator(_MapMixin, _KernelMixin):
     def _integrate_range(self, source: FrameSource, start: int, stop: int):
         parts_i, parts_s, mons, trans, expo = [], [], [], [], []
         for batch in source.batches(size=_COLUMNS, start=start, stop=stop):
+            # Without a beam monitor, normalise by the exposure (counts per second); never
+            # both: monitor counts already integrate over the exposure.
+            flux = batch.monitor if batch.monitor is not None else batch.exposure_s
             i, s = self.integrate_batch(
-                batch.data, batch.monitor, batch.transmission, first_frame=batch.start
+                batch.data, flux, batch.transmission, first_frame=batch.start
             )
             parts_i.append(i)
             parts_s.append(s)
@@ -172,6 +175,7 @@ class Integrator(_MapMixin, _KernelMixin):
             "exposure_s": expo,
             "settings": self.settings.to_dict(),
             "intensity_unit": self.settings.intensity_unit,
+            "normalisation": _normalisation(mon, trans, expo),
             "bin_map": {"cache_key": self.cache_key, "from_cache": self.from_cache},
         }
         return FrameCurves(
@@ -213,6 +217,17 @@ class Integrator(_MapMixin, _KernelMixin):
             raise HalosInputError(
                 "frame has no counts (all pixels zero, NaN or bad)", where, f"frame {i}"
             )
+
+
+def _normalisation(mon: np.ndarray, trans: np.ndarray, expo: np.ndarray) -> str:
+    """What each frame was divided by: ``monitor``, ``exposure`` or ``none`` (+transmission)."""
+    if np.isfinite(mon).all():
+        kind = "monitor"
+    elif np.isfinite(expo).all():
+        kind = "exposure"
+    else:
+        kind = "none"
+    return kind + ("+transmission" if np.isfinite(trans).all() else "")
 
 
 def _run_range(integ: Integrator, source: FrameSource, start: int, stop: int):
