@@ -93,13 +93,12 @@ def cmd_similarity(args: argparse.Namespace) -> int:
     from halos_analysis.reduce import cormap_test
 
     curves = _load_curves(args.curves, args.q_unit)
-    result = cormap_test(curves, correction=args.correction)
+    result = cormap_test(curves, correction=args.correction, alpha=args.alpha)
     adjusted = np.asarray(result.adjusted)
     n = len(curves)
     failed = [(i, j) for i in range(n) for j in range(i + 1, n) if adjusted[i, j] < args.alpha]
     if args.json:
         d = result.to_dict(arrays=True)
-        d["alpha"] = args.alpha
         d["names"] = [c.name for c in curves]
         d["failed_pairs"] = failed
         _print_json(d)

@@ -162,7 +162,7 @@ def combine_buffers(
 
     if len(buffers) == 1:
         return CombinedBuffer(buffers[0], None)
-    similarity = reduce.cormap_test(list(buffers), correction=correction)
+    similarity = reduce.cormap_test(list(buffers), correction=correction, alpha=alpha)
     adjusted = np.asarray(similarity.adjusted)
     off_diagonal = ~np.eye(len(buffers), dtype=bool)
     differ = bool((adjusted[off_diagonal] < alpha).any())

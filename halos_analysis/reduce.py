@@ -139,7 +139,9 @@ def _check_same_grid(curves: Sequence[Curve], what: str) -> None:
             )
 
 
-def cormap_test(curves: Sequence[Curve], correction: str = "bonferroni") -> SimilarityResult:
+def cormap_test(
+    curves: Sequence[Curve], correction: str = "bonferroni", alpha: float = 0.01
+) -> SimilarityResult:
     """Pairwise CorMap test of curves on one q grid.
 
     Parameters
@@ -148,6 +150,9 @@ def cormap_test(curves: Sequence[Curve], correction: str = "bonferroni") -> Simi
         At least two curves with the same q unit and q grid (frames of one measurement).
     correction : {"bonferroni", "holm", "none"}
         Multiple-testing correction over the n(n−1)/2 pairs.
+    alpha : float
+        Level an adjusted p-value is judged against (recorded in the result; this function
+        rejects nothing, :func:`select_frames` does).
 
     Returns
     -------
@@ -167,6 +172,8 @@ def cormap_test(curves: Sequence[Curve], correction: str = "bonferroni") -> Simi
     0.2021
     """
     correction = _check_correction(correction)
+    if not 0 < alpha < 1:
+        raise HalosInputError(f"alpha must be between 0 and 1, got {alpha}", field="alpha")
     if len(curves) < 2:
         raise HalosInputError("CorMap needs at least two curves", field="curves")
     _check_same_grid(curves, "compare")
@@ -187,7 +194,7 @@ def cormap_test(curves: Sequence[Curve], correction: str = "bonferroni") -> Simi
         pvalues=pvals,
         adjusted=adjusted,
         longest_run=runs,
-        alpha=float("nan"),
+        alpha=float(alpha),
         correction=correction,
         selected=tuple(range(n)),
         rejected={},

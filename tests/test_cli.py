@@ -97,6 +97,7 @@ def test_similarity_json_contract(tmp_path):
     assert (p > 0).all() and (p <= 1).all()
     assert (adjusted >= p - 1e-12).all()  # a correction never lowers a p-value
     assert sorted(map(tuple, d["failed_pairs"])) == [(0, 3), (1, 3), (2, 3)]
+    assert d["alpha"] == 0.01 and d["correction"] == "bonferroni"
 
 
 @pytest.mark.parametrize("command", ["guinier", "pr", "mw"])
