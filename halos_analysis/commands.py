@@ -43,6 +43,7 @@ def _atomic_json(obj: object, path: str | Path) -> Path:
 
 
 def cmd_guinier(args: argparse.Namespace) -> int:
+    """``halos guinier``: automatic (or given-range) Guinier fit of one curve; prints the result."""
     from halos_analysis.analysis.guinier import auto_guinier, fit_guinier
 
     curve = _read(args.curve, args.q_unit)
@@ -55,6 +56,7 @@ def cmd_guinier(args: argparse.Namespace) -> int:
 
 
 def cmd_pr(args: argparse.Namespace) -> int:
+    """``halos pr``: P(r) of one curve by BIFT; prints it and optionally writes the P(r) table."""
     from halos_analysis.analysis.guinier import auto_guinier
     from halos_analysis.analysis.pr import bift
 
@@ -70,6 +72,7 @@ def cmd_pr(args: argparse.Namespace) -> int:
 
 
 def cmd_mw(args: argparse.Namespace) -> int:
+    """``halos mw``: molecular weight of one curve (Vp, Vc, I0); prints the result."""
     from halos_analysis.analysis.guinier import auto_guinier
     from halos_analysis.analysis.mw import molecular_weight
 
@@ -90,6 +93,7 @@ def cmd_mw(args: argparse.Namespace) -> int:
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
+    """``halos similarity``: pairwise CorMap p-values of curves or frames; prints them."""
     from halos_analysis.reduce import cormap_test
 
     curves = _load_curves(args.curves, args.q_unit)
@@ -149,6 +153,7 @@ _SETTING_FLAGS = {
 
 
 def cmd_integrate(args: argparse.Namespace) -> int:
+    """``halos integrate``: azimuthal integration of frames to an NXcanSAS frame file."""
     from halos_analysis.integrate import IntegrationSettings, integrate_files, resolve_scheduler
     from halos_analysis.integrate.settings import SettingsError
     from halos_analysis.io.nxcansas import write_frames
@@ -184,6 +189,7 @@ def cmd_integrate(args: argparse.Namespace) -> int:
 
 
 def cmd_reduce(args: argparse.Namespace) -> int:
+    """``halos reduce``: CorMap frame selection and averaging of an NXcanSAS frame file."""
     from halos_analysis.io.curves import write_dat
     from halos_analysis.io.nxcansas import read_frames
     from halos_analysis.pipeline import reduce_frames
@@ -208,6 +214,7 @@ def cmd_reduce(args: argparse.Namespace) -> int:
 
 
 def cmd_subtract(args: argparse.Namespace) -> int:
+    """``halos subtract``: combine buffer curves and subtract them from a sample curve."""
     from halos_analysis.io.curves import write_dat
     from halos_analysis.pipeline import combine_buffers
     from halos_analysis.reduce import subtract
@@ -238,6 +245,7 @@ def cmd_subtract(args: argparse.Namespace) -> int:
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
+    """``halos analyse``: Guinier, P(r), MW and Kratky of a subtracted curve to JSON."""
     from halos_analysis.pipeline import analyse_curve
 
     curve = _read(args.curve, args.q_unit)
@@ -281,6 +289,7 @@ def _sample_context(configfiles: Sequence[str], sample: str) -> tuple[dict, dict
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """``halos export``: NXcanSAS, plots, summary and provenance of one sample."""
     from halos_analysis.export.bundle import export_sample
     from halos_analysis.export.provenance import build_provenance
     from halos_analysis.io.nxcansas import read_frames
@@ -323,6 +332,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_summarise(args: argparse.Namespace) -> int:
+    """``halos summarise``: run summary tables, overview figure and HTML report."""
     from halos_analysis.export.bundle import export_run
     from halos_analysis.export.provenance import build_provenance
 
@@ -336,6 +346,7 @@ def cmd_summarise(args: argparse.Namespace) -> int:
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
+    """``halos reproduce``: re-run a sample from its provenance; exit 1 if it differs."""
     import tempfile
 
     from halos_analysis.reproduce import reproduce_sample
@@ -364,6 +375,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    """``halos simulate``: write the synthetic example data set."""
     from halos_analysis.simulate import simulate_example
 
     if not 0 <= args.damaged_frames < args.frames:
@@ -384,6 +396,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    """``halos run``: run the Snakemake workflow; extra arguments go to snakemake."""
     from halos_analysis.runner import snakemake_command, workflow_env
 
     cmd = snakemake_command(
@@ -393,6 +406,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """``halos validate``: check raw or NXcanSAS files; exit 1 if any is invalid."""
     from halos_analysis.validate import validate_file
 
     report = {
