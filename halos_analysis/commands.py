@@ -203,6 +203,8 @@ def cmd_reduce(args: argparse.Namespace) -> int:
         "frames_used": " ".join(str(frames.frame_ids[i]) for i in sim.selected),
         "frames_rejected": " ".join(str(frames.frame_ids[i]) for i in sim.rejected) or "none",
     }
+    if frames.meta.get("normalisation"):
+        header["normalisation"] = frames.meta["normalisation"]
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     if args.similarity:
         d = sim.to_dict(arrays=True)
@@ -213,6 +215,20 @@ def cmd_reduce(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_same_normalisation(sample, buffers) -> None:
+    """Refuse to subtract curves normalised differently (by monitor vs by exposure time)."""
+    norm = sample.meta.get("normalisation")
+    for b in buffers:
+        other = b.meta.get("normalisation")
+        if norm and other and norm != other:
+            raise HalosInputError(
+                f"sample normalised by {norm}, buffer {b.meta.get('source')} by {other}: "
+                "their intensities are not comparable",
+                sample.meta.get("source"),
+                "normalisation",
+            )
+
+
 def cmd_subtract(args: argparse.Namespace) -> int:
     """``halos subtract``: combine buffer curves and subtract them from a sample curve."""
     from halos_analysis.io.curves import write_dat
@@ -221,6 +237,7 @@ def cmd_subtract(args: argparse.Namespace) -> int:
 
     sample = _read(args.sample, args.q_unit)
     buffers = [_read(b, args.q_unit) for b in args.buffers]
+    _check_same_normalisation(sample, buffers)
     combined = combine_buffers(buffers, alpha=args.alpha, correction=args.correction)
     result = subtract(sample, combined.curve, scale=args.scale)
     header: dict[str, object] = {

@@ -196,3 +196,16 @@ def test_validate_cli_exit_codes(tmp_path):
     run = halos("validate", text, "--json", check=False)
     assert run.returncode == 1
     assert json.loads(run.stdout)[str(text)]["valid"] is False
+
+
+def test_subtract_refuses_differently_normalised_curves(tmp_path):
+    q, i, s = np.loadtxt(PROFILE, comments="#", unpack=True)
+    paths = {}
+    for name, norm in (("sample", "monitor+transmission"), ("buffer", "exposure+transmission")):
+        p = tmp_path / f"{name}.dat"
+        np.savetxt(p, np.column_stack([q, i, s]), header=f"q_unit: nm^-1\nnormalisation: {norm}")
+        paths[name] = p
+    run = halos("subtract", paths["sample"], paths["buffer"], "-o", tmp_path / "sub.dat",
+                check=False)  # fmt: skip
+    assert run.returncode == 1 and "normalisation" in run.stderr and "exposure" in run.stderr
+    assert not (tmp_path / "sub.dat").exists()

@@ -232,11 +232,13 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
         if m and (i_unit := normalise_intensity_unit(m.group(1))) is not None:
             meta["intensity_unit"] = i_unit
             break
-    # Quality flags written by write_dat ("# flags: a b") come back with the curve.
+    # Quality flags and the frames' normalisation written by write_dat come back too.
     for line in header:
-        m = re.match(r"^#\s*flags:\s*(.*)$", line)
-        if m:
-            meta["flags"] = tuple(f for f in m.group(1).split() if f != "none")
+        m = re.match(r"^#\s*(flags|normalisation):\s*(.*)$", line)
+        if m and m.group(1) == "flags":
+            meta["flags"] = tuple(f for f in m.group(2).split() if f != "none")
+        elif m:
+            meta["normalisation"] = m.group(2).strip()
     return Curve(q, intensity, sigma, q_unit, name=name or path.stem, meta=meta)
 
 
