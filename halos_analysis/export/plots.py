@@ -63,6 +63,25 @@ def plot_intensity(
 
     Points with I ≤ 0 (normal at high q after subtraction) cannot be shown on a log axis and
     are left out of the plot, not of the data.
+
+    Parameters
+    ----------
+    out_base : str or Path
+        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    subtracted : Curve
+        Buffer-subtracted curve; its q unit (Å⁻¹ or nm⁻¹) labels the q axis.
+    sample, buffer : Curve, optional
+        Averaged sample and buffer curves, drawn as they are (not converted, so they should
+        be in the same q unit as ``subtracted``).
+    title : str
+        Figure title; the subtracted curve's name when empty.
+    formats : sequence of str
+        Matplotlib file formats to write (default PNG and SVG).
+
+    Returns
+    -------
+    list of Path
+        The files written, one per format.
     """
     fig = Figure(figsize=(6.0, 4.5))
     ax = fig.add_subplot()
@@ -103,7 +122,26 @@ def plot_guinier(
     title: str = "",
     formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
-    """Guinier plot ln I against q² with the fit, its range, and the normalised residuals."""
+    """Guinier plot ln I against q² with the fit, its range, and the normalised residuals.
+
+    Parameters
+    ----------
+    out_base : str or Path
+        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    curve : Curve
+        The curve the fit was made on (``guinier.first``/``last`` index its points).
+    guinier : GuinierResult
+        The fit; when not valid only the data (first ~40 points) are shown.
+    title : str
+        Figure title; the curve's name when empty. The fit's qRg range is appended.
+    formats : sequence of str
+        Matplotlib file formats to write (default PNG and SVG).
+
+    Returns
+    -------
+    list of Path
+        The files written, one per format.
+    """
     fig = Figure(figsize=(6.0, 5.5))
     ax, res = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     lu = "Å" if curve.length_unit == "A" else curve.length_unit
@@ -161,7 +199,24 @@ def plot_kratky(
     title: str = "",
     formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
-    """Dimensionless Kratky plot (qRg)²·I/I0 against qRg, with the globular reference."""
+    """Dimensionless Kratky plot (qRg)²·I/I0 against qRg, with the globular reference.
+
+    Parameters
+    ----------
+    out_base : str or Path
+        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    kratky : KratkyResult
+        Dimensionless Kratky curve; shown up to qRg = 10, its flags appended to the title.
+    title : str
+        Figure title; "dimensionless Kratky" when empty.
+    formats : sequence of str
+        Matplotlib file formats to write (default PNG and SVG).
+
+    Returns
+    -------
+    list of Path
+        The files written, one per format.
+    """
     fig = Figure(figsize=(6.0, 4.5))
     ax = fig.add_subplot()
     ok = np.isfinite(kratky.kratky)
@@ -198,7 +253,26 @@ def plot_pr(
     title: str = "",
     formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
-    """P(r) with its error band, and the data against the transform of P(r)."""
+    """P(r) with its error band, and the data against the transform of P(r).
+
+    Parameters
+    ----------
+    out_base : str or Path
+        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    pr : PrResult
+        P(r); r, Dmax and Rg are in the length unit matching ``pr.q_unit`` (Å or nm).
+    curve : Curve, optional
+        The data, converted to ``pr.q_unit`` and shown over the fitted q range.
+    title : str
+        Prefix of the P(r) panel's title (Dmax and Rg follow).
+    formats : sequence of str
+        Matplotlib file formats to write (default PNG and SVG).
+
+    Returns
+    -------
+    list of Path
+        The files written, one per format.
+    """
     lu = "Å" if length_unit(pr.q_unit) == "A" else length_unit(pr.q_unit)
     fig = Figure(figsize=(10.0, 4.2))
     ax, fit = fig.subplots(1, 2)
@@ -239,7 +313,27 @@ def plot_similarity(
     title: str = "",
     formats: Sequence[str] = FORMATS,
 ) -> list[Path]:
-    """CorMap matrix of adjusted pairwise p-values (log scale), rejected frames marked."""
+    """CorMap matrix of adjusted pairwise p-values (log scale), rejected frames marked.
+
+    Parameters
+    ----------
+    out_base : str or Path
+        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    similarity : SimilarityResult
+        Pairwise test; adjusted p-values are clipped to [1e-6, 1] for the colour scale.
+    frame_ids : sequence of int, optional
+        Frame numbers for the axis labels; positions in the test when not given.
+    title : str
+        Figure title; "frame similarity (CorMap)" when empty. Counts kept, α and the
+        correction follow on a second line.
+    formats : sequence of str
+        Matplotlib file formats to write (default PNG and SVG).
+
+    Returns
+    -------
+    list of Path
+        The files written, one per format.
+    """
     n = len(similarity.adjusted)
     ids = list(frame_ids) if frame_ids is not None else list(range(n))
     fig = Figure(figsize=(6.0, 5.0))
@@ -277,8 +371,26 @@ def plot_overview(
 ) -> list[Path]:
     """Every sample of a run: I(q)/I(0) on log-log axes, and dimensionless Kratky plots.
 
-    Curves are normalised by their Guinier I(0) (by their first points when there is no
-    Guinier fit); samples without a valid Guinier fit are left out of the Kratky panel.
+    Curves are normalised by their Guinier I(0) (by the median of their first 10 positive
+    points when there is no valid Guinier fit); samples without a valid Guinier fit are left
+    out of the Kratky panel.
+
+    Parameters
+    ----------
+    out_base : str or Path
+        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    samples : sequence of (str, Curve, GuinierResult or None)
+        Name, subtracted curve and Guinier fit of each sample. Curves are converted to the
+        first sample's q unit.
+    title : str
+        Title of the I(q) panel; "all samples" when empty.
+    formats : sequence of str
+        Matplotlib file formats to write (default PNG and SVG).
+
+    Returns
+    -------
+    list of Path
+        The files written, one per format.
     """
     fig = Figure(figsize=(11.0, 4.5))
     ax, kr = fig.subplots(1, 2)
