@@ -24,7 +24,15 @@ from halos_analysis.simulate_model import DetectorModel, DetectorSetup
 def write_minicbf(path: str | Path, data: np.ndarray, header: dict[str, str]) -> None:
     """Write an int32 frame as a miniCBF file (byte-offset compression, PILATUS_1.2 header).
 
-    ``header`` items become ``# Key value`` lines of ``_array_data.header_contents``.
+    Parameters
+    ----------
+    path : str or Path
+        File to write.
+    data : numpy.ndarray
+        The frame (counts), stored as int32.
+    header : dict of str to str
+        Items of ``_array_data.header_contents``, written as ``# Key value`` lines (just
+        ``# Key`` when the value is empty).
     """
     lines = "\r\n".join(f"# {k} {v}" if v != "" else f"# {k}" for k, v in header.items())
     img = fabio.cbfimage.CbfImage(
@@ -63,6 +71,32 @@ def write_eiger_master(
 
     Monitor counts per frame go to ``/entry/monitor/data`` (NXmonitor), sample transmission
     per frame to ``/entry/sample/transmission`` (NXsample).
+
+    Parameters
+    ----------
+    outdir : Path
+        Folder of the master file (the data files are linked by name, relative to it).
+    name : str
+        Run name; the file is ``<name>_master.h5``.
+    setup : DetectorSetup
+        Distance (m), beam centre (pixels) and exposure time (s) recorded in the file.
+    ai : AzimuthalIntegrator
+        Geometry: its detector's pixel size (m) and shape, and its wavelength (stored in Å).
+    data_files : sequence of (str, int)
+        Data file names and their number of frames, linked as ``/entry/data/data_000001``...
+    monitor : numpy.ndarray
+        Monitor counts, one per frame.
+    transmission : numpy.ndarray
+        Sample transmission (fraction), one per frame.
+    pixel_mask : numpy.ndarray
+        Detector pixel mask (non-zero = bad pixel), stored as uint32.
+    sample : str
+        Sample name (``/entry/sample/name``).
+
+    Returns
+    -------
+    Path
+        The master file written.
     """
     path = outdir / f"{name}_master.h5"
     det = ai.detector
