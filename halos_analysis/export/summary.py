@@ -99,6 +99,32 @@ def sample_summary(
     rejected frames' numbers (``frame_ids``, the measurement's frame numbers; positions in the
     similarity test when not given). ``experimental_mw`` is the median of the MW estimates and
     ``experimental_mw_spread`` their range (max − min), not a standard error.
+
+    Parameters
+    ----------
+    sample : str
+        Sample name.
+    guinier, pr, mw, kratky, similarity : result, optional
+        The sample's analysis results; the fields of a missing one stay None.
+    buffer : str, optional
+        Name of the buffer subtracted.
+    concentration_mg_ml : float, optional
+        Concentration in mg/ml (``concentration_unit`` is recorded as ``"mg/ml"``).
+    q_unit : str, optional
+        ``"A^-1"`` or ``"nm^-1"``; taken from the first of guinier, pr, mw given when None.
+        ``length_unit`` follows from it.
+    flags : sequence of str
+        The sample's own flags.
+    extra : dict, optional
+        More items, added last (they override computed ones of the same name).
+    frame_ids : sequence of int, optional
+        Frame numbers of the measurement, in the order of the similarity test.
+
+    Returns
+    -------
+    dict
+        Every name of :data:`COLUMNS` (None when unknown) plus ``concentration_unit``,
+        ``frames_rejected_ids`` and ``mw_unit`` when they apply, and the ``extra`` items.
     """
     q_unit = q_unit or next((r.q_unit for r in (guinier, pr, mw) if r is not None), None)
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
@@ -174,7 +200,20 @@ def _atomic_text(text: str, path: str | Path) -> Path:
 
 
 def write_sample_summary(summary: dict[str, Any], path: str | Path) -> Path:
-    """Write one sample's summary as JSON."""
+    """Write one sample's summary as JSON.
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`sample_summary`; values JSON cannot hold are written as their ``str``.
+    path : str or Path
+        File to write (its folder is created).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     return _atomic_text(json.dumps(summary, indent=2, default=str) + "\n", path)
 
 
@@ -183,7 +222,17 @@ def write_run_summary(
 ) -> tuple[Path, Path | None]:
     """Write the run's ``summary.csv`` (one row per sample, :data:`COLUMNS`) and JSON.
 
-    Flags are joined with ``;`` in the CSV; missing values are empty cells.
+    Flags are joined with ``;`` in the CSV; missing values are empty cells. Items not in
+    :data:`COLUMNS` are left out of the CSV but kept in the JSON.
+
+    Parameters
+    ----------
+    summaries : sequence of dict
+        One :func:`sample_summary` dict per sample, in the order of the rows.
+    csv_path : str or Path
+        The CSV file to write.
+    json_path : str or Path, optional
+        The JSON file to write, ``{"samples": [...]}``; not written when None.
 
     Returns
     -------
@@ -207,13 +256,37 @@ def write_run_summary(
 
 
 def read_run_summary(path: str | Path) -> list[dict[str, Any]]:
-    """Rows of a ``summary.json`` (or the ``samples`` list it holds)."""
+    """Rows of a ``summary.json`` (or the ``samples`` list it holds).
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`write_run_summary` (or a JSON list of sample dicts).
+
+    Returns
+    -------
+    list of dict
+        One summary dict per sample.
+    """
     data = json.loads(Path(path).read_text())
     return data["samples"] if isinstance(data, dict) else data
 
 
 def write_pr_table(pr: PrResult, path: str | Path) -> Path:
-    """Write P(r) as a text table: ``r  P(r)  sigma`` with a header naming units and results."""
+    """Write P(r) as a text table: ``r  P(r)  sigma`` with a header naming units and results.
+
+    Parameters
+    ----------
+    pr : PrResult
+        The P(r); r, Dmax and Rg are in the length unit matching ``pr.q_unit`` (Å or nm).
+    path : str or Path
+        File to write (its folder is created).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     lu = length_unit(pr.q_unit)
     lines = [
         f"# P(r) by indirect Fourier transform (halos-analysis); r in {lu}",
