@@ -33,7 +33,20 @@ DEPENDENCIES = (
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB chunks (frames files can be large)."""
+    """SHA-256 hex digest of a file, read in 1 MiB chunks (frames files can be large).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    chunk : int
+        Bytes read at a time.
+
+    Returns
+    -------
+    str
+        The digest, 64 hex digits.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
@@ -42,7 +55,18 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def package_versions(names: Iterable[str] = DEPENDENCIES) -> dict[str, str | None]:
-    """Installed version of each package (None when it is not installed)."""
+    """Installed version of each package (None when it is not installed).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Distribution names; :data:`DEPENDENCIES` by default.
+
+    Returns
+    -------
+    dict
+        name -> version string, or None.
+    """
     out: dict[str, str | None] = {}
     for name in names:
         try:
@@ -139,7 +163,20 @@ def check_inputs(prov: dict[str, Any], base_dir: str | Path = ".") -> dict[str, 
 
 
 def write_provenance(prov: dict[str, Any], path: str | Path) -> Path:
-    """Write provenance as JSON (temporary name, then rename)."""
+    """Write provenance as JSON (temporary name, then rename).
+
+    Parameters
+    ----------
+    prov : dict
+        From :func:`build_provenance`; values JSON cannot hold are written as their ``str``.
+    path : str or Path
+        File to write; its folder must exist.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(json.dumps(prov, indent=2, default=str) + "\n")
@@ -148,7 +185,21 @@ def write_provenance(prov: dict[str, Any], path: str | Path) -> Path:
 
 
 def process_for_nxcansas(prov: dict[str, Any], parameters: dict[str, Any] | None = None):
-    """The ``process`` argument of :func:`halos_analysis.io.nxcansas.write_sample_result`."""
+    """The ``process`` argument of :func:`halos_analysis.io.nxcansas.write_sample_result`.
+
+    Parameters
+    ----------
+    prov : dict
+        From :func:`build_provenance`.
+    parameters : dict, optional
+        Processing parameters to record; the provenance's ``config`` when None.
+
+    Returns
+    -------
+    dict
+        ``program``, ``version``, ``date``, ``parameters``, ``config_text`` (the config as
+        JSON when no text was recorded) and ``provenance`` (all of it but ``config_text``).
+    """
     return {
         "program": prov.get("program", "halos-analysis"),
         "version": prov.get("version"),
@@ -165,6 +216,14 @@ def compare_results(reference: str | Path, candidate: str | Path, rtol: float = 
     Compares every curve (q, I, σ) and every number of the analysis results (Guinier, P(r),
     MW, Kratky, similarity) within the relative tolerance ``rtol``; texts must be equal.
     Dates, hosts and versions are not compared.
+
+    Parameters
+    ----------
+    reference, candidate : str or Path
+        The original result file and the re-run one.
+    rtol : float
+        Relative tolerance of numbers (no absolute tolerance; NaN equals NaN). Integers
+        (indices, counts) must be equal.
 
     Returns
     -------
