@@ -62,6 +62,16 @@ def protein_mass_contrast(psv_cm3_g: float = 0.7425) -> float:
     """Scattering contrast per gram of protein in water, Δρ_M in cm/g.
 
     Δρ_M = r_e · (n_e − ρ_water · v̄): about 2.09·10¹⁰ cm/g for v̄ = 0.7425 cm³/g.
+
+    Parameters
+    ----------
+    psv_cm3_g : float
+        Partial specific volume v̄ of the protein, cm³/g.
+
+    Returns
+    -------
+    float
+        Δρ_M in cm/g.
     """
     return (ELECTRONS_PER_G_PROTEIN - ELECTRONS_PER_CM3_WATER * psv_cm3_g) * ELECTRON_RADIUS_CM
 
@@ -82,7 +92,24 @@ def _piiadov_ab(qmax: float) -> tuple[float, float]:
 def vp_qmax(q: np.ndarray, intensity: np.ndarray, rg: float, i0: float) -> float:
     """qmax (Å⁻¹) for the Porod volume: 8/Rg, else log10(I0/I) = 2.25, within 0.1–0.5 Å⁻¹.
 
-    ``q`` in Å⁻¹ and ``rg`` in Å; the result is a point of ``q``.
+    8/Rg is used when it falls in 0.1–0.5 Å⁻¹; otherwise the point where log10(I0/I) is
+    closest to 2.25, clamped into that range. The result is the point of ``q`` nearest it.
+
+    Parameters
+    ----------
+    q : numpy.ndarray
+        Scattering vector, Å⁻¹.
+    intensity : numpy.ndarray
+        I(q), same scale as ``i0``.
+    rg : float
+        Radius of gyration, Å.
+    i0 : float
+        Forward scattering I(0).
+
+    Returns
+    -------
+    float
+        qmax in Å⁻¹, a value of ``q``.
     """
     qmax = 8.0 / rg
     if not 0.1 <= qmax <= 0.5:
@@ -135,7 +162,18 @@ def porod_volume(
     guinier : GuinierResult
         Supplies Rg, I0 and the first usable row.
     qmax : float, optional
-        Upper integration limit in Å⁻¹; the 8/Rg rule when None.
+        Upper integration limit in Å⁻¹; :func:`vp_qmax` (the 8/Rg rule) when None.
+
+    Returns
+    -------
+    vp : float
+        Porod volume in Å³ (Guinier curve below the first row, data above); NaN when the
+        Porod invariant is not positive.
+    vp_corrected : float
+        Vp corrected by Piiadov et al. (2019), Å³; equal to ``vp`` when qmax is outside
+        0.1–0.5 Å⁻¹.
+    qmax : float
+        The point of the curve used as upper limit, Å⁻¹.
     """
     c = curve.to_unit("A^-1")
     rg = guinier.Rg * (10.0 if curve.q_unit == "nm^-1" else 1.0)
@@ -162,6 +200,26 @@ def vc_molecular_weight(
     first one). That underestimates ∫q·I by about I0·qmin²/2 and is not the default; it is
     what BioXTAS RAW's scripting API (``raw.mw_vc``) computes, so it is kept for
     comparisons with RAW.
+
+    Parameters
+    ----------
+    curve : Curve
+        Subtracted curve, any q unit (converted to Å⁻¹).
+    guinier : GuinierResult
+        Supplies Rg, I0 and the first usable row.
+    macromolecule : str
+        ``"protein"`` or ``"rna"`` (:data:`VC_COEFFICIENTS`).
+    qmax : float
+        Upper integration limit in Å⁻¹ (the last point when the curve stops before it).
+    extrapolate : bool
+        Integrate the Guinier curve below the first usable row.
+
+    Returns
+    -------
+    mw_kda : float
+        Molecular weight, kDa.
+    vc : float
+        Volume of correlation, Å². Both are NaN when ∫q·I dq is not positive.
     """
     c = curve.to_unit("A^-1")
     rg = guinier.Rg * (10.0 if curve.q_unit == "nm^-1" else 1.0)
