@@ -121,6 +121,13 @@ def validate_nxcansas(path: str | Path, use_nexusformat: bool = True) -> list[st
     use_nexusformat : bool
         Also run ``nexusformat.nexus.validate.validate_application`` on each entry (skipped
         silently when nexusformat is not installed).
+
+    Returns
+    -------
+    list of str
+        Problems found, each naming the group or field; empty when the file is valid.
+        nexusformat's errors are prefixed ``nexusformat:`` and left out when our own checks
+        already named the same path.
     """
     import h5py
 
@@ -274,6 +281,19 @@ def nexusformat_errors(path: str | Path, entry: str | None = None) -> list[str]:
 
     Each error is prefixed with the field or group it concerns. Returns an empty list when
     nexusformat is not installed.
+
+    Parameters
+    ----------
+    path : str or Path
+        The NXcanSAS file.
+    entry : str, optional
+        Path of the entry to check (e.g. ``"/sasentry01"``); the first NXentry when None.
+
+    Returns
+    -------
+    list of str
+        Error messages only (warnings are dropped); a single ``"validator failed: ..."`` when
+        the validator itself raises.
     """
     try:
         from nexusformat.nexus import validate as nxv
@@ -314,6 +334,21 @@ def validate_raw(
     Checks that the profile's required metadata are present and plausible, and that every
     frame can be read, has the detector's shape and is not empty. A side table, when given,
     supplies the per-frame counters as it does in the reduction.
+
+    Parameters
+    ----------
+    path : str or Path
+        Raw detector file (HDF5/NeXus, CBF, EDF, TIFF).
+    profile : str, optional
+        Facility profile name; the default profile of the file's format when None.
+    side_table : str or Path, optional
+        TSV of per-frame counters (``monitor``, ``transmission``, ``exposure_s``).
+
+    Returns
+    -------
+    list of str
+        Problems found; empty when the file is valid. An unknown profile or a file that
+        cannot be opened gives a single problem saying so.
     """
     path = Path(path)
     try:
