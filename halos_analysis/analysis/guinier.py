@@ -3,7 +3,11 @@
 
 :func:`fit_guinier` fits a given range; :func:`auto_guinier` searches every admissible range
 at once (prefix sums make each candidate's weighted linear and quadratic fits O(1)) and
-scores them on fit quality, length, residual structure and use of the Guinier range.
+scores them on fit quality, length, residual structure and use of the Guinier range. The
+score is noisy, so the reported range is not simply the best-scoring one: among the windows
+whose scores lie within the score's own noise of the best, the one reaching furthest into
+the Guinier range is taken (see :func:`_pick_window`), which keeps the choice from flipping
+between near-tied ranges of a slightly curved Guinier plot from one measurement to the next.
 
 Uncertainties: σ(ln I) = σ/I, weights w = (I/σ)². Rg and I0 errors come from the covariance
 of the weighted fit, inflated by √χ²_ν when χ²_ν > 1 (never deflated), so that data whose
@@ -40,6 +44,10 @@ _QRG_HI_MIN = 0.6
 # ... and must fix Rg to better than this relative error (slope ≥ 5σ from zero). Real
 # curves give 0.2–3 %; a window whose Rg is this uncertain is not evidence of a particle.
 _REL_ERR_MAX = 0.1
+# Weight of the χ²_ν term in the window score, and the sum of all weights (the score's scale).
+_W_FIT = 2.0
+_W_CURV = 2.0
+_W_TOTAL = 7.5
 
 
 def _weights(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
@@ -273,15 +281,57 @@ def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_m
     # scatter of the best windows, not the nominal σ.
     t_curv = t_curv / math.sqrt(max(chi_ref, 1.0)) if weighted else t_curv / np.sqrt(chi2)
     # |t| up to 2 is noise; a real Guinier curve also bends slightly near qRg 1.3.
-    s_curv = 1.0 / (1.0 + (np.maximum(np.abs(t_curv) - 2.0, 0.0) / 2.0) ** 2)
-    score = (s_len + s_qmax + 0.5 * s_qmin + s_prec + 2.0 * s_fit + 2.0 * s_curv) / 7.5
-    best = int(np.argmax(score))
+    s_curv = _curv_score(t_curv)
+    score = (s_len + s_qmax + 0.5 * s_qmin + s_prec + _W_FIT * s_fit + _W_CURV * s_curv) / _W_TOTAL
+    best = _pick_window(score, n, ends[idx], t_curv, weighted)
     b_first, b_last = int(starts[idx[best]]), int(ends[idx[best]])
     # A second, clearly smaller particle fitting well *after* the chosen range means the
     # low-q range belongs to aggregates (a single particle bends down past qRg 1.3, so its
     # later windows give larger, not smaller, apparent Rg).
     later = (starts[idx] > b_last) & (rg < _SMALLER_RG * rg[best]) & (score > 0.8 * score[best])
     return b_first, b_last, float(score[best]), float(t_curv[best]), bool(later.any())
+
+
+def _curv_score(t):
+    """|t| of the q⁴ term up to 2 is noise; a real Guinier curve also bends near qRg 1.3."""
+    return 1.0 / (1.0 + (np.maximum(np.abs(t) - 2.0, 0.0) / 2.0) ** 2)
+
+
+def _pick_window(
+    score: np.ndarray, n: np.ndarray, ends: np.ndarray, t_curv: np.ndarray, weighted: bool
+) -> int:
+    """Index of the window to report among those the data cannot tell apart from the best.
+
+    The score is itself a noisy statistic, and a plain argmax is unstable wherever several
+    windows score alike: on a slightly curved Guinier plot (a weak structure-factor downturn
+    or a trace of aggregates at low q, or just the bend of a real particle near qRg 1.3)
+    near-ties lie in different parts of the curve with Rg a few % apart, and the argmax flips
+    between them from one noise draw to the next.
+
+    The score's noise comes from its two data-driven terms. χ²_ν of the best window scatters
+    by √(2/ν) between draws (only with real weights; unweighted, s_fit is constant), and the
+    curvature t has unit noise, which moves s_curv by |s_curv(t ± 1) − s_curv(t)|. Their
+    weighted quadrature sum, times √2 because two windows' scores are compared (the noise of
+    a difference of two largely independent statistics), is the band within which windows
+    are equally supported by the data. Among them we prefer, as Guinier practice does, the
+    range that reaches furthest into the Guinier region (largest q_max; the qmax·Rg limit is
+    already enforced): its longer q² lever arm makes Rg least sensitive to the lowest-q
+    points, where beam-stop, aggregation and inter-particle effects act. Where the range can
+    end is set by the curve and the qRg limit, and so varies far less between draws than
+    which of the near-tied windows happens to score highest. The start is then the
+    best-scoring one among the windows ending there.
+    """
+    best = int(np.argmax(score))
+    dof = max(float(n[best]) - 2.0, 1.0)
+    fit_noise = _W_FIT * math.sqrt(2.0 / dof) if weighted else 0.0
+    t = abs(float(t_curv[best]))
+    curv_noise = _W_CURV * float(
+        np.max(np.abs(_curv_score(np.array([t - 1.0, t + 1.0])) - _curv_score(t)))
+    )
+    band = math.sqrt(2.0) * math.hypot(fit_noise, curv_noise) / _W_TOTAL
+    near = np.flatnonzero(score >= score[best] - band)
+    furthest = near[ends[near] == ends[near].max()]
+    return int(furthest[np.argmax(score[furthest])])
 
 
 def auto_guinier(
@@ -297,8 +347,12 @@ def auto_guinier(
     qmin·Rg ≤ ``qrg_min_max`` and qmax·Rg ≤ ``qrg_max`` is fitted at once. Windows are
     scored on (weights in brackets): length (1), qmax·Rg close to ``qrg_max`` (1), low
     qmin·Rg (0.5), relative Rg precision (1), χ²_ν relative to the best windows (2) and the
-    significance of a q⁴ term in a quadratic fit — structure in the residuals (2). If no
-    window qualifies, the search is repeated with 5 points (flag ``"few_points"``).
+    significance of a q⁴ term in a quadratic fit — structure in the residuals (2). Windows
+    whose score is within the score's own noise of the best (from the scatter of χ²_ν and
+    of the curvature t) cannot be told apart by the data; of those, the one reaching the
+    highest q is reported (best score among equals), so that the range does not flip between
+    near-tied parts of a slightly curved Guinier plot. If no window qualifies, the search is
+    repeated with 5 points (flag ``"few_points"``).
 
     Flags: ``"aggregation"`` / ``"repulsion"`` when the usable points before the chosen
     range lie significantly above / below the fit (z of the mean normalised residual
