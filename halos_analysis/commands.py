@@ -31,12 +31,9 @@ def _read(path: str, q_unit: str | None):
 
 
 def _atomic_json(obj: object, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(obj, indent=2, allow_nan=False) + "\n")
-    tmp.replace(path)
-    return path
+    from halos_analysis.io.atomic import write_text_atomic
+
+    return write_text_atomic(json.dumps(obj, indent=2, allow_nan=False) + "\n", path)
 
 
 # --- analysis of one curve -------------------------------------------------------------------

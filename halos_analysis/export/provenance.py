@@ -18,6 +18,8 @@ from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Any
 
+from halos_analysis.io.atomic import write_text_atomic
+
 #: Packages whose versions change results or files; recorded in every provenance.
 DEPENDENCIES = (
     "numpy",
@@ -177,11 +179,9 @@ def write_provenance(prov: dict[str, Any], path: str | Path) -> Path:
     Path
         The file written.
     """
-    path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(json.dumps(prov, indent=2, default=str) + "\n")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(
+        json.dumps(prov, indent=2, default=str) + "\n", path, make_parents=False
+    )
 
 
 def process_for_nxcansas(prov: dict[str, Any], parameters: dict[str, Any] | None = None):

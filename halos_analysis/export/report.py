@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from halos_analysis.io.atomic import write_text_atomic
+
 #: Order and titles of the per-sample figures (keys are the plot kinds of ``plots.py``).
 PLOT_TITLES: dict[str, str] = {
     "intensity": "Scattering curves I(q)",
@@ -222,11 +224,7 @@ def write_report(
         + "\n".join(body)
         + "</body></html>\n"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_text_atomic(page, path)
 
 
 def find_plots(folder: str | Path, sample: str) -> dict[str, Path]:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from halos_analysis.io.atomic import write_text_atomic
 from halos_analysis.types import (
     GuinierResult,
     KratkyResult,
@@ -190,15 +191,6 @@ def sample_summary(
     return row
 
 
-def _atomic_text(text: str, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text)
-    tmp.replace(path)
-    return path
-
-
 def write_sample_summary(summary: dict[str, Any], path: str | Path) -> Path:
     """Write one sample's summary as JSON.
 
@@ -214,7 +206,7 @@ def write_sample_summary(summary: dict[str, Any], path: str | Path) -> Path:
     Path
         The file written.
     """
-    return _atomic_text(json.dumps(summary, indent=2, default=str) + "\n", path)
+    return write_text_atomic(json.dumps(summary, indent=2, default=str) + "\n", path)
 
 
 def write_run_summary(
@@ -246,10 +238,10 @@ def write_run_summary(
         row = {k: s.get(k) for k in COLUMNS}
         row["flags"] = ";".join(s.get("flags") or ())
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    csv_out = _atomic_text(buf.getvalue(), csv_path)
+    csv_out = write_text_atomic(buf.getvalue(), csv_path)
     json_out = None
     if json_path is not None:
-        json_out = _atomic_text(
+        json_out = write_text_atomic(
             json.dumps({"samples": list(summaries)}, indent=2, default=str) + "\n", json_path
         )
     return csv_out, json_out
@@ -298,4 +290,4 @@ def write_pr_table(pr: PrResult, path: str | Path) -> Path:
     ]
     rows = zip(pr.r, pr.pr, pr.pr_err, strict=True)
     lines += [f"{r:16.8e} {p:15.8e} {e:15.8e}" for r, p, e in rows]
-    return _atomic_text("\n".join(lines) + "\n", path)
+    return write_text_atomic("\n".join(lines) + "\n", path)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from halos_analysis.errors import HalosInputError
+from halos_analysis.io.atomic import write_text_atomic
 from halos_analysis.types import Curve, normalise_q_unit
 
 # NaN and inf are matched so that such rows are reported, not silently skipped.
@@ -318,7 +319,4 @@ def write_dat(curve: Curve, path: str | Path, header: dict[str, object] | None =
         f"{q:16.8e} {i:15.8e} {s:15.8e}"
         for q, i, s in zip(curve.q[keep], curve.intensity[keep], curve.sigma[keep], strict=True)
     )
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text("\n".join(lines) + "\n" + body + "\n")
-    tmp.replace(path)
-    return path
+    return write_text_atomic("\n".join(lines) + "\n" + body + "\n", path, make_parents=False)
