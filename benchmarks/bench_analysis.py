@@ -183,10 +183,10 @@ def bench_pipeline(validation: Path, repeats: int) -> dict[str, Any]:
         g = auto_guinier(sub)
         steps["guinier"] = time.perf_counter() - t
         t = time.perf_counter()
-        pr = bift(sub, g) if g.valid else bift(sub)
+        pr = bift(sub, g) if g.found else bift(sub)
         steps["bift"] = time.perf_counter() - t
         t = time.perf_counter()
-        mw = molecular_weight(sub, g, pr=pr) if g.valid else None
+        mw = molecular_weight(sub, g, pr=pr) if g.found else None
         steps["mw"] = time.perf_counter() - t
         return {
             "steps": steps,

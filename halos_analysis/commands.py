@@ -42,24 +42,29 @@ def _atomic_json(obj: object, path: str | Path) -> Path:
 def cmd_guinier(args: argparse.Namespace) -> int:
     """``halos guinier``: automatic (or given-range) Guinier fit of one curve; prints the result."""
     from halos_analysis.analysis.guinier import auto_guinier, fit_guinier
+    from halos_analysis.pipeline import guinier_and_pr
 
     curve = _read(args.curve, args.q_unit)
     if args.range:
         result = fit_guinier(curve, args.range[0], args.range[1])
     else:
         result = auto_guinier(curve, qrg_max=args.qrg_max)
+    if result.found:
+        # A Guinier result is only "valid" once it agrees with the curve's P(r).
+        result, _ = guinier_and_pr(curve, result)
     _print_json(result.to_dict()) if args.json else print(result)
     return 0
 
 
 def cmd_pr(args: argparse.Namespace) -> int:
     """``halos pr``: P(r) of one curve by BIFT; prints it and optionally writes the P(r) table."""
+    from halos_analysis.analysis.consistency import cross_check
     from halos_analysis.analysis.guinier import auto_guinier
     from halos_analysis.analysis.pr import bift
 
     curve = _read(args.curve, args.q_unit)
     guinier = auto_guinier(curve)
-    result = bift(curve, guinier if guinier.valid else None, dmax=args.dmax)
+    _, result = cross_check(guinier, bift(curve, guinier, dmax=args.dmax))
     if args.out:
         from halos_analysis.export.summary import write_pr_table
 

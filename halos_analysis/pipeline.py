@@ -210,19 +210,14 @@ def analyse_curve(
     from halos_analysis.analysis import guinier as guinier_mod
     from halos_analysis.analysis import kratky as kratky_mod
     from halos_analysis.analysis import mw as mw_mod
-    from halos_analysis.analysis import pr as pr_mod
 
     guinier = guinier_mod.auto_guinier(curve, qrg_max=qrg_max)
     # Flags raised upstream (e.g. buffers that differ) travel with the curve file.
-    flags = list(dict.fromkeys([*curve.meta.get("flags", ()), *guinier.flags]))
-    if not guinier.valid:
+    upstream = list(curve.meta.get("flags", ()))
+    if not guinier.found:
+        flags = list(dict.fromkeys([*upstream, *guinier.flags]))
         return SampleAnalysis(curve, guinier, None, None, None, tuple(flags))
-    try:
-        pr = pr_mod.bift(curve, guinier)
-    except HalosInputError:
-        # E.g. too few usable points for an IFT: keep Guinier and MW, flag the missing P(r).
-        pr = None
-        flags.append("pr_failed")
+    guinier, pr = guinier_and_pr(curve, guinier)
     mw = mw_mod.molecular_weight(
         curve,
         guinier,
@@ -233,9 +228,29 @@ def analyse_curve(
         macromolecule=macromolecule,
     )
     kratky = kratky_mod.dimensionless_kratky(curve, guinier)
+    flags = list(dict.fromkeys([*upstream, *guinier.flags]))
+    if pr is None:
+        flags.append("pr_failed")
     for extra in (() if pr is None else pr.flags, mw.flags, kratky.flags):
         flags.extend(f for f in extra if f not in flags)
     return SampleAnalysis(curve, guinier, pr, mw, kratky, tuple(flags))
+
+
+def guinier_and_pr(curve: Curve, guinier: GuinierResult) -> tuple[GuinierResult, PrResult | None]:
+    """P(r) of a curve guided by its Guinier result, and both after their cross-check.
+
+    The P(r) is ``None`` when the curve has too few usable points for an IFT (then the
+    Guinier result is returned unchecked). See :mod:`halos_analysis.analysis.consistency`.
+    """
+    from halos_analysis.analysis import pr as pr_mod
+    from halos_analysis.analysis.consistency import cross_check
+
+    try:
+        pr = pr_mod.bift(curve, guinier)
+    except HalosInputError:
+        # E.g. too few usable points for an IFT: keep Guinier and MW, flag the missing P(r).
+        return guinier, None
+    return cross_check(guinier, pr)
 
 
 def instrument_from_meta(meta: dict[str, Any]) -> FrameMetadata:

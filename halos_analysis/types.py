@@ -103,6 +103,81 @@ class _Result:
         return out
 
 
+#: Why a row of a curve is left out of every fit (the row itself stays in the curve).
+ROW_SKIP_REASONS: dict[str, str] = {
+    "q_not_finite": "q is NaN or infinite",
+    "intensity_not_finite": "I is NaN or infinite",
+    "sigma_not_positive": "σ is 0, negative, NaN or infinite while other rows have σ",
+    "duplicate_q": "q repeats the previous row's q (the first of the rows is used)",
+    "beamstop_shadow": "intensity still rising at the lowest q (beam-stop shadow or edge)",
+}
+
+
+@dataclass(frozen=True)
+class RowUse:
+    """Which rows of a curve an analysis may use, and why the others are left out.
+
+    ``usable`` is one bool per row; ``skipped`` pairs a reason of :data:`ROW_SKIP_REASONS`
+    with the rows (0-based) it applies to, in the order the reasons were found. A row is
+    never removed from the curve: the analysis only leaves it out and says so.
+    """
+
+    usable: np.ndarray
+    skipped: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    @property
+    def n_usable(self) -> int:
+        return int(np.count_nonzero(self.usable))
+
+    def without(self, reason: str, rows: np.ndarray) -> RowUse:
+        """Same selection with ``rows`` also left out for ``reason`` (usable rows only)."""
+        rows = np.asarray(rows, dtype=int)
+        rows = rows[self.usable[rows]] if rows.size else rows
+        if rows.size == 0:
+            return self
+        usable = self.usable.copy()
+        usable[rows] = False
+        return RowUse(usable, (*self.skipped, (reason, tuple(int(r) for r in rows))))
+
+    def to_dict(self) -> dict[str, list[int]]:
+        """``{reason: [rows]}`` for JSON."""
+        return {reason: list(rows) for reason, rows in self.skipped}
+
+    def note(self) -> str:
+        """One line for people, e.g. ``"2 rows left out (sigma_not_positive: 0, 1)"``."""
+        n = sum(len(r) for _, r in self.skipped)
+        if n == 0:
+            return "all rows used"
+
+        def rows_text(rows: tuple[int, ...]) -> str:
+            shown = ", ".join(str(r) for r in rows[:8])
+            return shown + (f", … ({len(rows)} rows)" if len(rows) > 8 else "")
+
+        parts = "; ".join(f"{reason}: {rows_text(rows)}" for reason, rows in self.skipped)
+        return f"{n} row{'s' if n != 1 else ''} left out ({parts})"
+
+
+def row_use(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray) -> RowUse:
+    """Rows of a curve usable in a fit: finite q and I, σ > 0 where the curve has σ, q new.
+
+    A curve without any σ (two-column file: σ all NaN) keeps its rows: fits are then
+    unweighted. Negative intensities are usable (normal at high q after subtraction; a
+    Guinier fit leaves them out on its own, as it needs ln I).
+    """
+    q, intensity, sigma = (np.asarray(a, dtype=np.float64) for a in (q, intensity, sigma))
+    use = RowUse(np.ones(len(q), dtype=bool))
+    use = use.without("q_not_finite", np.flatnonzero(~np.isfinite(q)))
+    use = use.without("intensity_not_finite", np.flatnonzero(~np.isfinite(intensity)))
+    if not np.isnan(sigma).all():
+        bad_sigma = ~(np.isfinite(sigma) & (sigma > 0))
+        use = use.without("sigma_not_positive", np.flatnonzero(bad_sigma))
+    idx = np.flatnonzero(use.usable)
+    if idx.size > 1:
+        repeat = idx[1:][np.diff(q[idx]) == 0]
+        use = use.without("duplicate_q", repeat)
+    return use
+
+
 @dataclass(frozen=True, eq=False)
 class Curve(_Result):
     """A 1D scattering curve: q, I and σ with the q unit.
@@ -138,6 +213,10 @@ class Curve(_Result):
 
     def __len__(self) -> int:
         return len(self.q)
+
+    def rows(self) -> RowUse:
+        """Rows usable in a fit and why the others are left out (see :func:`row_use`)."""
+        return row_use(self.q, self.intensity, self.sigma)
 
     def __iter__(self):
         # Unpacks as q, I, sigma, like pyFAI's Integrate1dResult.
@@ -192,29 +271,40 @@ class GuinierResult(_Result):
     chi2: float = math.nan
     quality: float = math.nan
     flags: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     @property
-    def valid(self) -> bool:
+    def found(self) -> bool:
+        """A Guinier range was found: Rg and I0 are numbers (maybe doubtful, see ``valid``)."""
         return math.isfinite(self.Rg) and self.Rg > 0
 
     @property
+    def valid(self) -> bool:
+        """Found, and no flag casts doubt on it (:mod:`halos_analysis.flags`)."""
+        from halos_analysis.flags import doubts
+
+        return self.found and not doubts(self.flags)
+
+    @property
     def n_points(self) -> int:
-        return self.last - self.first + 1 if self.valid else 0
+        return self.last - self.first + 1 if self.found else 0
 
     def to_dict(self, arrays: bool = False) -> dict[str, Any]:
         d = super().to_dict(arrays)
-        if not self.valid:
+        if not self.found:
             # first/last are -1 placeholders (ints for the dataclass) and the qRg range has no
             # meaning without an Rg: JSON readers get null, not a row index that looks real.
             for key in ("first", "last", "qRg_min", "qRg_max"):
                 d[key] = None
         d["length_unit"] = length_unit(self.q_unit)
         d["n_points"] = self.n_points
+        d["skipped"] = {reason: list(rows) for reason, rows in self.skipped}
+        d["found"] = self.found
         d["valid"] = self.valid
         return d
 
     def __str__(self) -> str:
-        if not self.valid:
+        if not self.found:
             return f"Guinier: no region found ({', '.join(self.flags) or 'no flag'})"
         lu = length_unit(self.q_unit)
         return (
@@ -250,8 +340,22 @@ class PrResult(_Result):
     i_fit: np.ndarray
     evidence: float = math.nan
     flags: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     _array_fields = ("r", "pr", "pr_err", "q_fit", "i_fit")
+
+    @property
+    def valid(self) -> bool:
+        """Dmax is a number and no flag casts doubt on it (:mod:`halos_analysis.flags`)."""
+        from halos_analysis.flags import doubts
+
+        return math.isfinite(self.Dmax) and not doubts(self.flags)
+
+    def to_dict(self, arrays: bool = False) -> dict[str, Any]:
+        d = super().to_dict(arrays)
+        d["skipped"] = {reason: list(rows) for reason, rows in self.skipped}
+        d["valid"] = self.valid
+        return d
 
     def __str__(self) -> str:
         lu = length_unit(self.q_unit)

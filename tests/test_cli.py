@@ -109,14 +109,19 @@ def test_missing_file_is_one_line(command, tmp_path):
     assert "Traceback" not in run.stderr
 
 
-def test_nan_in_curve_names_the_row(tmp_path):
+def test_nan_row_is_analysed_around_and_named(tmp_path):
+    # A NaN row (a masked bin) is left out with a one-line note, not refused.
     bad = tmp_path / "bad.dat"
     q, i, s = np.loadtxt(PROFILE, comments="#", unpack=True)
     i[17] = np.nan
     np.savetxt(bad, np.column_stack([q, i, s]), header="q(1/nm) I sigma")
-    run = halos("guinier", bad, check=False)
-    assert run.returncode == 1
-    assert "row 17" in run.stderr and str(bad) in run.stderr and "Traceback" not in run.stderr
+    run = halos("guinier", bad, "--json", check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("\n") == 1 and "17" in run.stderr and str(bad) in run.stderr
+    d = json.loads(run.stdout)
+    assert d["skipped"]["intensity_not_finite"] == [17]
+    clean = json.loads(halos("guinier", PROFILE, "--json").stdout)
+    assert d["Rg"] == pytest.approx(clean["Rg"], rel=0.01)
 
 
 def test_debug_shows_traceback(tmp_path):

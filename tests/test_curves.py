@@ -95,13 +95,31 @@ def test_file_without_intensity_unit_has_none(tmp_path):
     assert "intensity_unit" not in c.meta
 
 
-def test_zero_sigma_message_is_plain_number(tmp_path):
+def test_rows_real_files_carry_are_kept_and_marked(tmp_path, caplog):
+    # σ = 0, NaN σ, NaN I and a repeated q: kept as read, left out of fits, named once.
     path = tmp_path / "z.dat"
-    path.write_text("0.1 1.0 0.1\n0.2 0.9 0.0\n0.3 0.8 0.1\n")
+    rows = ["0.1 1.0 0.0", "0.2 0.9 0.1", "0.3 0.8 nan", "0.4 nan 0.1", "0.5 0.6 0.1"]
+    rows += ["0.5 0.6 0.1", "0.6 0.5 0.1", "0.7 0.4 0.1", "0.8 0.3 0.1", "0.9 0.2 0.1"]
+    path.write_text("\n".join(rows) + "\n")
+    with caplog.at_level("WARNING"):
+        c = read_curve(path, q_unit="nm^-1")
+    assert len(c) == 10 and c.sigma[0] == 0.0 and np.isnan(c.intensity[3])
+    assert c.rows().to_dict() == {
+        "intensity_not_finite": [3],
+        "sigma_not_positive": [0, 2],
+        "duplicate_q": [5],
+    }
+    assert caplog.text.count(str(path)) == 1 and "4 rows left out" in caplog.text
+
+
+def test_too_few_usable_rows_is_one_plain_error(tmp_path):
+    path = tmp_path / "z.dat"
+    path.write_text("0.1 1.0 0.1\n0.2 0.9 0.0\n0.3 0.8 0.1\n0.4 0.7 0.1\n0.5 0.6 0.0\n")
     with pytest.raises(HalosInputError) as exc:
         read_curve(path, q_unit="nm^-1")
     msg = str(exc.value)
-    assert "got 0 at data row 1" in msg and "np.float64" not in msg
+    assert "only 3 usable rows of 5" in msg and "sigma_not_positive: 1, 4" in msg
+    assert "np.float64" not in msg and str(exc.value.path) == str(path)
 
 
 def test_decreasing_q_message_is_plain_number(tmp_path):

@@ -176,26 +176,33 @@ def test_result_to_json():
     assert "Dmax" in str(res)
 
 
-def test_nan_sigma_is_a_clear_error():
-    c = sphere_curve(n=100)
+@pytest.mark.parametrize("bad_sigma", [np.nan, 0.0, -1.0, np.inf])
+def test_rows_without_a_usable_sigma_are_left_out_not_refused(bad_sigma):
+    # Real files carry such rows (masked bins, datop outputs): the P(r) leaves them out and
+    # says so; the rest of the curve gives the same answer as without them.
+    c = sphere_curve(n=200)
     sigma = c.sigma.copy()
-    sigma[17] = np.nan
-    bad = Curve(c.q, c.intensity, sigma, c.q_unit, name="x", meta={"source": "x.dat"})
-    with pytest.raises(HalosInputError, match="point 17") as err:
-        bift(bad)
-    assert err.value.field == "sigma" and err.value.path == "x.dat"
+    sigma[[0, 17]] = bad_sigma
+    res = bift(Curve(c.q, c.intensity, sigma, c.q_unit, name="x"))
+    assert dict(res.skipped) == {"sigma_not_positive": (0, 17)}
+    keep = np.ones(len(c), bool)
+    keep[[0, 17]] = False
+    clean = bift(c.select(keep))
+    assert res.Dmax == pytest.approx(clean.Dmax, rel=1e-6)
+    assert res.Rg == pytest.approx(clean.Rg, rel=1e-6)
 
 
-def test_zero_sigma_and_unsorted_q_are_errors():
+def test_decreasing_q_and_too_few_usable_points_are_errors():
     c = sphere_curve(n=100)
-    sigma = c.sigma.copy()
-    sigma[3] = 0.0
-    with pytest.raises(HalosInputError, match="σ ≤ 0"):
-        bift(Curve(c.q, c.intensity, sigma, c.q_unit))
     q = c.q.copy()
     q[10], q[11] = q[11], q[10]
-    with pytest.raises(HalosInputError, match="increasing"):
-        bift(Curve(q, c.intensity, c.sigma, c.q_unit))
+    with pytest.raises(HalosInputError, match="decreases at point 11") as err:
+        bift(Curve(q, c.intensity, c.sigma, c.q_unit, meta={"source": "x.dat"}))
+    assert err.value.field == "q" and err.value.path == "x.dat"
+    sigma = np.full(len(c), np.nan)
+    sigma[:8] = c.sigma[:8]
+    with pytest.raises(HalosInputError, match="only 8 usable points"):
+        bift(Curve(c.q, c.intensity, sigma, c.q_unit))
 
 
 def test_too_few_points_is_an_error():

@@ -279,12 +279,13 @@ def _search_dmax(
 ) -> list[_Eval]:
     """Coarse-to-fine search of the Dmax posterior; returns every evaluation, by Dmax.
 
-    The search starts on [max(1.8 Rg, d_floor), min(6 Rg, d_ceil)], extends upwards to
+    The search starts on [max(2.5 Rg, d_floor), min(6 Rg, d_ceil)] (a solid sphere has
+    Dmax = 2.58 Rg, the most compact shape), extends upwards to
     ``d_ceil`` while the posterior peaks at the top, and downwards to ``d_min`` (default
     ``d_floor``) while it is not negligible at the bottom.
     """
     d_min = d_floor if d_min is None else min(d_min, d_floor)
-    lo, hi = max(1.8 * rg0, d_floor), min(6.0 * rg0, d_ceil)
+    lo, hi = max(2.5 * rg0, d_floor), min(6.0 * rg0, d_ceil)
     if hi <= lo * 1.05:
         lo, hi = d_floor, d_ceil
     d, lz = prob.scan(np.geomspace(lo, hi, 8))

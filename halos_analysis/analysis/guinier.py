@@ -31,6 +31,10 @@ _T_CURV_SCALE = 3.0
 _Z_FLAG = 4.0
 # ... and their median relative deviation from the fit must be at least this.
 _REL_FLAG = 0.01
+# A low-q deficit beyond this fraction is a strong structure factor (Rg biased by several %).
+_STRONG_REPULSION = 0.1
+# p-value of the longest residual run below which the range has structure.
+_RUNS_P = 1e-3
 # An admissible window after the chosen one with Rg below this fraction flags aggregation.
 _SMALLER_RG = 0.6
 # The range search stops where the smoothed intensity falls below this fraction of the
@@ -44,6 +48,11 @@ _QRG_HI_MIN = 0.6
 # ... and must fix Rg to better than this relative error (slope ≥ 5σ from zero). Real
 # curves give 0.2–3 %; a window whose Rg is this uncertain is not evidence of a particle.
 _REL_ERR_MAX = 0.1
+# A window may start only where the smoothed intensity is at least this fraction of the
+# low-q level (I/I0 = 0.5 is qRg 1.44 on a Guinier curve: past any range's start).
+_START_FRACTION = 0.5
+# |z| of the rows a window leaves out at low q above which starting later is justified.
+_Z_START = 3.0
 # Weight of the χ²_ν term in the window score, and the sum of all weights (the score's scale).
 _W_FIT = 2.0
 _W_CURV = 2.0
@@ -51,10 +60,15 @@ _W_TOTAL = 7.5
 
 
 def _weights(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
-    """x = q², y = ln I, w = (I/σ)², point usability, and whether weights are real."""
+    """x = q², y = ln I, w = (I/σ)², point usability, and whether weights are real.
+
+    Rows the curve marks unusable (σ ≤ 0 or NaN while others have σ, NaN I, a repeated q;
+    :meth:`Curve.rows`) and rows with I ≤ 0 (no logarithm) get no weight.
+    """
     q, inten, sig = curve.q, curve.intensity, curve.sigma
+    use = curve.rows().usable
     x = q * q
-    pos = np.isfinite(inten) & (inten > 0) & np.isfinite(q)
+    pos = use & (inten > 0)
     y = np.full_like(inten, np.nan)
     y[pos] = np.log(inten[pos])
     has_sigma = np.isfinite(sig) & (sig > 0)
@@ -164,21 +178,35 @@ def fit_guinier(curve: Curve, first: int, last: int) -> GuinierResult:
     )
 
 
-def _data_start(inten: np.ndarray, sig: np.ndarray, ok: np.ndarray) -> int:
-    """First row worth fitting: skips non-positive points, the beam-stop shadow and spikes.
+def _data_start(inten: np.ndarray, sig: np.ndarray, ok: np.ndarray) -> tuple[int, np.ndarray]:
+    """First row worth fitting, and the leading usable rows skipped before it.
 
-    A point is skipped while it lies clearly below the median of the next five usable
-    points (intensity still rising: beam-stop edge) or far above it (a spike).
+    A leading point is skipped while it lies clearly below the median of the next five usable
+    points (intensity still rising: beam-stop shadow or edge; "clearly" is 3σ plus 2 %, or
+    20 % whatever its σ: a point that far below its neighbours carries no information on a
+    decreasing curve), far above it (a spike), or has σ above half its intensity (a shadowed
+    pixel ring with almost no counts). At most the first fifth of the usable rows can be
+    skipped so: a curve that rises over more than that is not in a beam-stop shadow.
     """
     idx = np.flatnonzero(ok)
-    for k in range(max(len(idx) - 6, 0)):
+    limit = min(max(3, len(idx) // 5), max(len(idx) - 6, 0))
+    for k in range(limit):
         i = idx[k]
-        ahead = np.median(inten[idx[k + 1 : k + 6]])
-        tol = 3.0 * (sig[i] if np.isfinite(sig[i]) and sig[i] > 0 else 0.0) + 0.02 * ahead
-        if inten[i] < ahead - tol or inten[i] > 3.0 * ahead:
+        ahead = float(np.median(inten[idx[k + 1 : k + 6]]))
+        s = float(sig[i]) if np.isfinite(sig[i]) and sig[i] > 0 else 0.0
+        low = inten[i] < ahead - 3.0 * s - 0.02 * ahead or inten[i] < 0.8 * ahead
+        if low or inten[i] > 3.0 * ahead or s > 0.5 * inten[i]:
             continue
-        return int(i)
-    return int(idx[0]) if len(idx) else 0
+        return int(i), idx[:k]
+    return (int(idx[0]) if len(idx) else 0), idx[:0]
+
+
+def _running_mean(values: np.ndarray, ok: np.ndarray, k: int = 5) -> np.ndarray:
+    """Mean of ``values`` over the k usable rows centred on each row (NaN where none)."""
+    num = np.convolve(np.where(ok, values, 0.0), np.ones(k), mode="same")
+    den = np.convolve(ok.astype(float), np.ones(k), mode="same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return num / den
 
 
 def _window_fits(x, y, w, ok, starts, ends):
@@ -234,14 +262,35 @@ def _window_fits(x, y, w, ok, starts, ends):
     return a, b / scale, var_a, var_b / scale**2, chi2, t_curv, s["n"]
 
 
-def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_max):
+def _pre_window_z(x, y, w, ok, start0, starts, icpt, slope):
+    """Mean normalised residual (×√n) of the usable rows between ``start0`` and each start.
+
+    For a window (a, b) with fit ln I = icpt + slope·q², the rows start0 … a−1 that the
+    window leaves out give z = Σ √w (y − icpt − slope·x) / √n: about N(0, 1) when those rows
+    follow the same Guinier law, large when they do not (beam-stop edge, aggregation upturn,
+    structure-factor dip). From prefix sums, O(1) per window.
+    """
+    sw = np.sqrt(np.where(ok, w, 0.0))
+
+    def cum(v):
+        return np.concatenate(([0.0], np.cumsum(np.where(ok, v, 0.0))))
+
+    c_n, c_y, c_1, c_x = cum(np.ones_like(x)), cum(sw * np.nan_to_num(y)), cum(sw), cum(sw * x)
+    n = c_n[starts] - c_n[start0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        num = (c_y[starts] - c_y[start0]) - icpt * (c_1[starts] - c_1[start0])
+        num -= slope * (c_x[starts] - c_x[start0])
+        return np.where(n > 0, num / np.sqrt(np.maximum(n, 1.0)), 0.0), n
+
+
+def _search(curve, x, y, w, ok, weighted, start0, i_ref, min_points, qrg_max, qrg_min_max):
     q = curve.q
-    inten = curve.intensity
-    # Search up to where the smoothed intensity has fallen well past the Guinier region.
-    k = 5
-    smooth = np.convolve(np.where(ok, inten, 0), np.ones(k) / k, mode="same")
+    smooth = _running_mean(curve.intensity, ok)
+    # The search stops where the intensity has fallen well past any Guinier region, judged
+    # against a robust low-q level (a single beam-stop or noisy first point cannot open the
+    # whole curve to the search).
     beyond = np.flatnonzero(
-        (np.arange(len(q)) > start0 + min_points) & (smooth < _STOP_FRACTION * inten[start0])
+        (np.arange(len(q)) > start0 + min_points) & ~(smooth >= _STOP_FRACTION * i_ref)
     )
     stop = int(beyond[0]) if len(beyond) else len(q) - 1
     cand = np.arange(start0, stop + 1)
@@ -249,9 +298,14 @@ def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_m
     # Keep the pair count bounded on very fine grids (vectorised cost ~ pairs).
     stride = max(1, len(cand) // 300)
     sel = cand[::stride]
+    if sel[0] != start0:
+        sel = np.concatenate(([start0], sel))
     starts, ends = np.meshgrid(sel, sel, indexing="ij")
     starts, ends = starts.ravel(), ends.ravel()
-    keep = ends - starts + 1 >= min_points
+    # A Guinier range starts where the curve is still near its low-q level (I ≥ half of
+    # it): a window far out at high q, where a tiny "Rg" fits the flattening tail, is never
+    # a candidate.
+    keep = (ends - starts + 1 >= min_points) & (smooth[starts] >= _START_FRACTION * i_ref)
     starts, ends = starts[keep], ends[keep]
     if len(starts) == 0:
         return None
@@ -263,6 +317,11 @@ def _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_m
     qrg_lo, qrg_hi = q[starts] * rg, q[ends] * rg
     good &= (qrg_hi <= qrg_max) & (qrg_lo <= qrg_min_max)
     good &= (qrg_hi >= min(_QRG_HI_MIN, qrg_max)) & (rg_err < _REL_ERR_MAX * rg)
+    # The range starts at the first usable row unless the rows it leaves out disagree with
+    # its own fit (|z| > _Z_START): starting later needs evidence.
+    z_pre, n_pre = _pre_window_z(x, y, w, ok, start0, starts, a, b)
+    scale = np.sqrt(np.maximum(chi2, 1.0)) if weighted else np.sqrt(np.maximum(chi2, 1e-300))
+    good &= (n_pre == 0) | (np.abs(z_pre / scale) > _Z_START)
     if not good.any():
         return None
     idx = np.flatnonzero(good)
@@ -385,20 +444,26 @@ def auto_guinier(
     x, y, w, ok, weighted = _weights(curve)
     if ok.sum() < 5:
         return _invalid_flagged(curve, ("no_guinier_region",))
-    start0 = _data_start(curve.intensity, curve.sigma, ok)
-    flags: list[str] = []
-    found = _search(curve, x, y, w, ok, weighted, start0, min_points, qrg_max, qrg_min_max)
+    start0, shadow = _data_start(curve.intensity, curve.sigma, ok)
+    head = np.flatnonzero(ok[start0:])[:5] + start0
+    i_ref = float(np.median(curve.intensity[head]))
+    skipped = curve.rows().skipped
+    if shadow.size:
+        skipped = (*skipped, ("beamstop_shadow", tuple(int(i) for i in shadow)))
+    flags: list[str] = ["beamstop_shadow"] if shadow.size else []
+    args = (curve, x, y, w, ok, weighted, start0, i_ref)
+    found = _search(*args, min_points, qrg_max, qrg_min_max)
     if found is None and min_points > 5:
-        found = _search(curve, x, y, w, ok, weighted, start0, 5, qrg_max, qrg_min_max)
+        found = _search(*args, 5, qrg_max, qrg_min_max)
         flags.append("few_points")
     if found is None:
-        return _invalid_flagged(curve, ("no_guinier_region",))
+        return _invalid_flagged(curve, ("no_guinier_region",), skipped)
     first, last, score, t_curv, smaller_later = found
     res = fit_guinier(curve, first, last)
     flags.extend(res.flags)
     # Low-q behaviour: the usable points skipped before the range, against the fit.
     pre = np.flatnonzero(ok[start0:first]) + start0
-    z = 0.0
+    z, rel = 0.0, 0.0
     if len(pre) >= 2 and weighted:
         fit = res.I0 * np.exp(-((curve.q[pre] * res.Rg) ** 2) / 3.0)
         r = (curve.intensity[pre] - fit) / curve.sigma[pre]
@@ -411,7 +476,11 @@ def auto_guinier(
     if z > _Z_FLAG or t_curv > _T_CURV_SCALE or smaller_later:
         flags.append("aggregation")
     elif z < -_Z_FLAG:
-        flags.append("repulsion")
+        flags.append("strong_repulsion" if rel < -_STRONG_REPULSION else "repulsion")
+    if first > start0:
+        flags.append("low_start")
+    if _residual_runs_p(curve, res, first, last, ok) < _RUNS_P:
+        flags.append("residual_structure")
     return GuinierResult(
         Rg=res.Rg,
         Rg_err=res.Rg_err,
@@ -426,9 +495,26 @@ def auto_guinier(
         chi2=res.chi2,
         quality=score,
         flags=tuple(dict.fromkeys(flags)),
+        skipped=skipped,
     )
 
 
-def _invalid_flagged(curve: Curve, flags: tuple[str, ...]) -> GuinierResult:
+def _residual_runs_p(curve: Curve, res: GuinierResult, first: int, last: int, ok) -> float:
+    """p-value of the longest same-sign run of the fit residuals in the range (CorMap test).
+
+    Residuals of a straight Guinier range change sign like coin flips; a long run means the
+    range bends (it reaches past the Guinier region, or aggregates/repulsion act inside it).
+    """
+    from halos_analysis.reduce import cormap_pvalue, longest_run
+
+    rows = np.flatnonzero(ok[first : last + 1]) + first
+    fit = res.I0 * np.exp(-((curve.q[rows] * res.Rg) ** 2) / 3.0)
+    diff = curve.intensity[rows] - fit
+    return float(cormap_pvalue(len(rows), longest_run(diff))) if len(rows) > 1 else 1.0
+
+
+def _invalid_flagged(curve: Curve, flags: tuple[str, ...], skipped=()) -> GuinierResult:
     nan = math.nan
-    return GuinierResult(nan, nan, nan, nan, -1, -1, nan, nan, curve.q_unit, flags=flags)
+    return GuinierResult(
+        nan, nan, nan, nan, -1, -1, nan, nan, curve.q_unit, flags=flags, skipped=skipped
+    )

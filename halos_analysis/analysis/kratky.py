@@ -64,7 +64,7 @@ def dimensionless_kratky(curve: Curve, guinier: GuinierResult) -> KratkyResult:
         Guinier result, the arrays are empty and the flag is ``"no_guinier"``.
     """
     nan = math.nan
-    if not (guinier.valid and guinier.I0 > 0):
+    if not (guinier.found and guinier.I0 > 0):
         empty = np.array([])
         return KratkyResult(empty, empty, empty, nan, nan, ("no_guinier",))
     qrg = curve.q * guinier.Rg

@@ -330,7 +330,7 @@ def molecular_weight(
             guinier.qRg_max,
             curve.q_unit,
         )
-    if not (rg_i0.valid and rg_i0.I0 > 0):
+    if not (rg_i0.found and rg_i0.I0 > 0):
         return MWResult(
             nan, nan, nan, nan, curve.q_unit, macromolecule=macromolecule, flags=("no_guinier",)
         )

@@ -44,6 +44,11 @@ from halos_analysis.types import Curve, GuinierResult, PrResult
 QRG_MAX = 10.0
 #: Smallest number of data points a P(r) is attempted on.
 MIN_POINTS = 10
+#: Dmax/Rg beyond which no compact or elongated particle lies (a sphere has 2.58, a thin rod
+#: 3.46; unfolded chains reach 4–5, where Dmax is not well defined anyway).
+DMAX_RG_MAX = 5.0
+#: Curves denser than this (in the q range used) are rebinned to about this many points.
+REBIN_TARGET = 300
 #: Posterior weights below this fraction of the largest are dropped from the averages.
 _WEIGHT_CUT = 1e-6
 
@@ -52,82 +57,54 @@ def _source(curve: Curve) -> str:
     return str(curve.meta.get("source") or curve.meta.get("path") or curve.name or "curve")
 
 
-def _check(curve: Curve) -> None:
-    """Raise HalosInputError on data a P(r) cannot be computed from."""
-    where = _source(curve)
-    q, i, s = curve.q, curve.intensity, curve.sigma
-    for name, arr in (("q", q), ("I", i)):
-        bad = np.flatnonzero(~np.isfinite(arr))
-        if bad.size:
-            raise HalosInputError(
-                f"{name} is not finite at point {bad[0]} ({bad.size} points)", where, name
-            )
-    bad = np.flatnonzero(~np.isfinite(s))
-    if bad.size:
-        raise HalosInputError(
-            f"σ is NaN or infinite at point {bad[0]} ({bad.size} points): a P(r) fit needs "
-            "the uncertainty of every point",
-            where,
-            "sigma",
-        )
-    bad = np.flatnonzero(s <= 0)
-    if bad.size:
-        raise HalosInputError(f"σ ≤ 0 at point {bad[0]} ({bad.size} points)", where, "sigma")
-    bad = np.flatnonzero(np.diff(q) <= 0)
-    if bad.size:
-        raise HalosInputError(f"q is not strictly increasing at point {bad[0] + 1}", where, "q")
-    if len(q) < MIN_POINTS:
-        raise HalosInputError(
-            f"only {len(q)} points: a P(r) needs at least {MIN_POINTS}", where, "points"
-        )
+def _usable(curve: Curve) -> tuple[np.ndarray, tuple[tuple[str, tuple[int, ...]], ...]]:
+    """Rows a P(r) can use (finite q, I and σ > 0, q not repeated) and why others are not.
 
-
-def _quick_guinier(q: np.ndarray, i: np.ndarray, s: np.ndarray) -> tuple[float, int] | None:
-    """Rough Rg and first usable point from a scan of low-q Guinier windows.
-
-    Only a starting point for the Dmax search and the q range, not a Guinier analysis: every
-    window of at least 8 positive points starting in the first tenth of the curve with
-    q_max·Rg ≤ 1.3 is fitted at once (weighted
-    least squares from cumulative sums); among those whose reduced χ² is within a factor 2
-    of the best, the longest wins.
+    Raises HalosInputError when q decreases or fewer than :data:`MIN_POINTS` rows are usable.
     """
-    m = min(len(q), 400)
-    ok = i[:m] > 0
-    idx = np.flatnonzero(ok)
-    if idx.size < 8:
-        return None
-    x = q[idx] ** 2
-    y = np.log(i[idx])
-    w = (i[idx] / s[idx]) ** 2
-    # Centre x and y so the cumulative sums do not cancel.
-    x = x - x.mean()
-    y = y - y.mean()
-    terms = (w, w * x, w * y, w * x * x, w * x * y, w * y * y)
-    cs = [np.concatenate(([0.0], np.cumsum(v))) for v in terms]
-    n = idx.size
-    # Windows = points a .. b-1 with at least 8 points, starting in the first tenth.
-    a_max = min(max(len(q) // 10, 5), n - 8)
-    a, b = np.triu_indices(n + 1, k=8)
-    a, b = a[a <= a_max], b[a <= a_max]
-    sw, sx, sy, sxx, sxy, syy = (c[b] - c[a] for c in cs)
-    det = sw * sxx - sx * sx
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = (sw * sxy - sx * sy) / det
-        icpt = (sy - slope * sx) / sw
-        chi2 = syy - 2 * icpt * sy - 2 * slope * sxy + icpt**2 * sw + 2 * icpt * slope * sx
-        chi2 += slope**2 * sxx
-        rg = np.sqrt(-3.0 * slope)
-    npts = b - a
-    # (A Guinier region starts at the low-q end, after at most a beamstop's worth of points:
-    # else the flat stretch past the first minimum would look like a tiny particle.)
-    valid = (slope < 0) & np.isfinite(rg) & (q[idx[b - 1]] * rg <= 1.3) & (det > 0)
-    if not valid.any():
-        return None
-    chi2r = np.where(valid, chi2 / np.maximum(npts - 2, 1), np.inf)
-    good = valid & (chi2r <= 2.0 * max(float(chi2r.min()), 1.0))
-    best = np.flatnonzero(good)
-    best = best[np.lexsort((chi2r[best], -npts[best]))][0]
-    return float(rg[best]), int(idx[a[best]])
+    where = _source(curve)
+    use = curve.rows()
+    finite_q = np.flatnonzero(np.isfinite(curve.q))
+    bad = np.flatnonzero(np.diff(curve.q[finite_q]) < 0)
+    if bad.size:
+        raise HalosInputError(f"q decreases at point {finite_q[bad[0] + 1]}", where, "q")
+    ok = use.usable & np.isfinite(curve.sigma) & (curve.sigma > 0)
+    skipped = use.skipped
+    missing = np.flatnonzero(use.usable & ~ok)
+    if missing.size:  # a curve without any σ: the IFT needs them
+        skipped = (*skipped, ("sigma_not_positive", tuple(int(i) for i in missing)))
+    if ok.sum() < MIN_POINTS:
+        raise HalosInputError(
+            f"only {int(ok.sum())} usable points (finite q, I and σ > 0): a P(r) needs at "
+            f"least {MIN_POINTS}",
+            where,
+            "points",
+        )
+    return ok, skipped
+
+
+def _rebin(q, i, s, target: int):
+    """Merge runs of neighbouring points into about ``target`` points (σ-weighted means).
+
+    A dense curve (1000–2500 points from a fine radial grid) holds many points per Shannon
+    channel; merging neighbours keeps the information the IFT can use (the bins stay far
+    narrower than π/Dmax) while making the cost independent of the detector's binning.
+    """
+    k = int(math.ceil(len(q) / target))
+    if k <= 1:
+        return q, i, s
+    n = len(q) // k * k
+    w = 1.0 / s[:n] ** 2
+    ws = w.reshape(-1, k).sum(1)
+    qb = (w * q[:n]).reshape(-1, k).sum(1) / ws
+    ib = (w * i[:n]).reshape(-1, k).sum(1) / ws
+    sb = 1.0 / np.sqrt(ws)
+    if n < len(q):  # the remainder forms one last, smaller bin
+        wr = 1.0 / s[n:] ** 2
+        qb = np.append(qb, (wr * q[n:]).sum() / wr.sum())
+        ib = np.append(ib, (wr * i[n:]).sum() / wr.sum())
+        sb = np.append(sb, 1.0 / math.sqrt(wr.sum()))
+    return qb, ib, sb
 
 
 def _qmax_by_signal(i: np.ndarray, s: np.ndarray) -> int:
@@ -189,7 +166,7 @@ def bift(
         Dmax ± its posterior spread, Rg and I0 from P(r) with errors, reduced χ² of the fit
         (χ² / (points − effective number of parameters)), the chosen α, the log evidence,
         P(r) with errors on ``r`` from 0 to Dmax, and the fit ``i_fit`` on the q points used
-        (``q_fit``). ``flags`` may hold ``"no_guinier_estimate"``, ``"few_points"``,
+        (``q_fit``). ``flags`` may hold ``"no_guinier_estimate"``, ``"pr_few_points"``,
         ``"dmax_at_search_limit"``, ``"poor_fit"`` (reduced χ² > 3).
 
     Raises
@@ -203,42 +180,54 @@ def bift(
     >>> print(res)                                               # doctest: +SKIP
     P(r): Dmax = 101.3 ± 2.1 A, Rg = 33.2 ± 0.1 A, I0 = 0.06107, chi2 = 1.3
     """
-    _check(curve)
     if n_r < 10:
         raise HalosInputError(f"n_r = {n_r}: use at least 10 r points", _source(curve), "n_r")
+    ok, skipped = _usable(curve)
     q, i, s = curve.q, curve.intensity, curve.sigma
     flags: list[str] = []
 
-    # The fit starts at the first point that follows Guinier behaviour (skipping a beamstop
-    # shadow), not at the start of the chosen Guinier range: the lowest q carry the
-    # long-distance information. Points a Guinier analysis found aggregated are left out.
-    est = _quick_guinier(q, i, s)
-    first = est[1] if est is not None else 0
-    if guinier is not None and guinier.valid:
+    # The Guinier analysis gives the Rg that guides the q range and the Dmax search, and the
+    # first row that follows Guinier behaviour (a beam-stop shadow is skipped). The fit
+    # starts there, not at the start of the Guinier range: the lowest q carry the
+    # long-distance information. Rows a Guinier analysis found aggregated are left out.
+    if guinier is None:
+        from halos_analysis.analysis.guinier import auto_guinier
+
+        guinier = auto_guinier(curve)
+    shadow = [r for reason, rows in guinier.skipped if reason == "beamstop_shadow" for r in rows]
+    first = max(shadow) + 1 if shadow else 0
+    if guinier.found:
         rg0 = float(guinier.Rg)
         if "aggregation" in guinier.flags:
             first = max(first, int(guinier.first))
-    elif est is not None:
-        rg0 = est[0]
     else:
         rg0 = math.nan
         flags.append("no_guinier_estimate")
+    if first:
+        ok = ok.copy()
+        ok[:first] = False
 
     if qmax is not None:
-        last = int(np.searchsorted(q, qmax, side="right"))
+        ok &= q <= qmax
     else:
-        last = _qmax_by_signal(i, s)
+        idx = np.flatnonzero(ok)
+        last = idx[: _qmax_by_signal(i[idx], s[idx])]
+        ok &= q <= q[last[-1]] if last.size else False
         if math.isfinite(rg0):
-            last = min(last, int(np.searchsorted(q, QRG_MAX / rg0, side="right")))
-    sel = slice(first, last)
-    qs, is_, ss = q[sel], i[sel], s[sel]
+            ok &= q <= QRG_MAX / rg0
+    qs, is_, ss = q[ok], i[ok], s[ok]
     if len(qs) < MIN_POINTS:
         raise HalosInputError(
-            f"only {len(qs)} points between q = {q[first]:.4g} and the q max used "
-            f"({q[max(last - 1, 0)]:.4g} {curve.q_unit}): too few for P(r)",
+            f"only {len(qs)} usable points in the q range of the P(r) (q max "
+            f"{q[np.flatnonzero(ok)[-1]] if ok.any() else math.nan:.4g} {curve.q_unit}): "
+            "too few",
             _source(curve),
             "points",
         )
+    n_measured = len(qs)
+    qs, is_, ss = _rebin(qs, is_, ss, REBIN_TARGET)
+    if len(qs) < n_measured:
+        flags.append("pr_rebinned")
 
     n = n_r - 2
     prob = _Problem(qs, is_, ss, n)
@@ -252,7 +241,7 @@ def bift(
     # with a real Guinier Rg, the geometric bound Dmax ≥ √(8/3)·Rg (Jung's theorem: any
     # body of diameter D fits in a sphere of radius D·√(3/8), which bounds its Rg).
     d_min = math.pi / qs[-1]
-    if guinier is not None and guinier.valid:
+    if guinier.found:
         d_min = min(max(d_min, math.sqrt(8.0 / 3.0) * float(guinier.Rg)), d_floor)
     if dmax is not None:
         if not dmax > 0:
@@ -341,10 +330,14 @@ def bift(
     chi2r = chi2 / max(len(qs) - n_good, 1.0)
 
     channels = qs[-1] * d_mean / math.pi
-    if len(qs) < max(20, 2 * channels):
-        flags.append("few_points")
+    if n_measured < max(20, 2 * channels):
+        flags.append("pr_few_points")
     if chi2r > 3.0:
         flags.append("poor_fit")
+    if not _tail_is_smooth(pr):
+        flags.append("pr_tail_not_smooth")
+    if rg > 0 and d_mean / rg > DMAX_RG_MAX:
+        flags.append("dmax_rg_ratio_high")
 
     return PrResult(
         Dmax=d_mean,
@@ -363,4 +356,25 @@ def bift(
         i_fit=i_fit,
         evidence=float(final.log_z_marginal),
         flags=tuple(flags),
+        skipped=skipped,
     )
+
+
+def _tail_is_smooth(pr: np.ndarray) -> bool:
+    """Whether P(r) falls once, smoothly, to zero at Dmax.
+
+    Two shapes say the Dmax is not set by the data: a long near-zero tail (the last quarter
+    of the r range below 1 % of the peak: Dmax reaches far past the particle, as when the
+    posterior sits on a plateau) and a second bump after P(r) had fallen below 2 % of its
+    peak (an aggregate or a ripple of the transform). A sphere's P(r) spends 2.3 % of its
+    range below 1 % of the peak, an elongated particle's less.
+    """
+    top = float(pr.max())
+    if not top > 0:
+        return False
+    k = int(np.argmax(pr))
+    above = np.flatnonzero(pr >= 0.01 * top)
+    if (len(pr) - 1 - above[-1]) / (len(pr) - 1) > 0.25:
+        return False
+    low = np.flatnonzero(pr[k:] < 0.02 * top)
+    return not (low.size and (pr[k + low[0] :] > 0.05 * top).any())

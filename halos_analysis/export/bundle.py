@@ -90,7 +90,7 @@ def export_sample(
     # Every plot kind is written even when its analysis could not run, saying why, so that
     # a run's outputs have the same shape for every sample.
     why = ", ".join(analysis.flags) or "no Guinier region"
-    if analysis.guinier.valid:
+    if analysis.guinier.found:
         paths += plots.plot_guinier(plot_dir / f"{sample}_guinier", curve, analysis.guinier, title)
     else:
         paths += _note_figure(plot_dir / f"{sample}_guinier", f"Guinier: {why}", title)
@@ -176,7 +176,7 @@ def export_run(
         analysis_file = folder / f"{name}_analysis.json"
         if analysis_file.is_file():
             a = SampleAnalysis.from_dict(json.loads(analysis_file.read_text()))
-            curves.append((name, a.curve, a.guinier if a.guinier.valid else None))
+            curves.append((name, a.curve, a.guinier if a.guinier.found else None))
         plot_map[name] = find_plots(folder / "plots", name)
     overview = []
     if curves:

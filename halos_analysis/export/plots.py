@@ -145,7 +145,7 @@ def plot_guinier(
     fig = Figure(figsize=(6.0, 5.5))
     ax, res = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     lu = "Å" if curve.length_unit == "A" else curve.length_unit
-    if guinier.valid:
+    if guinier.found:
         first, last = guinier.first, guinier.last
         qmax_show = curve.q[min(len(curve) - 1, last + max(5, (last - first) // 2))]
     else:
@@ -156,7 +156,7 @@ def plot_guinier(
     ln_i = np.log(curve.intensity[show])
     ln_err = curve.sigma[show] / curve.intensity[show]
     ax.errorbar(q2[show], ln_i, yerr=ln_err, fmt=".", ms=3, lw=0.5, color="tab:gray", label="data")
-    if guinier.valid:
+    if guinier.found:
         fit = slice(first, last + 1)
         ax.errorbar(
             q2[fit],
@@ -398,7 +398,7 @@ def plot_overview(
     for name, curve, guinier in samples:
         c = curve.to_unit(q_unit)
         ok = _positive(c)
-        valid = guinier is not None and guinier.valid
+        valid = guinier is not None and guinier.found
         i0 = guinier.I0 if valid else float(np.nanmedian(c.intensity[ok][:10]))
         ax.plot(c.q[ok], c.intensity[ok] / i0, "-", lw=1, label=name)
         if valid:

@@ -7,6 +7,7 @@ package reports is an inclusive pair of such indices.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sys
@@ -17,7 +18,9 @@ import numpy as np
 
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.atomic import write_text_atomic
-from halos_analysis.types import Curve, normalise_q_unit
+from halos_analysis.types import Curve, RowUse, normalise_q_unit, row_use
+
+logger = logging.getLogger(__name__)
 
 # NaN and inf are matched so that such rows are reported, not silently skipped.
 _FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?|[-+]?(?:nan|inf(?:inity)?)"
@@ -108,14 +111,29 @@ def normalise_intensity_unit(unit: object) -> str | None:
     return _I_UNIT_ALIASES.get(text.lower().replace(" ", ""), text)
 
 
+#: Typical first and last q of a bioSAXS curve in each unit (a synchrotron or lab SAXS
+#: set-up, WAXS extensions included at the high end): used only to guess an unstated unit.
+_TYPICAL_Q_RANGE = {"A^-1": (0.008, 0.4), "nm^-1": (0.08, 4.0)}
+
+
 def guess_q_unit(q: np.ndarray) -> str:
     """Guess the q unit from the q range of a SAXS curve.
 
-    BioSAXS curves end between about 0.2 and 0.6 Å⁻¹ (2–6 nm⁻¹): a last q above 1 is taken
-    as nm⁻¹, else Å⁻¹.
+    BioSAXS curves start near 0.003–0.02 Å⁻¹ (0.03–0.2 nm⁻¹) and end between about 0.2 and
+    0.6 Å⁻¹ (2–6 nm⁻¹), WAXS extensions to ~2 Å⁻¹. The unit whose typical range is closer on
+    a log scale, first and last q together, is taken: q max alone cannot tell a WAXS curve
+    in Å⁻¹ (q max 1.7) from a short SAXS curve in nm⁻¹.
     """
-    qmax = float(np.nanmax(q)) if len(q) else 0.0
-    return "nm^-1" if qmax > 1.0 else "A^-1"
+    finite = q[np.isfinite(q) & (q > 0)]
+    if finite.size == 0:
+        return "A^-1"
+    qmin, qmax = float(finite.min()), float(finite.max())
+
+    def distance(unit: str) -> float:
+        lo, hi = _TYPICAL_Q_RANGE[unit]
+        return abs(math.log(qmin / lo)) + abs(math.log(qmax / hi))
+
+    return min(_TYPICAL_Q_RANGE, key=distance)
 
 
 def _gnom_experimental_block(lines: list[str]) -> list[str] | None:
@@ -168,8 +186,10 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
     Raises
     ------
     HalosInputError
-        When the file is missing, holds no data rows, or a row has a non-finite value,
-        σ ≤ 0, or q that is not strictly increasing.
+        When the file is missing, holds no data rows, fewer than :data:`MIN_USABLE_ROWS`
+        usable rows, or q that decreases. Rows with σ ≤ 0, NaN σ or I, or a repeated q are
+        kept in the curve as read and left out of every fit (:meth:`Curve.rows`); a
+        one-line warning names them.
     """
     path = Path(path)
     try:
@@ -224,7 +244,9 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
     except ValueError as exc:
         raise HalosInputError(str(exc), path, "q unit") from None
 
-    check_curve_arrays(q, intensity, sigma, path)
+    use = check_curve_arrays(q, intensity, sigma, path)
+    if use.skipped:
+        logger.warning("%s: %s", path, use.note())
     if unit_source == "argument":
         _warn_doubtful_unit(path, q_unit, header_unit, q)
     meta: dict[str, object] = {"source": str(path), "q_unit_source": unit_source}
@@ -256,36 +278,41 @@ def _warn_doubtful_unit(path: Path, q_unit: str, header_unit: str | None, q: np.
     print(f"warning: {path}: reading q as {q_unit} as asked, but {why}", file=sys.stderr)
 
 
+#: A file with fewer usable rows than this cannot be analysed at all (the smallest Guinier
+#: fit takes 5 points); it is refused on reading.
+MIN_USABLE_ROWS = 5
+
+
 def check_curve_arrays(
     q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray, path: str | Path
-) -> None:
-    """Raise :class:`HalosInputError` naming the first bad point of a curve.
+) -> RowUse:
+    """Check a curve's rows as a file gave them; return which rows a fit may use.
 
-    Checks finite q and I, σ finite and > 0 (where σ is given), and strictly increasing q.
-    Negative intensities are allowed: they are normal at high q after subtraction.
+    Rows that real files carry (σ = 0 or NaN, NaN intensities, a repeated q) are kept and
+    marked unusable (:func:`halos_analysis.types.row_use`), not refused. Refused, with
+    :class:`HalosInputError` naming the row: q that decreases (rows out of order: nothing
+    can say which q belongs to which intensity), and a curve with fewer than
+    :data:`MIN_USABLE_ROWS` usable rows. Negative intensities are allowed: they are normal at
+    high q after subtraction.
     """
-    bad = ~np.isfinite(q) | ~np.isfinite(intensity)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise HalosInputError(f"non-finite q or I at data row {i}", path, f"row {i}")
-    has_sigma = ~np.isnan(sigma)
-    if has_sigma.any():
-        bad = has_sigma & (~np.isfinite(sigma) | (sigma <= 0))
-        if bad.any():
-            i = int(np.argmax(bad))
+    finite = np.flatnonzero(np.isfinite(q))
+    if finite.size > 1:
+        step = np.diff(q[finite])
+        if (step < 0).any():
+            k = int(np.argmax(step < 0)) + 1
+            i = int(finite[k])
             raise HalosInputError(
-                f"sigma must be finite and > 0, got {sigma[i]:g} at data row {i}",
-                path,
-                f"row {i}",
+                f"q must increase; decreasing q = {q[i]:g} at data row {i}", path, f"row {i}"
             )
-    if len(q) > 1:
-        step = np.diff(q)
-        if (step <= 0).any():
-            i = int(np.argmax(step <= 0)) + 1
-            what = "duplicated" if step[i - 1] == 0 else "decreasing"
-            raise HalosInputError(
-                f"q must increase strictly; {what} q = {q[i]:g} at data row {i}", path, f"row {i}"
-            )
+    use = row_use(q, intensity, sigma)
+    if use.n_usable < MIN_USABLE_ROWS:
+        raise HalosInputError(
+            f"only {use.n_usable} usable rows of {len(q)} (need at least {MIN_USABLE_ROWS}); "
+            + use.note(),
+            path,
+            "rows",
+        )
+    return use
 
 
 def write_dat(curve: Curve, path: str | Path, header: dict[str, object] | None = None) -> Path:
