@@ -393,17 +393,160 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--corpus", action="append", type=Path, help="corpus folder (repeatable)")
     ap.add_argument("--no-freesas", action="store_true", help="leave freesas out")
+    ap.add_argument(
+        "--stress", action="store_true", help="also apply real files' quirks to every curve"
+    )
     args = ap.parse_args(argv)
     folders = args.corpus or default_corpora()
     if not folders:
         print("no corpus found (set HALOS_VALIDATION_DIR or pass --corpus)", file=sys.stderr)
         return 1
     result = run(folders, with_freesas=not args.no_freesas)
+    if args.stress:
+        result["stress"] = stress(folders)
     if args.json:
         print(json.dumps(result, indent=1))
-    else:
-        print_table(result)
+        return 0
+    print_table(result)
+    if args.stress:
+        st = result["stress"]
+        print(
+            f"\nstress: {st['cases']} perturbed curves, {st['refused']} refused, "
+            f"{st['silent_failures']} silent failures"
+        )
+        for r in st["rows"]:
+            if r.get("silent") or "refused" in r:
+                what = ",".join(r.get("silent", ())) or "refused: " + r.get("refused", "")[:60]
+                print(
+                    f"  {r['curve'][:40]:40s} {r['quirk']:16s} ΔRg {_pct(r.get('d_rg'))} "
+                    f"ΔDmax {_pct(r.get('d_dmax'))}  {what}  {' '.join(r.get('flags', []))}"
+                )
     return 0
+
+
+# --- stress: the quirks of real files, applied to real curves -----------------------------
+
+
+def _perturbations(rg: float, i0: float) -> dict[str, Any]:
+    """Functions curve -> curve that add one quirk of real files or samples each.
+
+    ``rg`` and ``i0`` are the curve's reference (or unperturbed) values: they set where the
+    quirk acts (aggregates and a structure factor act at low q·Rg).
+    """
+    import dataclasses as dc
+
+    def rows(c, **kw):
+        return dc.replace(c, **kw)
+
+    def shadow_point(c):
+        i, s = c.intensity.copy(), c.sigma.copy()
+        i[0], s[0] = i[0] * 0.01, s[0] * 1000.0
+        return rows(c, intensity=i, sigma=s)
+
+    def shadow_ramp(c):
+        i = c.intensity.copy()
+        i[:3] *= np.array([0.2, 0.5, 0.8])
+        return rows(c, intensity=i)
+
+    def sigma_zero_first(c):
+        s = c.sigma.copy()
+        s[0] = 0.0
+        return rows(c, sigma=s)
+
+    def nan_sigma(c):
+        s = c.sigma.copy()
+        s[len(s) // 7] = np.nan
+        return rows(c, sigma=s)
+
+    def late_start(c):
+        return c.select(c.q * rg >= 0.45)
+
+    def short_q(c):
+        return c.select(c.q * rg <= 4.0)
+
+    def background(c):
+        return rows(c, intensity=c.intensity + 0.01 * i0)
+
+    def aggregates(c):
+        agg = 0.02 * 20.0 * i0 * np.exp(-((c.q * 4.0 * rg) ** 2) / 3.0)
+        return rows(c, intensity=c.intensity + agg)
+
+    def repulsion(c):
+        s_q = 1.0 - 0.25 * np.exp(-((c.q * 1.5 * rg) ** 2))
+        return rows(c, intensity=c.intensity * s_q, sigma=c.sigma * s_q)
+
+    def noisier(c):
+        rng = np.random.default_rng(11)
+        s = c.sigma * 3.0
+        return rows(c, intensity=c.intensity + rng.normal(0.0, np.sqrt(8.0) * c.sigma), sigma=s)
+
+    def no_sigma(c):
+        return rows(c, sigma=np.full(len(c), np.nan))
+
+    return {
+        "shadow_point": shadow_point,
+        "shadow_ramp": shadow_ramp,
+        "sigma_zero_first": sigma_zero_first,
+        "nan_sigma": nan_sigma,
+        "late_start": late_start,
+        "short_q": short_q,
+        "background": background,
+        "aggregates": aggregates,
+        "repulsion": repulsion,
+        "noisier": noisier,
+        "no_sigma": no_sigma,
+    }
+
+
+def stress(folders: list[Path]) -> dict[str, Any]:
+    """Every perturbation on every curve that has a Guinier reference: wrong-and-unflagged?
+
+    The truth of a perturbed curve is the unperturbed sample's: the reference Rg (Guinier),
+    and the reference Dmax where there is one (else our Dmax on the clean curve). A result
+    further off than 10 % (Rg) or 25 % (Dmax) must carry a doubt flag.
+    """
+    out = []
+    for entry in load_entries(folders):
+        g = entry.guinier or {}
+        if g.get("Rg") is None:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            curve = read_curve(entry.path, q_unit=entry.q_unit)
+            clean = analyse_curve(curve)
+        i0 = g.get("I0") or (clean.guinier.I0 if clean.guinier.found else 1.0)
+        dmax_ref = (entry.pr or {}).get("Dmax") or (clean.pr.Dmax if clean.pr else None)
+        for name, fn in _perturbations(g["Rg"], i0).items():
+            row: dict[str, Any] = {"curve": entry.name, "quirk": name}
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    res = analyse_curve(fn(curve))
+            except HalosInputError as exc:
+                row["refused"] = str(exc)
+                out.append(row)
+                continue
+            silent = []
+            if res.guinier.found:
+                d = _rel(res.guinier.Rg, g["Rg"])
+                row["d_rg"] = d
+                if res.guinier.valid and abs(d) > SILENT_RG:
+                    silent.append("guinier_rg")
+            if res.pr is not None and dmax_ref:
+                d = _rel(res.pr.Dmax, dmax_ref)
+                row["d_dmax"] = d
+                if res.pr.valid and abs(d) > SILENT_DMAX:
+                    silent.append("pr_dmax")
+            row["valid"] = [res.guinier.valid, res.pr is not None and res.pr.valid]
+            row["flags"] = list(res.flags)
+            row["silent"] = silent
+            out.append(row)
+    return {
+        "rows": out,
+        "cases": len(out),
+        "refused": sum(1 for r in out if "refused" in r),
+        "silent_failures": sum(len(r.get("silent", ())) for r in out),
+    }
 
 
 if __name__ == "__main__":

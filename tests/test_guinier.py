@@ -54,11 +54,21 @@ def test_aggregation_flag_fires_when_aggregates_are_added():
     assert "aggregation" in auto_guinier(noisy(agg, seed=2)).flags
 
 
-def test_repulsion_flag_fires_on_structure_factor_downturn():
-    # Hard-sphere-like structure factor S(q) ≈ 1 − 0.2 exp(−(q·2Rg)²): lower intensity at low q.
+def test_strong_structure_factor_is_a_doubt():
+    # Hard-sphere-like structure factor S(q) ≈ 1 − 0.2 exp(−(q·2Rg)²): 20 % less intensity at
+    # the lowest q. A range started past it may still give the right Rg, but nothing in one
+    # curve can tell how far the structure factor reaches: the result must not be valid.
     s_q = 1.0 - 0.2 * np.exp(-((Q * 2 * RG) ** 2))
     res = auto_guinier(noisy(sphere(Q, RG) * s_q, seed=3))
-    assert "repulsion" in res.flags
+    assert "strong_repulsion" in res.flags and not res.valid
+
+
+def test_weak_structure_factor_is_a_note():
+    # A 3 % dip at the lowest q (a few mg/ml of a protein): Rg within 2 %, flagged as a note.
+    s_q = 1.0 - 0.03 * np.exp(-((Q * 2 * RG) ** 2))
+    res = auto_guinier(noisy(sphere(Q, RG) * s_q, counts=1e6, seed=3))
+    assert abs(res.Rg / RG - 1) < 0.03
+    assert "strong_repulsion" not in res.flags
 
 
 @pytest.mark.parametrize(

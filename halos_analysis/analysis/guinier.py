@@ -25,14 +25,25 @@ from halos_analysis.types import Curve, GuinierResult
 
 __all__ = ["auto_guinier", "fit_guinier"]
 
+# Data that start beyond this q·Rg miss half the Guinier range: what acts at the lowest q
+# (aggregates, a structure factor) cannot be seen, so the Rg cannot be trusted on its own.
+_QRG_START_LATE = 0.65
 # A |t| of the q⁴ (curvature) term above this is treated as structure in the residuals.
 _T_CURV_SCALE = 3.0
+# The curvature κ = c/b² of ln I = a + b·q² + c·q⁴ that single particles show in a Guinier
+# range (qRg ≤ 1.3): −0.12 for a thin spherical shell, −0.08 for a solid sphere, ≈ 0 for
+# oblate bodies, +0.2 for 5:1 rods and prolate ellipsoids, +0.25 for a Gaussian coil
+# (computed from their form factors). Well outside it, the range is bent by something else:
+# aggregates (up) or a structure factor (down).
+_KAPPA_RANGE = (-0.3, 0.6)
 # z-score of the mean residual of excluded low-q points that flags aggregation/repulsion.
 _Z_FLAG = 4.0
 # ... and their median relative deviation from the fit must be at least this.
 _REL_FLAG = 0.01
-# A low-q deficit beyond this fraction is a strong structure factor (Rg biased by several %).
-_STRONG_REPULSION = 0.1
+# A low-q deficit beyond this fraction is a strong structure factor. Concentration effects
+# that leave Rg within ~2 % of the dilute value give 1–3 % (BSA 4.5 mg/ml, lysozyme 8 mg/ml);
+# 4 % and more came with Rg biased by 2–13 % on real curves given a structure factor.
+_STRONG_REPULSION = 0.04
 # p-value of the longest residual run below which the range has structure.
 _RUNS_P = 1e-3
 # An admissible window after the chosen one with Rg below this fraction flags aggregation.
@@ -259,7 +270,9 @@ def _window_fits(x, y, w, ok, starts, ends):
         c = num_c / det3
         var_c = (m00 * m11 - m01 * m01) / det3
         t_curv = c / np.sqrt(var_c)
-    return a, b / scale, var_a, var_b / scale**2, chi2, t_curv, s["n"]
+        # Curvature in units of the slope, independent of q scale and Rg: see _KAPPA_RANGE.
+        kappa = c / b**2
+    return a, b / scale, var_a, var_b / scale**2, chi2, t_curv, s["n"], kappa
 
 
 def _pre_window_z(x, y, w, ok, start0, starts, icpt, slope):
@@ -309,7 +322,7 @@ def _search(curve, x, y, w, ok, weighted, start0, i_ref, min_points, qrg_max, qr
     starts, ends = starts[keep], ends[keep]
     if len(starts) == 0:
         return None
-    a, b, var_a, var_b, chi2, t_curv, npts = _window_fits(x, y, w, ok, starts, ends)
+    a, b, var_a, var_b, chi2, t_curv, npts, kappa = _window_fits(x, y, w, ok, starts, ends)
     good = (npts >= min_points) & (b < 0) & np.isfinite(chi2)
     rg = np.sqrt(np.where(good, -3.0 * b, np.nan))
     infl = np.maximum(chi2, 1.0) if weighted else chi2
@@ -348,7 +361,14 @@ def _search(curve, x, y, w, ok, weighted, start0, i_ref, min_points, qrg_max, qr
     # low-q range belongs to aggregates (a single particle bends down past qRg 1.3, so its
     # later windows give larger, not smaller, apparent Rg).
     later = (starts[idx] > b_last) & (rg < _SMALLER_RG * rg[best]) & (score > 0.8 * score[best])
-    return b_first, b_last, float(score[best]), float(t_curv[best]), bool(later.any())
+    return (
+        b_first,
+        b_last,
+        float(score[best]),
+        float(t_curv[best]),
+        float(kappa[idx[best]]),
+        bool(later.any()),
+    )
 
 
 def _curv_score(t):
@@ -458,7 +478,7 @@ def auto_guinier(
         flags.append("few_points")
     if found is None:
         return _invalid_flagged(curve, ("no_guinier_region",), skipped)
-    first, last, score, t_curv, smaller_later = found
+    first, last, score, t_curv, kappa, smaller_later = found
     res = fit_guinier(curve, first, last)
     flags.extend(res.flags)
     # Low-q behaviour: the usable points skipped before the range, against the fit.
@@ -471,14 +491,20 @@ def auto_guinier(
         # Significant (z) and large enough to matter (≥ 1 %): with very precise data even
         # the slight bend of a perfect sphere's curve is "significant".
         z = float(r.mean() * math.sqrt(len(r))) if abs(rel) >= _REL_FLAG else 0.0
-    # Upward curvature inside the range also means aggregation (real particles bend down
-    # near qRg 1.3, so downward curvature alone is not evidence of repulsion).
-    if z > _Z_FLAG or t_curv > _T_CURV_SCALE or smaller_later:
+    # Curvature inside the range beyond what any single particle shows (significant, and
+    # outside _KAPPA_RANGE): upwards means aggregates, downwards a structure factor.
+    bent_up = t_curv > _T_CURV_SCALE and kappa > _KAPPA_RANGE[1]
+    bent_down = t_curv < -_T_CURV_SCALE and kappa < _KAPPA_RANGE[0]
+    if z > _Z_FLAG or bent_up or smaller_later:
         flags.append("aggregation")
+    elif bent_down or (z < -_Z_FLAG and rel < -_STRONG_REPULSION):
+        flags.append("strong_repulsion")
     elif z < -_Z_FLAG:
-        flags.append("strong_repulsion" if rel < -_STRONG_REPULSION else "repulsion")
+        flags.append("repulsion")
     if first > start0:
         flags.append("low_start")
+    if curve.q[start0] * res.Rg > _QRG_START_LATE:
+        flags.append("data_start_late")
     if _residual_runs_p(curve, res, first, last, ok) < _RUNS_P:
         flags.append("residual_structure")
     return GuinierResult(

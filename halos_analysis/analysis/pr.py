@@ -47,6 +47,10 @@ MIN_POINTS = 10
 #: Dmax/Rg beyond which no compact or elongated particle lies (a sphere has 2.58, a thin rod
 #: 3.46; unfolded chains reach 4–5, where Dmax is not well defined anyway).
 DMAX_RG_MAX = 5.0
+#: P(r) has ended where it falls below this fraction of its peak (see _main_extent).
+_END_LEVEL = 0.01
+#: A tail beyond the end holding more than this fraction of the P(r) area casts doubt.
+_TAIL_AREA = 0.005
 #: Curves denser than this (in the q range used) are rebinned to about this many points.
 REBIN_TARGET = 300
 #: Posterior weights below this fraction of the largest are dropped from the averages.
@@ -199,7 +203,10 @@ def bift(
     if guinier.found:
         rg0 = float(guinier.Rg)
         if "aggregation" in guinier.flags:
+            # Aggregates scatter past the Guinier range too: their long distances can set
+            # Dmax even with the lowest q left out, so the P(r) shares the doubt.
             first = max(first, int(guinier.first))
+            flags.append("aggregation")
     else:
         rg0 = math.nan
         flags.append("no_guinier_estimate")
@@ -277,6 +284,24 @@ def bift(
 
     # The reported solution: Dmax at its posterior mean, α at its posterior mode there.
     final = prob.evaluate(d_mean)
+    if dmax is None:
+        # A P(r) that has ended well before that Dmax (a faint tail or zeros beyond): the
+        # particle's Dmax is where its distribution ends; what lies beyond is a trace of
+        # larger species or a systematic error of the curve, not the particle.
+        p_full = np.concatenate(([0.0], final.sols[final.best], [0.0]))
+        r_full = np.linspace(0.0, final.dmax, n + 2)
+        cut = _main_extent(p_full, r_full)
+        if cut is not None:
+            d_end, tail_area = cut
+            flags.append("pr_tail_not_smooth" if tail_area > _TAIL_AREA else "pr_dmax_trimmed")
+            d_std = max(d_std, 0.5 * (d_mean - d_end))
+            d_mean = d_end
+            beyond = d_grid > d_end * 1.1
+            if beyond.all():  # keep the evaluated Dmax nearest the end
+                beyond[int(np.argmin(np.abs(d_grid - d_end)))] = False
+            w[beyond, :] = 0.0
+            w /= w.sum()
+            final = prob.evaluate(d_mean)
     ka = final.best
     alpha = float(alphas[ka])
     p_int = final.sols[ka]
@@ -360,21 +385,42 @@ def bift(
     )
 
 
-def _tail_is_smooth(pr: np.ndarray) -> bool:
-    """Whether P(r) falls once, smoothly, to zero at Dmax.
+def _main_extent(pr: np.ndarray, r: np.ndarray) -> tuple[float, float] | None:
+    """Where a P(r) ends, if well before its last r, and the area fraction beyond.
 
-    Two shapes say the Dmax is not set by the data: a long near-zero tail (the last quarter
-    of the r range below 1 % of the peak: Dmax reaches far past the particle, as when the
-    posterior sits on a plateau) and a second bump after P(r) had fallen below 2 % of its
-    peak (an aggregate or a ripple of the transform). A sphere's P(r) spends 2.3 % of its
-    range below 1 % of the peak, an elongated particle's less.
+    The distribution ends at the first point after its peak where it falls below 1 % of the
+    peak (a sphere's P(r) does so in the last 2.3 % of its range, an elongated particle's
+    later), or where it reaches a local minimum below 3 % of the peak (a faint tail or bump
+    follows). When that is before 85 % of the range, returns (that r, the 1 % crossing
+    interpolated; the fraction of the area beyond it); else None.
+    """
+    top = float(pr.max())
+    if not top > 0:
+        return None
+    k = int(np.argmax(pr))
+    y = pr / top
+    after = np.arange(k + 1, len(pr) - 1)
+    ends = after[(y[after] < _END_LEVEL) | ((y[after] <= y[after + 1]) & (y[after] < 0.03))]
+    if ends.size == 0:
+        return None
+    j = int(ends[0])
+    r_end = float(r[j])
+    if y[j] < _END_LEVEL:  # interpolate the 1 % crossing between the points j−1 and j
+        r_end = float(r[j - 1] + (r[j] - r[j - 1]) * (y[j - 1] - _END_LEVEL) / (y[j - 1] - y[j]))
+    if r_end > 0.85 * r[-1]:
+        return None
+    return r_end, float(pr[j:].sum() / pr.sum())
+
+
+def _tail_is_smooth(pr: np.ndarray) -> bool:
+    """Whether P(r), after its peak, falls once to zero without a second bump.
+
+    A bump after P(r) had fallen below 2 % of its peak (an aggregate, or a ripple of the
+    transform) means the tail is not the particle's.
     """
     top = float(pr.max())
     if not top > 0:
         return False
     k = int(np.argmax(pr))
-    above = np.flatnonzero(pr >= 0.01 * top)
-    if (len(pr) - 1 - above[-1]) / (len(pr) - 1) > 0.25:
-        return False
     low = np.flatnonzero(pr[k:] < 0.02 * top)
     return not (low.size and (pr[k + low[0] :] > 0.05 * top).any())
