@@ -64,13 +64,25 @@ FLAGS: dict[str, tuple[Severity, str]] = {
         "tail or a step): Dmax is not determined by the data",
     ),
     "dmax_rg_ratio_high": ("doubt", "Dmax/Rg is beyond what a compact particle allows"),
-    "poor_fit": ("doubt", "the P(r) fit leaves reduced χ² above 3"),
+    "poor_fit": (
+        "doubt",
+        "the P(r) fit leaves reduced χ² above 10: the transform does not describe the curve",
+    ),
+    "pr_chi2_high": (
+        "note",
+        "the P(r) fit leaves reduced χ² of 3–10 (σ too small, or points correlated by the binning)",
+    ),
     "pr_few_points": ("doubt", "fewer points than twice the Shannon channels of the P(r)"),
     "pr_failed": ("doubt", "P(r) could not be computed"),
+    "pr_unphysical": (
+        "doubt",
+        "P(r) has a shape no particle has (a spike at r → 0 from a "
+        "background left in the curve, or ripples of three or more maxima)",
+    ),
     "pr_rebinned": ("note", "the dense curve was rebinned to fewer points for the P(r)"),
     # MW
     "no_guinier": ("doubt", "no Guinier result: MW cannot be computed"),
-    "q_range_too_short": ("doubt", "the data stop before q·Rg = 4: Vp and Vc are not reported"),
+    "q_range_too_short": ("doubt", "the data stop before q·Rg = 3.5: Vp and Vc are not reported"),
     "vp_qmax_beyond_data": ("note", "the curve stops before the Porod-volume qmax rule's limit"),
     "vp_outside_validated_range": (
         "note",

@@ -383,6 +383,9 @@ class MWResult(_Result):
     mw_spread_kda: float = math.nan
     macromolecule: str = "protein"
     flags: tuple[str, ...] = ()
+    #: Upper q limits of the Porod-volume and Vc integrals, in ``q_unit``.
+    vp_qmax: float = math.nan
+    vc_qmax: float = math.nan
 
     def __str__(self) -> str:
         parts = [f"Vp {self.mw_vp_kda:.1f}", f"Vc {self.mw_vc_kda:.1f}"]

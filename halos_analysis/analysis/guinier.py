@@ -36,6 +36,9 @@ _T_CURV_SCALE = 3.0
 # (computed from their form factors). Well outside it, the range is bent by something else:
 # aggregates (up) or a structure factor (down).
 _KAPPA_RANGE = (-0.3, 0.6)
+# The most a single particle bends its Guinier plot, down and up (shell and Gaussian coil,
+# with a margin): the low-q rows before a range are compared with its fit bent this far.
+_KAPPA_SINGLE = (-0.15, 0.3)
 # z-score of the mean residual of excluded low-q points that flags aggregation/repulsion.
 _Z_FLAG = 4.0
 # ... and their median relative deviation from the fit must be at least this.
@@ -483,23 +486,20 @@ def auto_guinier(
     flags.extend(res.flags)
     # Low-q behaviour: the usable points skipped before the range, against the fit.
     pre = np.flatnonzero(ok[start0:first]) + start0
-    z, rel = 0.0, 0.0
-    if len(pre) >= 2 and weighted:
-        fit = res.I0 * np.exp(-((curve.q[pre] * res.Rg) ** 2) / 3.0)
-        r = (curve.intensity[pre] - fit) / curve.sigma[pre]
-        rel = float(np.median(curve.intensity[pre] / fit - 1.0))
-        # Significant (z) and large enough to matter (≥ 1 %): with very precise data even
-        # the slight bend of a perfect sphere's curve is "significant".
-        z = float(r.mean() * math.sqrt(len(r))) if abs(rel) >= _REL_FLAG else 0.0
+    # Aggregates lift, a structure factor lowers them; a single particle bends them too
+    # (elongated ones up, compact ones down), so each is judged beyond the most a single
+    # particle's curvature (_KAPPA_SINGLE) can account for.
+    z_up, rel_up = _low_q_excess(curve, res, pre, first, last, _KAPPA_SINGLE[1], weighted)
+    z_dn, rel_dn = _low_q_excess(curve, res, pre, first, last, _KAPPA_SINGLE[0], weighted)
     # Curvature inside the range beyond what any single particle shows (significant, and
     # outside _KAPPA_RANGE): upwards means aggregates, downwards a structure factor.
     bent_up = t_curv > _T_CURV_SCALE and kappa > _KAPPA_RANGE[1]
     bent_down = t_curv < -_T_CURV_SCALE and kappa < _KAPPA_RANGE[0]
-    if z > _Z_FLAG or bent_up or smaller_later:
+    if z_up > _Z_FLAG or bent_up or smaller_later:
         flags.append("aggregation")
-    elif bent_down or (z < -_Z_FLAG and rel < -_STRONG_REPULSION):
+    elif bent_down or (z_dn < -_Z_FLAG and rel_dn < -_STRONG_REPULSION):
         flags.append("strong_repulsion")
-    elif z < -_Z_FLAG:
+    elif z_dn < -_Z_FLAG:
         flags.append("repulsion")
     if first > start0:
         flags.append("low_start")
@@ -523,6 +523,31 @@ def auto_guinier(
         flags=tuple(dict.fromkeys(flags)),
         skipped=skipped,
     )
+
+
+def _low_q_excess(curve, res, pre, first, last, kappa, weighted) -> tuple[float, float]:
+    """How far the rows before the range lie above (+) or below (−) its extrapolated fit.
+
+    The line ln I = ln I0 − (qRg)²/3 of the range is bent by ``kappa`` (curvature in units
+    of the slope, see ``_KAPPA_RANGE``) the way a quadratic through the range's ends would
+    be: c·(x_a − x)(x_b − x) with c = κ·b², x = q². What remains is returned as z (mean
+    normalised residual × √n, σ scaled by √χ²_ν when above 1) and the median relative
+    deviation; (0, 0) when fewer than 2 rows or no σ, or when the deviation is below 1 %
+    (with very precise data even a slight bend is "significant").
+    """
+    if len(pre) < 2 or not weighted:
+        return 0.0, 0.0
+    x = curve.q[pre] ** 2
+    xa, xb = curve.q[first] ** 2, curve.q[last] ** 2
+    b = -(res.Rg**2) / 3.0
+    allowed = kappa * b * b * (xa - x) * (xb - x)
+    fit = res.I0 * np.exp(b * x + allowed)
+    scale = math.sqrt(max(res.chi2, 1.0))
+    r = (curve.intensity[pre] - fit) / curve.sigma[pre] / scale
+    rel = float(np.median(curve.intensity[pre] / fit - 1.0))
+    if abs(rel) < _REL_FLAG:
+        return 0.0, rel
+    return float(r.mean() * math.sqrt(len(r))), rel
 
 
 def _residual_runs_p(curve: Curve, res: GuinierResult, first: int, last: int, ok) -> float:

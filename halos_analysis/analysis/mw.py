@@ -44,8 +44,16 @@ ELECTRON_RADIUS_CM = 2.8179403e-13
 ELECTRONS_PER_G_PROTEIN = 3.22e23
 ELECTRONS_PER_CM3_WATER = 3.34e23
 
-#: Below this last-point qRg, the Porod and Vc integrals are too truncated to report.
-_MIN_QRG_INTEGRALS = 4.0
+#: Below this last-point qRg, the Porod and Vc integrals are too truncated to report (a
+#: globular protein's ∫q·I dq is ~95 % complete at qRg 3.5, its Porod invariant less).
+_MIN_QRG_INTEGRALS = 3.5
+#: qmax (Å⁻¹) of the Porod volume within which the Piiadov et al. correction was tabulated
+#: (RAW warns outside it).
+_VP_VALIDATED = (0.15, 0.45)
+#: Rambo & Tainer integrate q·I to 0.3 Å⁻¹; a curve that stops before this uses an
+#: integral they did not calibrate.
+_VC_QMAX = 0.3
+_VC_VALIDATED_QMIN = 0.25
 
 #: Accepted partial specific volumes (cm³/g). Biomolecules lie well inside: proteins
 #: 0.70–0.76, nucleic acids 0.50–0.60, glycoproteins and protein–detergent complexes up to
@@ -133,6 +141,19 @@ def _guinier_moment(k: int, q1: float, rg: float, i0: float) -> float:
     )
 
 
+def _cleaned(curve: Curve, guinier: GuinierResult) -> tuple[Curve, int]:
+    """The curve in Å⁻¹ with only its usable rows, and the Guinier range's first row in it.
+
+    The rows the Guinier and P(r) analyses leave out (σ ≤ 0 or NaN, NaN I, a repeated q;
+    :meth:`Curve.rows`) are left out of the integrals too; the trapezoid bridges them.
+    """
+    c = curve.to_unit("A^-1")
+    use = c.rows().usable
+    start = max(guinier.first, 0)
+    start = int(np.count_nonzero(use[:start]))
+    return c.select(use), start
+
+
 def _integral(
     k: int, q: np.ndarray, inten: np.ndarray, start: int, stop: int, rg, i0, extrapolate=True
 ) -> float:
@@ -143,7 +164,7 @@ def _integral(
     if not extrapolate:
         start = 0
     qs, ys = q[start : stop + 1], inten[start : stop + 1]
-    finite = np.isfinite(ys)  # masked or missing points are bridged by the trapezoid
+    finite = np.isfinite(ys)  # missing points are bridged by the trapezoid
     qs, ys = qs[finite], ys[finite]
     data = float(np.trapezoid(qs**k * ys, qs)) if len(qs) > 1 else 0.0
     low = _guinier_moment(k, float(q[start]), rg, i0) if extrapolate else 0.0
@@ -175,9 +196,8 @@ def porod_volume(
     qmax : float
         The point of the curve used as upper limit, Å⁻¹.
     """
-    c = curve.to_unit("A^-1")
+    c, start = _cleaned(curve, guinier)
     rg = guinier.Rg * (10.0 if curve.q_unit == "nm^-1" else 1.0)
-    start = max(guinier.first, 0)
     qmax = vp_qmax(c.q, c.intensity, rg, guinier.I0) if qmax is None else qmax
     stop = int(np.argmin(np.abs(c.q - qmax)))
     qmax = float(c.q[stop])
@@ -221,9 +241,8 @@ def vc_molecular_weight(
     vc : float
         Volume of correlation, Å². Both are NaN when ∫q·I dq is not positive.
     """
-    c = curve.to_unit("A^-1")
+    c, start = _cleaned(curve, guinier)
     rg = guinier.Rg * (10.0 if curve.q_unit == "nm^-1" else 1.0)
-    start = max(guinier.first, 0)
     stop = int(np.argmin(np.abs(c.q - min(qmax, c.q[-1]))))
     tot = _integral(1, c.q, c.intensity, start, stop, rg, guinier.I0, extrapolate)
     if tot <= 0:
@@ -344,9 +363,14 @@ def molecular_weight(
     if qmax_vp is None and qmax_used < 0.98 * min(8.0 * lscale / rg_i0.Rg, 0.5):
         # The curve stops before the 8/Rg rule's qmax: Vp is less reliable.
         flags.append("vp_qmax_beyond_data")
+    if not _VP_VALIDATED[0] <= qmax_used <= _VP_VALIDATED[1]:
+        flags.append("vp_outside_validated_range")
     mw_vc, vc = vc_molecular_weight(curve, rg_i0, macromolecule)
-    finite_q = curve.q[np.isfinite(curve.intensity)]
-    if finite_q.size == 0 or finite_q[-1] * rg_i0.Rg < _MIN_QRG_INTEGRALS:
+    usable_q = curve.q[curve.rows().usable]
+    vc_qmax_a = min(_VC_QMAX, float(usable_q[-1]) * q_scale(curve.q_unit, "A^-1"))
+    if vc_qmax_a < _VC_VALIDATED_QMIN:
+        flags.append("vc_outside_validated_range")
+    if usable_q.size == 0 or usable_q[-1] * rg_i0.Rg < _MIN_QRG_INTEGRALS:
         # Neither integral has converged this early: the numbers would be meaningless.
         mw_vp = mw_vc = vp = vc = nan
         flags.append("q_range_too_short")
@@ -379,4 +403,6 @@ def molecular_weight(
         mw_spread_kda=spread,
         macromolecule=macromolecule,
         flags=tuple(flags),
+        vp_qmax=qmax_used * q_scale("A^-1", curve.q_unit),
+        vc_qmax=vc_qmax_a * q_scale("A^-1", curve.q_unit),
     )

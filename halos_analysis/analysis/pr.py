@@ -51,6 +51,8 @@ DMAX_RG_MAX = 5.0
 _END_LEVEL = 0.01
 #: A tail beyond the end holding more than this fraction of the P(r) area casts doubt.
 _TAIL_AREA = 0.005
+#: Reduced χ² of the P(r) fit above which the fit itself casts doubt.
+POOR_FIT_CHI2 = 10.0
 #: Curves denser than this (in the q range used) are rebinned to about this many points.
 REBIN_TARGET = 300
 #: Posterior weights below this fraction of the largest are dropped from the averages.
@@ -171,7 +173,7 @@ def bift(
         (χ² / (points − effective number of parameters)), the chosen α, the log evidence,
         P(r) with errors on ``r`` from 0 to Dmax, and the fit ``i_fit`` on the q points used
         (``q_fit``). ``flags`` may hold ``"no_guinier_estimate"``, ``"pr_few_points"``,
-        ``"dmax_at_search_limit"``, ``"poor_fit"`` (reduced χ² > 3).
+        ``"dmax_at_search_limit"``, ``"poor_fit"`` (reduced χ² > 10), ``"pr_chi2_high"`` (3–10), ``"pr_tail_not_smooth"``, ``"pr_dmax_trimmed"``, ``"dmax_rg_ratio_high"``, ``"pr_rebinned"``, ``"aggregation"``.
 
     Raises
     ------
@@ -207,6 +209,9 @@ def bift(
             # Dmax even with the lowest q left out, so the P(r) shares the doubt.
             first = max(first, int(guinier.first))
             flags.append("aggregation")
+        if "strong_repulsion" in guinier.flags:
+            # A strong structure factor shapes the whole low-q curve the P(r) is fitted to.
+            flags.append("strong_repulsion")
     else:
         rg0 = math.nan
         flags.append("no_guinier_estimate")
@@ -357,10 +362,17 @@ def bift(
     channels = qs[-1] * d_mean / math.pi
     if n_measured < max(20, 2 * channels):
         flags.append("pr_few_points")
-    if chi2r > 3.0:
+    # Reduced χ² of 2–5 is common with correct results (σ a constant factor off, neighbouring
+    # points correlated by the radial binning); far above that the model cannot describe the
+    # curve at all (a wrong q range, unsubtracted buffer).
+    if chi2r > POOR_FIT_CHI2:
         flags.append("poor_fit")
-    if not _tail_is_smooth(pr):
+    elif chi2r > 3.0:
+        flags.append("pr_chi2_high")
+    if not _tail_is_smooth(pr) and "pr_tail_not_smooth" not in flags:
         flags.append("pr_tail_not_smooth")
+    if not _shape_is_physical(pr):
+        flags.append("pr_unphysical")
     if rg > 0 and d_mean / rg > DMAX_RG_MAX:
         flags.append("dmax_rg_ratio_high")
 
@@ -410,6 +422,32 @@ def _main_extent(pr: np.ndarray, r: np.ndarray) -> tuple[float, float] | None:
     if r_end > 0.85 * r[-1]:
         return None
     return r_end, float(pr[j:].sum() / pr.sum())
+
+
+def _shape_is_physical(pr: np.ndarray) -> bool:
+    """Whether P(r) has a shape a particle can have.
+
+    P(r) rises from zero like r² (it is the distribution of distances inside a body), so it
+    cannot hold a quarter of its peak in the first 4 % of the r range: such a spike comes
+    from a constant background left in the curve. And it has at most two clear maxima (two
+    domains or subunits); more, each at least a fifth of the peak with dips between them,
+    are ripples of a transform that does not describe the data.
+    """
+    top = float(pr.max())
+    if not top > 0:
+        return False
+    y = pr / top
+    head = max(1, int(math.ceil(0.04 * (len(y) - 1))))
+    if (y[1 : head + 1] > 0.25).any():
+        return False
+    peaks = [
+        i for i in range(1, len(y) - 1) if y[i] >= 0.2 and y[i] >= y[i - 1] and y[i] > y[i + 1]
+    ]
+    clear = 0
+    for a, b in zip(peaks, peaks[1:], strict=False):
+        if y[a : b + 1].min() < 0.7 * min(y[a], y[b]):
+            clear += 1
+    return clear + 1 <= 2
 
 
 def _tail_is_smooth(pr: np.ndarray) -> bool:
