@@ -217,9 +217,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_similarity)
 
     p = add("validate", help="check raw or NXcanSAS files against their standard")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--profile", help="facility profile for raw files (e.g. p12_eiger_nexus)")
+    p.add_argument("files", nargs="*")
+    p.add_argument(
+        "--profile",
+        help="facility profile for raw files (default: recognised from the file's layout)",
+    )
     p.add_argument("--side-table", help="TSV with per-frame monitor/transmission/exposure_s")
+    p.add_argument("--poni", help="PONI file: geometry the facility's files do not record")
+    p.add_argument(
+        "--list-profiles", action="store_true", help="list the facility profiles and exit"
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("-o", "--output", help="also write the JSON report here")
     p.set_defaults(func=cmd_validate)

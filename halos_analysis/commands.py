@@ -426,12 +426,19 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``halos validate``: check raw or NXcanSAS files; exit 1 if any is invalid."""
-    from halos_analysis.validate import validate_file
+    from halos_analysis.validate import format_profiles, profiles_listing, validate_report
 
-    report = {
-        f: validate_file(f, profile=args.profile, side_table=args.side_table) for f in args.files
+    if args.list_profiles:
+        rows = profiles_listing()
+        _print_json(rows) if args.json else print(format_profiles(rows))
+        return 0
+    if not args.files:
+        raise HalosInputError("give one or more files (or --list-profiles)", field="files")
+    reports = {
+        f: validate_report(f, profile=args.profile, side_table=args.side_table, poni=args.poni)
+        for f in args.files
     }
-    as_json = {f: {"valid": not p, "problems": p} for f, p in report.items()}
+    as_json = {f: r.to_dict() for f, r in reports.items()}
     if args.output:
         _atomic_json(as_json, args.output)
     if args.json:
@@ -439,14 +446,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         # Problems go to stderr when the report goes to a file, so that logs show them.
         stream = sys.stderr if args.output else sys.stdout
-        for f, problems in report.items():
-            if problems:
+        for f, rep in reports.items():
+            if rep.layout and rep.layout != "NXcanSAS" and rep.profile:
+                print(f"{f}: {rep.layout}", file=stream)
+            if rep.problems:
                 print(f"{f}: INVALID", file=stream)
-                for p in problems:
+                for p in rep.problems:
                     print(f"  - {p}", file=stream)
             elif not args.output:
                 print(f"{f}: valid")
-    n_bad = sum(1 for p in report.values() if p)
+            for note in rep.notes:
+                print(f"  note: {note}", file=stream)
+    n_bad = sum(1 for r in reports.values() if r.problems)
     if args.output:
-        print(f"{args.output}: {len(report) - n_bad} valid, {n_bad} invalid")
+        print(f"{args.output}: {len(reports) - n_bad} valid, {n_bad} invalid")
     return 1 if n_bad else 0

@@ -35,7 +35,7 @@ the wavelength λ = hc/E. Counters (``monitor``, ``transmitted``) keep their uni
 recorded (``V`` for a PandABox voltage, ``A`` for an electrometer current, ``counts``).
 ``~regex`` extracts the first group of a regex from a text value (B21's title).
 
-Template variables: the named groups of the profile's ``name`` regex (``{scan}``, ``{prefix}``),
+Template variables: the named groups of the profile's ``filename`` regex (``{scan}``, ``{prefix}``),
 ``{stem}`` (file name without suffix), ``{entry}`` (the scan entry chosen, for files with one
 entry per scan) and the profile's ``params`` (``{det}``, ``{monitor_counter}``). A location
 whose parameter has no value is skipped. Parameters are set in the profile name:
@@ -278,7 +278,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "BioXTAS RAW parsePetraIIIP12EigerFile (2017): the file layout is code, the "
             "header keys are not public; the keys below are candidates, not verified",
         ),
-        "name": r"^(?P<prefix>[^_]+_[^_]+)_data_\d{6}\.h5$",
+        "filename": r"^(?P<prefix>[^_]+_[^_]+)_data_\d{6}\.h5$",
         "detect": ("h5:/entry/data/data", "hdr:"),
         "fields": {
             "data": ("h5:/entry/data/data",),
@@ -305,7 +305,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "and spider-silk-max4 scan.py (master paths); dtype/shape/units REAL from the "
             "drp-cosaxs stream capture of scan-33478 (2024-10-30)",
         ),
-        "name": r"^(?P<scan>scan-\d+)\.h5$",
+        "filename": r"^(?P<scan>scan-\d+)\.h5$",
         "detect": (
             "name:^scan-\\d+\\.h5$",
             f"h5:{_COSAXS_EIGER}/data",
@@ -352,7 +352,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "maxiv-science/streaming-receiver filewriter.py; values REAL (drp-cosaxs stream "
             "capture)",
         ),
-        "name": r"^(?P<scan>scan-\d+)_eiger\.h5$",
+        "filename": r"^(?P<scan>scan-\d+)_eiger\.h5$",
         "detect": ("name:^scan-\\d+_eiger\\.h5$", f"h5:{_COSAXS_EIGER}/data"),
         "fields": {
             "sample_name": (),
@@ -367,7 +367,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "description": "MAX IV CoSAXS 2021 scan file: EIGER frames, electrometer i_0/i_t in "
         "/entry/measurement, sample in /entry/sample/description",
         "evidence": ("CODE", "weninc/cosaxs-tools analysis.ipynb (2021, proposal 20200740)"),
-        "name": r"^(?P<scan>scan-\d+)\.h5$",
+        "filename": r"^(?P<scan>scan-\d+)\.h5$",
         "detect": (f"h5:{_COSAXS_EIGER}/data", "h5:/entry/measurement/i_0"),
         "fields": {
             "data": (f"h5:{_COSAXS_EIGER}/data",),
@@ -396,7 +396,7 @@ PROFILES: dict[str, dict[str, Any]] = {
             "ewoksbm29 1.0.0 io/read_offline.py (MIT); Bliss data policy docs; dahu "
             "plugins/bm29 (energy in keV overrides the PONI wavelength)",
         ),
-        "name": r"^(?P<sample>.+)_(?P<dataset>[^_]+)\.h5$",
+        "filename": r"^(?P<sample>.+)_(?P<dataset>[^_]+)\.h5$",
         "entry": "/*.1",
         "entry_order": "number",
         "params": {"det": "*", "monitor_counter": None},
@@ -465,7 +465,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "description": "APS BioCAT EIGER2 XE 9M: DECTRIS data files <prefix>_data_00000k.h5 "
         "plus the run log <prefix>.log (exposure, I0, I1, sample)",
         "evidence": ("REAL", "vac_007_data_000001.h5 + vac_007.log (2022-03-23)"),
-        "name": r"^(?P<prefix>.+)_data_\d{6}\.h5$",
+        "filename": r"^(?P<prefix>.+)_data_\d{6}\.h5$",
         "detect": ("h5:/entry/data/data", "log:"),
         "fields": {
             "data": ("h5:/entry/data/data",),
@@ -489,7 +489,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "label": "Diamond B21 GDA NeXus file",
         "description": "Diamond B21 b21-<N>.nxs (GDA NeXus, Pilatus era): /entry1/detector/data",
         "evidence": ("CODE", "B21 staff pipeline (2016), a public file of unknown repository"),
-        "name": r"^b21-(?P<run>\d+)\.nxs$",
+        "filename": r"^b21-(?P<run>\d+)\.nxs$",
         "detect": ("h5:/entry1/detector/data", "h5:/entry1/instrument/detector/count_time"),
         "fields": {
             "data": ("h5:/entry1/detector/data",),
@@ -686,7 +686,7 @@ def template_vars(profile: dict[str, Any], filename: str) -> dict[str, str]:
 
     base = os.path.basename(filename)
     out = {"stem": os.path.splitext(base)[0]}
-    pattern = profile.get("name")
+    pattern = profile.get("filename")
     if pattern:
         m = re.match(pattern, base)
         if m:

@@ -409,7 +409,7 @@ class H5Layout:
                 raise HalosInputError(
                     f"virtual source {src.dset_name} is missing", fname, src.dset_name
                 )
-            (s0, *_), _ = src.src_space.get_select_bounds()
+            s0 = _first_selected(src.src_space)
             whole = src.vspace.get_select_npoints() == n * math.prod(frame_shape)
             if sds.ndim != 3 or tuple(sds.shape[1:]) != frame_shape or s0 != 0 or not whole:
                 direct = False  # not a block of whole frames from frame 0: read the VDS
@@ -686,6 +686,17 @@ FIELDS_UNIT = {
     "beam_center_y": "pixel",
     "exposure": "s",
 }
+
+
+def _first_selected(space: Any) -> int:
+    """First index (dim 0) a dataspace selection covers; 0 for a select-all."""
+    if space.get_select_type() == h5py.h5s.SEL_ALL:
+        return 0
+    try:
+        (s0, *_), _ = space.get_select_bounds()
+    except ValueError:  # an empty selection has no bounds
+        return -1
+    return int(s0)
 
 
 def _short(value: Any) -> str:
