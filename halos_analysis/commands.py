@@ -140,6 +140,39 @@ def _load_curves(paths: Sequence[str], q_unit: str | None):
     return curves
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``halos compare``: one sample's results from several measurements; verdict and report."""
+    from halos_analysis.analysis.compare import compare_measurements
+    from halos_analysis.export.compare_report import load_measured, write_comparison
+
+    if len(args.results) < 2:
+        raise HalosInputError("give at least two result files", field="results")
+    if args.names and len(args.names) != len(args.results):
+        raise HalosInputError(
+            f"{len(args.names)} names for {len(args.results)} results", field="--names"
+        )
+    names = args.names or [None] * len(args.results)
+    samples = [load_measured(p, n) for p, n in zip(args.results, names, strict=True)]
+    comp = compare_measurements(
+        samples, background=args.background, alpha=args.alpha, k_sigma=args.k_sigma
+    )
+    written = write_comparison(args.output, comp, samples) if args.output else {}
+    if args.json:
+        _print_json(comp.to_dict() | {"files": list(args.results)})
+    else:
+        print(f"reference: {comp.names[0]}; common grid {len(comp.q)} points, "
+              f"q {comp.q[0]:.4g}-{comp.q[-1]:.4g} {comp.q_unit}")  # fmt: skip
+        for name, fit in zip(comp.names[1:], comp.fits[1:], strict=True):
+            print(f"{name}: scale {fit.scale:.5g} ± {fit.scale_err:.2g}, "
+                  f"background {fit.background:.3g}, chi2_red {fit.chi2_red:.3f}")  # fmt: skip
+        for qc in comp.quantities:
+            print(f"  {qc.name}: {qc.verdict}")
+        print(f"verdict: {comp.verdict}")
+    if written:
+        print(f"{written['html']}: comparison report", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 # --- the per-sample stages the workflow calls ------------------------------------------------
 
 
@@ -359,7 +392,9 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     provenance = build_provenance(
         inputs=[*(args.configfile or []), *args.summaries], config_text=config_text
     )
-    out = export_run(args.results, args.summaries, provenance=provenance)
+    out = export_run(
+        args.results, args.summaries, provenance=provenance, comparisons=args.comparisons
+    )
     print(f"{out['report']}: report of {len(args.summaries)} samples")
     return 0
 
