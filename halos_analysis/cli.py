@@ -93,7 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--damaged-frames", type=int, default=3, help="last sample frames with radiation damage"
     )
     p.add_argument(
-        "--detectors", nargs="+", default=["pilatus2m", "eiger4m"], choices=["pilatus2m", "eiger4m"]
+        "--detectors",
+        nargs="+",
+        help="detectors (default: pilatus2m eiger4m, or the facility's; small ones for tests: "
+        "pilatus300k, eiger1m)",
+    )
+    p.add_argument(
+        "--facility",
+        choices=["cosaxs", "bm29", "p12", "biocat", "b21"],
+        help="write the measurement in that facility's raw-file layout (+ samples_<f>.tsv)",
     )
     p.set_defaults(func=cmd_simulate)
 

@@ -438,12 +438,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"{args.frames} (the first frame is the undamaged reference)",
             field="--damaged-frames",
         )
+    from halos_analysis.simulate_model import DETECTORS
+
+    for det in args.detectors or ():
+        if det not in DETECTORS:
+            raise HalosInputError(
+                f"unknown detector {det!r} (known: {', '.join(DETECTORS)})", field="--detectors"
+            )
     manifest = simulate_example(
         args.outdir,
         seed=args.seed,
         n_frames=args.frames,
         damaged_frames=args.damaged_frames,
-        detectors=tuple(args.detectors),
+        detectors=tuple(args.detectors) if args.detectors else None,
+        facility=args.facility,
     )
     print(f"{args.outdir}: example data written ({manifest.get('summary', '')})")
     return 0
