@@ -72,6 +72,8 @@ class MeasuredSample:
     mw_kda: float | None = None
     mw_spread_kda: float | None = None
     source: str = ""
+    #: Quantity ("Rg", "I0", "Dmax", "MW") -> the flags that cast doubt on it in this result.
+    doubts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -328,18 +330,30 @@ def _k(x: float | None, e: float | None, x0: float | None, e0: float | None) -> 
 
 
 def _quantity(
-    name: str, unit: str, values: list, errors: list, k_sigma: float
+    name: str,
+    unit: str,
+    values: list,
+    errors: list,
+    k_sigma: float,
+    samples: Sequence[MeasuredSample] = (),
 ) -> QuantityComparison:
     ks = tuple(_k(values[j], errors[j], values[0], errors[0]) for j in range(1, len(values)))
     known = [k for k in ks if k is not None]
+    key = name.split(" ")[0]
+    doubt = "; ".join(
+        f"doubtful in {s.name}: {s.doubts[key]}" for s in samples if s.doubts.get(key)
+    )
     if not known:
-        missing = [i for i, v in enumerate(values) if v is None]
-        why = "missing in " + ", ".join(map(str, missing)) if missing else "no uncertainty"
+        missing = [samples[i].name if samples else str(i)
+                   for i, v in enumerate(values) if v is None]  # fmt: skip
+        why = "missing in " + ", ".join(missing) if missing else "no uncertainty"
         return QuantityComparison(name, unit, tuple(values), tuple(errors), ks, None,
                                   f"not compared ({why})")  # fmt: skip
     worst = max(known)
     ok = worst < k_sigma
     verdict = f"consistent ({worst:.1f}σ)" if ok else f"differs by {worst:.1f}σ"
+    if doubt:
+        verdict += f" ({doubt})"
     return QuantityComparison(name, unit, tuple(values), tuple(errors), ks, ok, verdict)
 
 
@@ -459,7 +473,7 @@ def compare_measurements(
     )
     rg = [_num(s.rg) for s in samples]
     rg_e = [_num(s.rg_err) for s in samples]
-    quantities.append(_quantity("Rg", lu, rg, rg_e, k_sigma))
+    quantities.append(_quantity("Rg", lu, rg, rg_e, k_sigma, samples))
     # I0 of the scaled curve: scale·I0 + background, with the scale's own uncertainty.
     i0, i0_e = [], []
     for s, fit in zip(samples, fits, strict=True):
@@ -471,10 +485,10 @@ def compare_measurements(
         i0.append(fit.scale * v + fit.background)
         i0_e.append(math.hypot(fit.scale * e, v * fit.scale_err, fit.background_err))
     iu = samples[0].curve.meta.get("intensity_unit") or "arbitrary"
-    quantities.append(_quantity("I0 (after scale)", iu, i0, i0_e, k_sigma))
+    quantities.append(_quantity("I0 (after scale)", iu, i0, i0_e, k_sigma, samples))
     quantities.append(
         _quantity("Dmax", lu, [_num(s.dmax) for s in samples],
-                  [_num(s.dmax_err) for s in samples], k_sigma)  # fmt: skip
+                  [_num(s.dmax_err) for s in samples], k_sigma, samples)  # fmt: skip
     )
     mw, mw_e = [], []
     for s in samples:
@@ -482,7 +496,7 @@ def compare_measurements(
         mw.append(v)
         spread = _num(s.mw_spread_kda) or 0.0
         mw_e.append(None if v is None else max(0.5 * spread, MW_RELATIVE_ACCURACY * abs(v)))
-    quantities.append(_quantity("MW (consensus)", "kDa", mw, mw_e, k_sigma))
+    quantities.append(_quantity("MW (consensus)", "kDa", mw, mw_e, k_sigma, samples))
     compared = [qc for qc in quantities if qc.consistent is not None]
     consistent = all(qc.consistent for qc in compared)
     bad = [f"{qc.name}: {qc.verdict}" for qc in compared if not qc.consistent]

@@ -66,7 +66,12 @@ def load_measured(path: str | Path, name: str | None = None) -> MeasuredSample:
             "sasprocess02",
         )
     g, pr, mw = res.get("guinier"), res.get("pr"), res.get("molecular_weight")
-    valid = g is not None and str(g.get("valid", "true")).lower() != "false"
+    # A doubtful result (flagged) still has numbers: compare them, and say it is doubtful.
+    valid = g is not None and str(g.get("found", g.get("valid", "true"))).lower() != "false"
+    doubts = {}
+    for key, d in (("Rg", g), ("I0", g), ("Dmax", pr), ("MW", mw)):
+        if d and str(d.get("valid", "true")).lower() == "false" and d.get("flags"):
+            doubts[key] = str(d["flags"])
     return MeasuredSample(
         name=name or curve.meta.get("title") or path.stem,
         curve=curve,
@@ -79,6 +84,7 @@ def load_measured(path: str | Path, name: str | None = None) -> MeasuredSample:
         mw_kda=_get(mw, "mw_consensus_kda"),
         mw_spread_kda=_get(mw, "mw_spread_kda"),
         source=str(path),
+        doubts=doubts,
     )
 
 
