@@ -16,6 +16,7 @@ from pathlib import Path
 from halos_analysis import __version__
 from halos_analysis.commands import (
     cmd_analyse,
+    cmd_compare,
     cmd_export,
     cmd_guinier,
     cmd_integrate,
@@ -92,7 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--damaged-frames", type=int, default=3, help="last sample frames with radiation damage"
     )
     p.add_argument(
-        "--detectors", nargs="+", default=["pilatus2m", "eiger4m"], choices=["pilatus2m", "eiger4m"]
+        "--detectors",
+        nargs="+",
+        help="detectors (default: pilatus2m eiger4m, or the facility's; small ones for tests: "
+        "pilatus300k, eiger1m)",
+    )
+    p.add_argument(
+        "--facility",
+        choices=["cosaxs", "bm29", "p12", "biocat", "b21"],
+        help="write the measurement in that facility's raw-file layout (+ samples_<f>.tsv)",
     )
     p.set_defaults(func=cmd_simulate)
 
@@ -168,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("summarise", help="run summary tables, overview figure, HTML report")
     p.add_argument("summaries", nargs="+", help="each sample's summary.json")
     p.add_argument("--results", required=True, help="the run's results folder")
+    p.add_argument(
+        "--comparisons", nargs="*", default=[], help="comparison JSON files of `halos compare`"
+    )
     p.add_argument("--configfile", nargs="*", help="workflow config file(s), for provenance")
     p.set_defaults(func=cmd_summarise)
 
@@ -216,10 +228,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similarity)
 
+    p = add("compare", help="compare results of one sample measured twice (or more)")
+    p.add_argument("results", nargs="+", help="result files results/<sample>/<sample>.h5")
+    p.add_argument("--names", nargs="+", help="names of the results (default: the samples')")
+    p.add_argument("--background", action="store_true", help="also fit a flat background")
+    p.add_argument("--alpha", type=float, default=0.01, help="level of the CorMap and chi2 tests")
+    p.add_argument(
+        "--k-sigma", type=float, default=3.0, help="a quantity differs beyond this many sigma"
+    )
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-o", "--output", help="report REPORT.html (+ .json, .png, .svg)")
+    p.set_defaults(func=cmd_compare)
+
     p = add("validate", help="check raw or NXcanSAS files against their standard")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--profile", help="facility profile for raw files (e.g. p12_eiger_nexus)")
+    p.add_argument("files", nargs="*")
+    p.add_argument(
+        "--profile",
+        help="facility profile for raw files (default: recognised from the file's layout)",
+    )
     p.add_argument("--side-table", help="TSV with per-frame monitor/transmission/exposure_s")
+    p.add_argument("--poni", help="PONI file: geometry the facility's files do not record")
+    p.add_argument(
+        "--list-profiles", action="store_true", help="list the facility profiles and exit"
+    )
     p.add_argument("--json", action="store_true")
     p.add_argument("-o", "--output", help="also write the JSON report here")
     p.set_defaults(func=cmd_validate)
@@ -244,6 +275,7 @@ def _existing_outputs(args: argparse.Namespace) -> list[Path]:
         ],
         "simulate": lambda: [Path(args.outdir) / "truth.json"],
         "validate": lambda: [args.output],
+        "compare": lambda: [args.output],
     }.get(args.command)
     if outputs is None:
         return []

@@ -140,6 +140,39 @@ def _load_curves(paths: Sequence[str], q_unit: str | None):
     return curves
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``halos compare``: one sample's results from several measurements; verdict and report."""
+    from halos_analysis.analysis.compare import compare_measurements
+    from halos_analysis.export.compare_report import load_measured, write_comparison
+
+    if len(args.results) < 2:
+        raise HalosInputError("give at least two result files", field="results")
+    if args.names and len(args.names) != len(args.results):
+        raise HalosInputError(
+            f"{len(args.names)} names for {len(args.results)} results", field="--names"
+        )
+    names = args.names or [None] * len(args.results)
+    samples = [load_measured(p, n) for p, n in zip(args.results, names, strict=True)]
+    comp = compare_measurements(
+        samples, background=args.background, alpha=args.alpha, k_sigma=args.k_sigma
+    )
+    written = write_comparison(args.output, comp, samples) if args.output else {}
+    if args.json:
+        _print_json(comp.to_dict() | {"files": list(args.results)})
+    else:
+        print(f"reference: {comp.names[0]}; common grid {len(comp.q)} points, "
+              f"q {comp.q[0]:.4g}-{comp.q[-1]:.4g} {comp.q_unit}")  # fmt: skip
+        for name, fit in zip(comp.names[1:], comp.fits[1:], strict=True):
+            print(f"{name}: scale {fit.scale:.5g} ± {fit.scale_err:.2g}, "
+                  f"background {fit.background:.3g}, chi2_red {fit.chi2_red:.3f}")  # fmt: skip
+        for qc in comp.quantities:
+            print(f"  {qc.name}: {qc.verdict}")
+        print(f"verdict: {comp.verdict}")
+    if written:
+        print(f"{written['html']}: comparison report", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
 # --- the per-sample stages the workflow calls ------------------------------------------------
 
 
@@ -359,7 +392,9 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     provenance = build_provenance(
         inputs=[*(args.configfile or []), *args.summaries], config_text=config_text
     )
-    out = export_run(args.results, args.summaries, provenance=provenance)
+    out = export_run(
+        args.results, args.summaries, provenance=provenance, comparisons=args.comparisons
+    )
     print(f"{out['report']}: report of {len(args.summaries)} samples")
     return 0
 
@@ -403,12 +438,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"{args.frames} (the first frame is the undamaged reference)",
             field="--damaged-frames",
         )
+    from halos_analysis.simulate_model import DETECTORS
+
+    for det in args.detectors or ():
+        if det not in DETECTORS:
+            raise HalosInputError(
+                f"unknown detector {det!r} (known: {', '.join(DETECTORS)})", field="--detectors"
+            )
     manifest = simulate_example(
         args.outdir,
         seed=args.seed,
         n_frames=args.frames,
         damaged_frames=args.damaged_frames,
-        detectors=tuple(args.detectors),
+        detectors=tuple(args.detectors) if args.detectors else None,
+        facility=args.facility,
     )
     print(f"{args.outdir}: example data written ({manifest.get('summary', '')})")
     return 0
@@ -426,12 +469,19 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``halos validate``: check raw or NXcanSAS files; exit 1 if any is invalid."""
-    from halos_analysis.validate import validate_file
+    from halos_analysis.validate import format_profiles, profiles_listing, validate_report
 
-    report = {
-        f: validate_file(f, profile=args.profile, side_table=args.side_table) for f in args.files
+    if args.list_profiles:
+        rows = profiles_listing()
+        _print_json(rows) if args.json else print(format_profiles(rows))
+        return 0
+    if not args.files:
+        raise HalosInputError("give one or more files (or --list-profiles)", field="files")
+    reports = {
+        f: validate_report(f, profile=args.profile, side_table=args.side_table, poni=args.poni)
+        for f in args.files
     }
-    as_json = {f: {"valid": not p, "problems": p} for f, p in report.items()}
+    as_json = {f: r.to_dict() for f, r in reports.items()}
     if args.output:
         _atomic_json(as_json, args.output)
     if args.json:
@@ -439,14 +489,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         # Problems go to stderr when the report goes to a file, so that logs show them.
         stream = sys.stderr if args.output else sys.stdout
-        for f, problems in report.items():
-            if problems:
+        for f, rep in reports.items():
+            if rep.layout and rep.layout != "NXcanSAS" and rep.profile:
+                print(f"{f}: {rep.layout}", file=stream)
+            if rep.problems:
                 print(f"{f}: INVALID", file=stream)
-                for p in problems:
+                for p in rep.problems:
                     print(f"  - {p}", file=stream)
             elif not args.output:
                 print(f"{f}: valid")
-    n_bad = sum(1 for p in report.values() if p)
+            for note in rep.notes:
+                print(f"  note: {note}", file=stream)
+    n_bad = sum(1 for r in reports.values() if r.problems)
     if args.output:
-        print(f"{args.output}: {len(report) - n_bad} valid, {n_bad} invalid")
+        print(f"{args.output}: {len(reports) - n_bad} valid, {n_bad} invalid")
     return 1 if n_bad else 0

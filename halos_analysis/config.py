@@ -35,6 +35,8 @@ SHEET_COLUMNS: tuple[str, ...] = (
     "scale",
     "concentration_mg_ml",
     "description",
+    "profile",
+    "compare_group",
 )
 
 
@@ -52,6 +54,8 @@ class Measurement:
     scale: float | None = None
     concentration_mg_ml: float | None = None
     description: str = ""
+    profile: str | None = None
+    compare_group: str | None = None
     row: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -236,6 +240,8 @@ def load_samples(
             scale=row["scale"],
             concentration_mg_ml=row["concentration_mg_ml"],
             description=row.get("description", ""),
+            profile=row.get("profile") or None,
+            compare_group=row.get("compare_group") or None,
             row=i,
         )
     for m in out.values():

@@ -155,7 +155,7 @@ def simulate_measurement(
     *,
     seed: int = 0,
     n_frames: int = 20,
-    detectors: Sequence[str] = ("pilatus2m", "eiger4m"),
+    detectors: Sequence[str] | None = None,
     damaged_frames: int = 3,
     damage_rg_start: float = 0.10,
     damage_rg_step: float = 0.04,
@@ -168,9 +168,10 @@ def simulate_measurement(
     flux_ph_s: float = 5e12,
     transmission: float = 0.40,
     thickness_cm: float = 0.17,
-    wavelength_m: float = 1.24e-10,
+    wavelength_m: float | None = None,
     frames_per_data_file: int = 100,
     workers: int | None = None,
+    facility: str | None = None,
 ) -> dict[str, Any]:
     """Simulate a sample and its buffer on each detector and write them with their geometry.
 
@@ -186,8 +187,9 @@ def simulate_measurement(
         Seed of every random draw: the same seed writes the same counts.
     n_frames : int
         Frames per sample and per buffer.
-    detectors : sequence of str
-        Keys of :data:`DETECTORS`.
+    detectors : sequence of str, optional
+        Keys of :data:`DETECTORS` (default: the Pilatus 2M and the Eiger2 4M, or the
+        facility's detector).
     damaged_frames : int
         The last this many sample frames carry radiation damage (aggregates).
     damage_rg_start, damage_rg_step : float
@@ -200,11 +202,16 @@ def simulate_measurement(
         this v̄ in water (:func:`halos_analysis.analysis.mw.protein_mass_contrast`).
     flux_ph_s, transmission, thickness_cm, wavelength_m : float
         Beam and sample; each frame lasts the detector's ``exposure_s``. The monitor of a frame
-        is flux × exposure (± 1 %), the transmission varies by ± 0.2 %.
+        is flux × exposure (± 1 %), the transmission varies by ± 0.2 %. The wavelength
+        defaults to 1.24 Å, or the facility's.
     frames_per_data_file : int
         Frames per Eiger data file (DECTRIS writes 100 by default).
     workers : int, optional
         Threads drawing frames in parallel (default: up to 2). Results do not depend on it.
+    facility : str, optional
+        Write the frames in that facility's raw-file layout (``cosaxs``, ``bm29``, ``p12``,
+        ``biocat``, ``b21``; see :mod:`halos_analysis.simulate_facility`) under
+        ``outdir/<facility>/``, and a sample sheet ``outdir/samples_<facility>.tsv``.
 
     Returns
     -------
@@ -213,6 +220,15 @@ def simulate_measurement(
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
+    writer = None
+    if facility is not None:
+        from halos_analysis.simulate_facility import FACILITIES, FacilityWriter
+
+        writer = FacilityWriter(facility, outdir, frames_per_data_file)
+        detectors = detectors or (FACILITIES[facility]["detector"],)
+        wavelength_m = wavelength_m or FACILITIES[facility]["wavelength_m"]
+    detectors = tuple(detectors or ("pilatus2m", "eiger4m"))
+    wavelength_m = wavelength_m or 1.24e-10
     if damaged_frames > n_frames:
         raise ValueError("damaged_frames must not exceed n_frames")
     protein = ProteinModel.from_curve(profile)
@@ -312,7 +328,20 @@ def simulate_measurement(
 
                 info["monitor"][name] = monitor.tolist()
                 info["transmission"][name] = trans.tolist()
-                if setup.fmt == "cbf":
+                if writer is not None:
+                    written = writer.write(
+                        s_idx,
+                        name,
+                        partial(pool.map, frame),
+                        n_frames,
+                        setup,
+                        model,
+                        monitor,
+                        trans,
+                    )
+                    info["frames"][name] = written.pop("frames")
+                    info.setdefault("layout", {})[name] = written
+                elif setup.fmt == "cbf":
                     folder = outdir / det_name / name
                     folder.mkdir(parents=True, exist_ok=True)
                     for k, data in enumerate(pool.map(frame, range(n_frames))):
@@ -338,6 +367,14 @@ def simulate_measurement(
                     )
                     info["frames"][name] = f"{det_name}/{name}_master.h5"
             manifest["detectors"][det_name] = info
+    if writer is not None:
+        manifest["facility"] = {
+            "name": facility,
+            "layout": FACILITIES[facility]["layout"],
+            "profile": FACILITIES[facility]["profile"],
+            "chosen_names": writer.chosen_names,
+        }
+        _facility_sheet(outdir, manifest, concentration_mg_ml)
     manifest["summary"] = (
         f"{len(detectors)} detector(s) x ({sample_name} + {buffer_name}) x {n_frames} frames, "
         f"seed {seed}, damaged frames {manifest['damage']['damaged_frames']}, "
@@ -345,6 +382,36 @@ def simulate_measurement(
     )
     (outdir / "truth.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def _facility_sheet(outdir: Path, manifest: dict[str, Any], conc: float) -> Path:
+    """``samples_<facility>.tsv``: the simulated sample and buffer, ready for ``halos run``."""
+    from halos_analysis.config import SHEET_COLUMNS
+
+    facility = manifest["facility"]["name"]
+    sample, buffer = manifest["sample_name"], manifest["buffer_name"]
+    lines = ["\t".join(SHEET_COLUMNS)]
+    for det, info in manifest["detectors"].items():
+        for kind, name in (("sample", sample), ("buffer", buffer)):
+            lay = info["layout"][name]
+            row = {
+                "name": f"{name}_{facility}",
+                "type": kind,
+                "buffer": f"{buffer}_{facility}" if kind == "sample" else "",
+                "frames": info["frames"][name],
+                "poni": str((outdir / info["poni"]).resolve()),
+                "mask": str((outdir / info["mask"]).resolve()),
+                "side_table": lay.get("side_table", ""),
+                "scale": f"{lay['absolute_scale']:.6g}",
+                "concentration_mg_ml": f"{conc:g}" if kind == "sample" else "",
+                "description": f"simulated {facility} layout, {det}",
+                "profile": lay["profile"],
+                "compare_group": sample if kind == "sample" else "",
+            }
+            lines.append("\t".join(str(row.get(c, "")) for c in SHEET_COLUMNS))
+    path = outdir / f"samples_{facility}.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _detector_info(setup: DetectorSetup, model: DetectorModel, name: str) -> dict[str, Any]:

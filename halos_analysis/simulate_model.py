@@ -41,7 +41,7 @@ class DetectorSetup:
     beamstop_radius_px: float
     arm_width_px: float
     arm_angle_deg: float
-    fmt: str  # "cbf" or "nexus"
+    fmt: str  # "cbf" (int32 counts, -1 in gaps) or "nexus" (uint32, 2**32-1 in gaps)
 
 
 #: The two detectors of the example. Beam centres are off-centre so that one detector covers
@@ -52,6 +52,22 @@ DETECTORS: dict[str, DetectorSetup] = {
     ),
     "eiger4m": DetectorSetup(
         "eiger4m", "Eiger2_4M", 2.0, 1650.4, 1760.2, 0.05, 20.0, 14.0, 200.0, "nexus"
+    ),
+    # Facility layouts (`halos simulate --facility`): CoSAXS with the 2026 PONI (3.432 m,
+    # PONI1 0.0735 m, PONI2 0.00715 m) and the real 0.1 s exposure; BioCAT with RAW's
+    # settings (3.669 m, beam centre 2449.9, 2437.7) and the log's 0.5 s.
+    "cosaxs_eiger4m": DetectorSetup(
+        "cosaxs_eiger4m", "Eiger2_4M", 3.432, 95.33, 980.0, 0.1, 20.0, 14.0, 180.0, "nexus"
+    ),
+    "biocat_eiger9m": DetectorSetup(
+        "biocat_eiger9m", "Eiger2_9M", 3.6687, 2449.94, 2437.75, 0.5, 24.0, 16.0, 90.0, "nexus"
+    ),
+    # Small detectors, for tests where the layout, not the detector size, is the point.
+    "pilatus300k": DetectorSetup(
+        "pilatus300k", "Pilatus300k", 1.5, 60.3, 80.7, 0.05, 10.0, 6.0, 225.0, "cbf"
+    ),
+    "eiger1m": DetectorSetup(
+        "eiger1m", "Eiger2_1M", 1.5, 120.4, 140.2, 0.05, 14.0, 10.0, 225.0, "nexus"
     ),
 }
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 import math
 import re
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +52,10 @@ _META_FIELD = {
 
 
 def validate_file(
-    path: str | Path, profile: str | None = None, side_table: str | Path | None = None
+    path: str | Path,
+    profile: str | None = None,
+    side_table: str | Path | None = None,
+    poni: str | Path | None = None,
 ) -> list[str]:
     """Check one file and list what is wrong with it.
 
@@ -59,40 +64,24 @@ def validate_file(
     path : str or Path
         An NXcanSAS file (``.h5``) or a raw detector file (HDF5/NeXus, CBF, EDF, TIFF).
     profile : str, optional
-        Facility profile (e.g. ``"p12_pilatus_cbf"``): validate as a raw file of that
+        Facility profile (e.g. ``"maxiv_cosaxs_2024"``): validate as a raw file of that
         facility. Without it, HDF5 files holding an NXcanSAS entry are checked as NXcanSAS,
-        other HDF5 and CBF/EDF/TIFF files as raw files of the generic profile.
+        other HDF5 files against the facility layout they are recognised as (see
+        :func:`halos_analysis.io.frames.detect_layout`), CBF/EDF/TIFF files against the
+        generic profile of their format.
     side_table : str or Path, optional
         TSV of per-frame counters (``monitor``, ``transmission``, ``exposure_s``) for a raw
-        file whose profile reads them from a side table (e.g. ``maxiv_cosaxs_eiger``).
+        file whose profile reads them from a side table.
+    poni : str or Path, optional
+        PONI file: gives the geometry facilities do not record in their files, and the
+        wavelength a recorded energy must agree with.
 
     Returns
     -------
     list of str
         Problems found; empty when the file is valid.
     """
-    path = Path(path)
-    if not path.exists():
-        return ["file not found"]
-    if path.is_dir():
-        return ["is a directory, not a file"]
-    import h5py
-
-    is_h5 = h5py.is_hdf5(path)
-    if profile is not None:
-        return validate_raw(path, profile, side_table)
-    if not is_h5:
-        if path.suffix.lower() in RAW_SUFFIXES:
-            return validate_raw(path, None, side_table)
-        return ["not an HDF5 file (and not a CBF/EDF/TIFF frame file)"]
-    try:
-        with h5py.File(path, "r") as h5:
-            nxcansas = _find_cansas_entries(h5)
-    except OSError as exc:
-        return [f"HDF5 file cannot be opened: {exc}"]
-    if nxcansas:
-        return validate_nxcansas(path)
-    return validate_raw(path, None, side_table)
+    return validate_report(path, profile, side_table, poni).problems
 
 
 # --- NXcanSAS -------------------------------------------------------------------------------
@@ -326,8 +315,78 @@ def nexusformat_errors(path: str | Path, entry: str | None = None) -> list[str]:
 # --- raw frame files ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ValidationReport:
+    """What ``halos validate`` says about one file.
+
+    ``problems`` empty means valid. ``layout`` says which layout the file looks like (for a
+    raw file validated without a profile), ``profile`` the profile it was checked against,
+    ``notes`` what is worth knowing but not wrong (an empty field real files always leave
+    empty, a unit converted), ``fields`` where each field was read (value, unit, source).
+    """
+
+    problems: list[str]
+    profile: str | None = None
+    layout: str | None = None
+    notes: tuple[str, ...] = ()
+    fields: dict[str, dict[str, Any]] = dc_field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"valid": self.valid, "problems": list(self.problems)}
+        if self.profile:
+            d["profile"] = self.profile
+        if self.layout:
+            d["layout"] = self.layout
+        if self.notes:
+            d["notes"] = list(self.notes)
+        if self.fields:
+            d["fields"] = self.fields
+        return d
+
+
+def validate_report(
+    path: str | Path,
+    profile: str | None = None,
+    side_table: str | Path | None = None,
+    poni: str | Path | None = None,
+) -> ValidationReport:
+    """:func:`validate_file` with the layout found, notes and the fields read.
+
+    Parameters are those of :func:`validate_file`.
+    """
+    path = Path(path)
+    if not path.exists():
+        return ValidationReport(["file not found"])
+    if path.is_dir():
+        return ValidationReport(["is a directory, not a file"])
+    import h5py
+
+    is_h5 = h5py.is_hdf5(path)
+    if profile is not None:
+        return raw_report(path, profile, side_table, poni)
+    if not is_h5:
+        if path.suffix.lower() in RAW_SUFFIXES:
+            return raw_report(path, None, side_table, poni)
+        return ValidationReport(["not an HDF5 file (and not a CBF/EDF/TIFF frame file)"])
+    try:
+        with h5py.File(path, "r") as h5:
+            nxcansas = _find_cansas_entries(h5)
+    except OSError as exc:
+        return ValidationReport([f"HDF5 file cannot be opened: {exc}"])
+    if nxcansas:
+        return ValidationReport(validate_nxcansas(path), layout="NXcanSAS")
+    return raw_report(path, None, side_table, poni)
+
+
 def validate_raw(
-    path: str | Path, profile: str | None = None, side_table: str | Path | None = None
+    path: str | Path,
+    profile: str | None = None,
+    side_table: str | Path | None = None,
+    poni: str | Path | None = None,
 ) -> list[str]:
     """Problems of a raw detector file against a facility profile.
 
@@ -340,9 +399,12 @@ def validate_raw(
     path : str or Path
         Raw detector file (HDF5/NeXus, CBF, EDF, TIFF).
     profile : str, optional
-        Facility profile name; the default profile of the file's format when None.
+        Facility profile name; without it an HDF5 file's layout is recognised (the generic
+        profile of the file's format when none matches).
     side_table : str or Path, optional
         TSV of per-frame counters (``monitor``, ``transmission``, ``exposure_s``).
+    poni : str or Path, optional
+        PONI file: the geometry of facilities whose files do not record it.
 
     Returns
     -------
@@ -350,28 +412,56 @@ def validate_raw(
         Problems found; empty when the file is valid. An unknown profile or a file that
         cannot be opened gives a single problem saying so.
     """
+    return raw_report(path, profile, side_table, poni).problems
+
+
+def raw_report(
+    path: str | Path,
+    profile: str | None = None,
+    side_table: str | Path | None = None,
+    poni: str | Path | None = None,
+) -> ValidationReport:
+    """:func:`validate_raw` with the layout found, notes and fields read."""
     path = Path(path)
     try:
         from halos_analysis.io import frames as frames_mod
         from halos_analysis.io import profiles
     except ImportError as exc:
-        return [f"raw-file validation unavailable ({exc})"]
+        return ValidationReport([f"raw-file validation unavailable ({exc})"])
     from halos_analysis.errors import HalosError
 
+    problems: list[str] = []
+    layout = None
+    is_h5 = path.suffix.lower() in (".h5", ".hdf5", ".nxs", ".hdf")
+    if profile is None and is_h5:
+        found = frames_mod.detect_layout(path)
+        layout = found.describe()
+        if found:
+            profile = found.profile
+        elif found.nearest:
+            problems.append(layout)
     if profile is None:
-        fmt = "hdf5" if path.suffix.lower() in (".h5", ".hdf5", ".nxs") else path.suffix[1:]
+        fmt = "hdf5" if is_h5 else path.suffix[1:]
         profile = profiles.default_profile(fmt.lower())
     try:
-        required = profiles.required_fields(profile)
+        prof = profiles.get_profile(profile)
+        required = tuple(prof.get("required", ()))
     except KeyError as exc:
-        return [f"unknown profile: {exc}"]
+        return ValidationReport([f"unknown profile: {exc}"])
     try:
-        source = _open_source(frames_mod, path, profile, side_table)
+        source = _open_source(frames_mod, path, profile, side_table, poni)
     except (HalosError, OSError, ValueError, KeyError) as exc:
-        return [f"cannot be read as a {profile} file: {exc}"]
-    problems = []
+        return ValidationReport(
+            problems + [f"cannot be read as a {profile} file: {exc}"], prof["name"], layout
+        )
     meta = getattr(source, "metadata", None)
-    locations = profiles.get_profile(profile)["fields"]
+    locations = prof["fields"]
+    fields_read = getattr(source, "fields_read", None)
+    notes = list(getattr(source, "notes", ()))
+    label = prof.get("label", prof["name"])
+    if prof.get("alias_of"):
+        notes.append(f"profile {prof['alias_of']!r} is deprecated: it now means {prof['name']!r}")
+    needs_poni = getattr(source, "needs_poni", set())
     for field in required:
         if field == "data":
             continue  # checked by reading the frames below
@@ -379,23 +469,103 @@ def validate_raw(
         value = getattr(meta, attr, None) if attr else None
         if value is None:
             value = _extra_field(source, field)
+        if fields_read is not None and value is None and field in fields_read:
+            value = _first(fields_read[field].value)
         if isinstance(value, str) and not value.strip():
             value = None  # an empty sample name names nothing
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        if value is None and field in needs_poni:
+            problems.append(
+                f"required field {field!r} is not recorded in this layout ({label}): it comes from "
+                "the PONI file (give --poni)"
+            )
+        elif value is None or (isinstance(value, float) and not math.isfinite(value)):
             problems.append(f"required field {field!r} is missing" + _hint(locations, field))
         elif field in _POSITIVE and isinstance(value, (int, float)) and value <= 0:
             problems.append(f"field {field!r} must be positive, found {value!r}")
+    for field in sorted(getattr(source, "empty_fields", ())):
+        if field not in required:
+            notes.append(f"{field}: the field exists but is empty ({_where(locations, field)})")
+    if poni is not None and fields_read is not None:
+        problems += _check_against_poni(fields_read, poni)
     problems += _check_frames(source, meta)
     close = getattr(source, "close", None)
     if callable(close):
         close()
-    return problems
+    if getattr(source, "monitor", None) is None and getattr(source, "exposure_s", None) is not None:
+        notes.append("no beam monitor: frames are normalised by the exposure time")
+    units = getattr(source, "counter_units", {})
+    for name, unit in units.items():
+        if unit and unit not in ("counts",):
+            notes.append(f"{name} is recorded in {unit} (used as stored, not converted)")
+    fields = {k: _describe(r) for k, r in (fields_read or {}).items()}
+    return ValidationReport(problems, prof["name"], layout, tuple(notes), fields)
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf" or arr.size == 0:
+        return None
+    return float(np.min(arr))
+
+
+def _where(locations: dict[str, tuple[str, ...]], field: str) -> str:
+    return ", ".join(locations.get(field, ())) or "not mapped"
+
+
+def _describe(read: Any) -> dict[str, Any]:
+    value = read.value
+    if isinstance(value, str):
+        shown: Any = value
+    else:
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "iuf":
+            shown = str(value)
+        elif arr.size == 1:
+            shown = float(arr.ravel()[0])
+        elif arr.size <= 4:
+            shown = [float(v) for v in arr.ravel()]
+        else:
+            shown = f"{arr.size} values, {float(arr.min()):.6g} to {float(arr.max()):.6g}"
+    d = {"value": shown, "unit": read.unit, "from": read.where}
+    if read.stored:
+        d["stored"] = read.stored
+    return d
+
+
+def _check_against_poni(fields_read: dict[str, Any], poni: str | Path) -> list[str]:
+    """A wavelength the file records must be the one the PONI geometry was made for."""
+    from halos_analysis.errors import HalosError
+    from halos_analysis.io.frames.layout import read_poni_geometry
+
+    read = fields_read.get("wavelength")
+    if read is None or read.where.startswith("PONI"):
+        return []
+    try:
+        geo = read_poni_geometry(poni)
+    except HalosError as exc:
+        return [f"PONI file: {exc}"]
+    lam = float(np.asarray(read.value).ravel()[0])
+    rel = abs(lam - geo["wavelength"]) / geo["wavelength"]
+    if rel > 1e-3:
+        stored = f" ({read.stored})" if read.stored else ""
+        return [
+            f"wavelength {lam * 1e10:.5f} A{stored} in {read.where} differs from the PONI's "
+            f"{geo['wavelength'] * 1e10:.5f} A by {100 * rel:.2f} %: the geometry is for "
+            "another energy"
+        ]
+    return []
 
 
 def _open_source(
-    frames_mod: Any, path: Path, profile: str, side_table: str | Path | None = None
+    frames_mod: Any,
+    path: Path,
+    profile: str,
+    side_table: str | Path | None = None,
+    poni: str | Path | None = None,
 ) -> Any:
-    return frames_mod.open_frames(path, profile=profile, side_table=side_table)
+    return frames_mod.open_frames(path, profile=profile, side_table=side_table, poni=poni)
 
 
 def _hint(locations: dict[str, tuple[str, ...]], field: str) -> str:
@@ -470,3 +640,36 @@ def _check_frames(source: Any, meta: Any) -> list[str]:
         if bad.any():
             problems.append(f"{name} of frame {int(np.argmax(bad))} is {values[bad][0]!r}")
     return problems
+
+
+# --- profile listing ------------------------------------------------------------------------
+
+
+def profiles_listing() -> list[dict[str, Any]]:
+    """Every facility profile with its evidence level (``halos validate --list-profiles``)."""
+    from halos_analysis.io.profiles import list_profiles
+
+    return list_profiles()
+
+
+def format_profiles(rows: list[dict[str, Any]]) -> str:
+    """The profile listing as text: one block per profile, evidence level first."""
+    from halos_analysis.io.profiles import EVIDENCE_LEVELS
+
+    lines = ["Evidence levels: " + "; ".join(f"{k} = {v}" for k, v in EVIDENCE_LEVELS.items())]
+    for r in rows:
+        extra = []
+        if r["aliases"]:
+            extra.append("old name(s): " + ", ".join(r["aliases"]))
+        if r["params"]:
+            extra.append("parameters: " + ", ".join(f"{k}={v}" for k, v in r["params"].items()))
+        if r["from_poni"]:
+            extra.append("from the PONI: " + ", ".join(r["from_poni"]))
+        if not r["detectable"]:
+            extra.append("not auto-detected (give --profile)")
+        lines.append("")
+        lines.append(f"{r['name']}  [{r['evidence']}]  {r['format']}  {r['label']}")
+        lines.append(f"    {r['description']}")
+        lines.append(f"    evidence: {r['evidence_sources']}")
+        lines += [f"    {e}" for e in extra]
+    return "\n".join(lines)

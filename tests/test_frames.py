@@ -276,18 +276,25 @@ def test_profiles_are_declarative_and_complete():
     for name in (
         "p12_pilatus_cbf",
         "p12_eiger_nexus",
-        "maxiv_cosaxs_eiger",
-        "esrf_bm29_pilatus_h5",
+        "maxiv_cosaxs_2024",
+        "maxiv_cosaxs_2021",
+        "esrf_bm29_bliss",
+        "esrf_bm29_lima",
+        "biocat_eiger",
+        "diamond_b21",
     ):
         prof = get_profile(name)
         assert prof["format"] in ("cbf", "hdf5") and prof["description"]
+        assert prof["evidence"][0] in ("REAL", "CODE", "DOC") and prof["evidence"][1]
         assert set(required_fields(name)) <= set(prof["fields"])
-        for field in ("monitor", "transmission", "exposure"):
+        for field in ("monitor", "exposure"):
             assert field in prof["fields"], (name, field)
         for locations in prof["fields"].values():
             for loc in locations:
                 parse_location(loc)  # every location is well formed
-    assert "side:monitor" in get_profile("maxiv_cosaxs_eiger")["fields"]["monitor"]
+    # Carriage positions are never a distance: CoSAXS takes it from the PONI only.
+    assert get_profile("maxiv_cosaxs_2024")["fields"]["distance"] == ("poni:distance",)
+    assert "side:monitor" in get_profile("esrf_bm29_lima")["fields"]["monitor"]
     with pytest.raises(KeyError, match="known"):
         get_profile("nowhere")
     assert all(isinstance(row, dict) for row in PROFILES.values())
@@ -295,9 +302,12 @@ def test_profiles_are_declarative_and_complete():
 
 def test_profile_changes_where_fields_are_read(sim, tmp_path):
     out, _ = sim
-    # MAX IV keeps counters apart: with that profile the monitor must come from a side table.
-    src = open_frames(out / "eiger4m" / "bsa_master.h5", profile="maxiv_cosaxs_eiger")
-    assert src.monitor is None and src.metadata.wavelength_m == pytest.approx(1.24e-10)
+    # The old CoSAXS name now means the real scan layout: a DECTRIS master is not one.
+    with pytest.raises(HalosInputError, match="looked for /entry/instrument/eiger/data"):
+        open_frames(out / "eiger4m" / "bsa_master.h5", profile="maxiv_cosaxs_eiger")
+    # A profile whose counters come from a side table only reads none from the file.
+    src = open_frames(out / "eiger4m" / "bsa_data_000001.h5", profile="dectris_data")
+    assert src.monitor is None and src.n_frames == 2 and src.metadata.wavelength_m is None
     with pytest.raises(HalosInputError, match="profile 'p12_pilatus_cbf' is for cbf") as err:
         open_frames(out / "eiger4m" / "bsa_master.h5", profile="p12_pilatus_cbf")
     assert err.value.field == "profile"
@@ -328,19 +338,13 @@ def test_real_pilatus100k_tiff(validation_dir):
 
 
 def test_facility_profiles_validate_the_simulated_master(sim, tmp_path):
-    from halos_analysis.validate import validate_file
+    from halos_analysis.validate import validate_file, validate_report
 
     out, truth = sim
     master = out / "eiger4m" / "bsa_master.h5"
     assert validate_file(master, profile="p12_eiger_nexus") == []
-    # CoSAXS counters live apart from the detector file: without a side table it is incomplete.
-    problems = validate_file(master, profile="maxiv_cosaxs_eiger")
-    assert len(problems) == 1 and "'monitor' is missing" in problems[0]
-    assert "side table" in problems[0]
-    table = tmp_path / "counters.tsv"
-    monitor = truth["detectors"]["eiger4m"]["monitor"]["bsa"]
-    table.write_text("frame\tmonitor\n" + "".join(f"{i}\t{m}\n" for i, m in enumerate(monitor)))
-    assert validate_file(master, profile="maxiv_cosaxs_eiger", side_table=table) == []
+    rep = validate_report(master)
+    assert rep.valid and rep.profile == "dectris_nexus" and "looks like DECTRIS" in rep.layout
     # A P12 master without its sample name, or with an empty one, is not complete.
     for how in ("absent", "empty"):
         nameless = out / "eiger4m" / f"nameless_{how}_master.h5"

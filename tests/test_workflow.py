@@ -280,3 +280,45 @@ def test_reproduce_names_a_changed_input(example_workdir, workflow_results, tmp_
     assert not out["matches"]
     changed = [Path(p).name for p, state in out["inputs_changed"].items() if state == "changed"]
     assert changed == [frame.name]
+
+
+def test_workflow_compares_the_two_detectors(workflow_results):
+    # The sheet groups bsa_pilatus and bsa_eiger (compare_group bsa): the same sample.
+    comp = json.loads((workflow_results / "compare" / "bsa" / "bsa_compare.json").read_text())
+    assert comp["names"] == ["bsa_pilatus", "bsa_eiger"]
+    assert comp["consistent"], comp["verdict"]
+    assert abs(comp["fits"][1]["scale"] - 1.0) < 0.02  # both on the absolute scale
+    html = (workflow_results / "report.html").read_text()
+    assert "Comparison bsa: bsa_pilatus vs bsa_eiger" in html
+    assert (workflow_results / "compare" / "bsa" / "bsa_compare.html").stat().st_size > 10_000
+
+
+def test_compare_flags_a_copy_with_aggregates(workflow_results, example_workdir, tmp_path):
+    from halos_analysis.io.curves import read_curve
+    from halos_analysis.io.nxcansas import read_main_curve, write_sample_result
+    from halos_analysis.pipeline import analyse_curve
+    from halos_analysis.simulate import AGGREGATE_N, ProteinModel, default_profile_path
+
+    truth = json.loads((example_workdir / "example_data/generated/truth.json").read_text())
+    curve = read_main_curve(workflow_results / "bsa_eiger" / "bsa_eiger.h5")
+    # The same measurement with 5 % (by mass) of the protein as 8-mers, on the absolute scale.
+    protein = ProteinModel.from_curve(read_curve(default_profile_path(), q_unit="nm^-1"))
+    scale = truth["sample"]["i0_cm"] / protein.i0
+    q = curve.q
+    extra = 0.05 * (AGGREGATE_N * protein(q * AGGREGATE_N ** (1 / 3)) - protein(q)) * scale
+    altered = type(curve)(q, curve.intensity + extra, curve.sigma, curve.q_unit,
+                          name="bsa_eiger_aggregates", meta=curve.meta)  # fmt: skip
+    a = analyse_curve(altered, concentration_mg_ml=5.0, absolute_scale=True)
+    copy = write_sample_result(tmp_path / "altered.h5", subtracted=altered, guinier=a.guinier,
+                               pr=a.pr, mw=a.mw, kratky=a.kratky)  # fmt: skip
+    original = workflow_results / "bsa_pilatus" / "bsa_pilatus.h5"
+    run = subprocess.run(
+        HALOS + ["compare", str(original), str(copy), "--json", "-o", str(tmp_path / "r.html")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    comp = json.loads(run.stdout)
+    assert not comp["consistent"] and comp["verdict"].startswith("differs")
+    rg = next(q for q in comp["quantities"] if q["name"] == "Rg")
+    assert rg["consistent"] is False
+    assert (tmp_path / "r.html").is_file() and (tmp_path / "r.png").is_file()

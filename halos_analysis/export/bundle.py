@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from halos_analysis.export import plots
+from halos_analysis.export.compare_report import comparison_section
 from halos_analysis.export.provenance import (
     build_provenance,
     process_for_nxcansas,
@@ -153,6 +154,7 @@ def export_run(
     summaries: Sequence[str | Path],
     *,
     provenance: dict[str, Any] | None = None,
+    comparisons: Sequence[str | Path] = (),
 ) -> dict[str, Path]:
     """Write the run's ``summary.csv``/``summary.json``, overview figure and ``report.html``.
 
@@ -164,6 +166,8 @@ def export_run(
         Each sample's ``summary.json``; the sample's folder holds its plots and curve.
     provenance : dict, optional
         Provenance of the run, shown in the report.
+    comparisons : sequence of path
+        JSON files of ``halos compare`` (their figure next to them): a report section each.
     """
     results = Path(results)
     rows = [json.loads(Path(p).read_text()) for p in summaries]
@@ -187,6 +191,7 @@ def export_run(
         plots=plot_map,
         overview=[p for p in overview if str(p).endswith(".png")],
         provenance=provenance,
+        sections=[comparison_section(p) for p in comparisons],
     )
     return {"summary_csv": csv_path, "summary_json": json_path, "report": report}
 

@@ -160,6 +160,7 @@ def write_report(
     overview: Sequence[str | Path] = (),
     provenance: Mapping[str, Any] | None = None,
     title: str = "HALOS Analysis report",
+    sections: Sequence[tuple[str, str]] = (),
 ) -> Path:
     """Write the run's self-contained HTML report.
 
@@ -178,6 +179,9 @@ def write_report(
         Provenance of the run (:func:`halos_analysis.export.provenance.build_provenance`).
     title : str
         Page title.
+    sections : sequence of (str, str)
+        Further sections (title, HTML body), e.g. the comparisons of ``halos compare``,
+        shown after the summary table.
 
     Returns
     -------
@@ -192,6 +196,9 @@ def write_report(
         "<h2>Summary</h2>",
         _summary_table(summaries),
     ]
+    for sec_title, sec_html in sections:
+        body.append(f"<h2>{_esc(sec_title)}</h2>")
+        body.append(sec_html)
     if overview:
         body.append("<h2>Overview</h2>")
         body += [

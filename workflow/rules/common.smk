@@ -21,11 +21,18 @@ except HalosInputError as exc:
 RESULTS = config["results"]
 SAMPLES = [m.name for m in MEASUREMENTS.values() if m.type == "sample"]
 CONFIGFILES = [str(f) for f in workflow.configfiles]
+# Samples compared with each other: a group of two or more sharing a compare_group.
+COMPARE_GROUPS = {}
+for _m in MEASUREMENTS.values():
+    if _m.type == "sample" and _m.compare_group:
+        COMPARE_GROUPS.setdefault(_m.compare_group, []).append(_m.name)
+COMPARE_GROUPS = {g: s for g, s in COMPARE_GROUPS.items() if len(s) >= 2}
 
 
 wildcard_constraints:
     name="|".join(MEASUREMENTS) or "NONE",
     sample="|".join(SAMPLES) or "NONE",
+    group="|".join(COMPARE_GROUPS) or "NONE",
 
 
 def measurement(wildcards):
@@ -51,6 +58,16 @@ def raw_validation(wildcards):
     return f"{RESULTS}/{wildcards.name}/{wildcards.name}_raw_validation.json"
 
 
+def row_profile(wildcards):
+    """The facility profile of a row: its sheet column, else validation.profile."""
+    prof = measurement(wildcards).profile or config["validation"]["profile"]
+    return optional_arg("--profile", prof)
+
+
+def comparison_json(group):
+    return f"{RESULTS}/compare/{group}/{group}_compare.json"
+
+
 def optional_arg(flag, value):
     return f"{flag} '{value}'" if value not in (None, "") else ""
 
@@ -70,4 +87,5 @@ def final_outputs():
     ]
     for s in SAMPLES:
         out += [f"{RESULTS}/{s}/{s}.h5", f"{RESULTS}/{s}/summary.json"]
+    out += [comparison_json(g) for g in COMPARE_GROUPS]
     return out

@@ -56,10 +56,40 @@ rule export_sample:
         " --configfile {params.configfiles} --outdir {params.outdir} > {log} 2>&1"
 
 
+rule compare:
+    input:
+        lambda wc: [f"{RESULTS}/{s}/{s}.h5" for s in COMPARE_GROUPS[wc.group]],
+    output:
+        html=f"{RESULTS}/compare/{{group}}/{{group}}_compare.html",
+        json=f"{RESULTS}/compare/{{group}}/{{group}}_compare.json",
+        png=report(
+            f"{RESULTS}/compare/{{group}}/{{group}}_compare.png",
+            caption="../report/compare.rst",
+            category="Comparisons",
+            subcategory="{group}",
+        ),
+        svg=f"{RESULTS}/compare/{{group}}/{{group}}_compare.svg",
+    log:
+        f"{RESULTS}/logs/compare/{{group}}.log",
+    conda:
+        "../../envs/export.yaml"
+    params:
+        names=lambda wc: " ".join(COMPARE_GROUPS[wc.group]),
+        options=(
+            f"--alpha {config['comparison']['alpha']}"
+            f" --k-sigma {config['comparison']['k_sigma']}"
+            + (" --background" if config["comparison"]["background"] else "")
+        ),
+    shell:
+        "halos compare {input} --names {params.names} {params.options}"
+        " -o {output.html} > {log} 2>&1"
+
+
 rule summarise:
     input:
         expand(f"{RESULTS}/{{sample}}/summary.json", sample=SAMPLES),
         expand(f"{RESULTS}/{{sample}}/{{sample}}.h5", sample=SAMPLES),
+        [comparison_json(g) for g in COMPARE_GROUPS],
     output:
         csv=report(
             f"{RESULTS}/summary.csv",
@@ -73,9 +103,15 @@ rule summarise:
     conda:
         "../../envs/export.yaml"
     params:
-        summaries=lambda wc, input: [f for f in input if f.endswith("summary.json")],
+        summaries=lambda wc, input: [f for f in input if Path(f).name == "summary.json"],
+        comparisons=lambda wc, input: (
+            "--comparisons "
+            + " ".join(f for f in input if f.endswith("_compare.json"))
+            if COMPARE_GROUPS
+            else ""
+        ),
         configfiles=" ".join(f"'{f}'" for f in CONFIGFILES),
         results=lambda wc, output: str(Path(output.json).parent),
     shell:
         "halos summarise {params.summaries} --results {params.results}"
-        " --configfile {params.configfiles} > {log} 2>&1"
+        " {params.comparisons} --configfile {params.configfiles} > {log} 2>&1"

@@ -21,7 +21,7 @@ rule integrate:
             "--cache-dir", config["integration"]["cache_dir"] or f"{RESULTS}/.cache"
         ),
         scale=lambda wc: measurement(wc).scale or config["integration"]["scale"],
-        profile=optional_arg("--profile", config["validation"]["profile"]),
+        profile=row_profile,
         settings=(
             f"--npt {config['integration']['npt']} --unit '{config['integration']['unit']}'"
             f" --method {config['integration']['method']}"

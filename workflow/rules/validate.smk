@@ -12,8 +12,9 @@ rule validate_raw:
     conda:
         "../../envs/integrate.yaml"
     params:
-        profile=optional_arg("--profile", config["validation"]["profile"]),
+        profile=row_profile,
         side_table=lambda wc: optional_arg("--side-table", measurement(wc).side_table),
+        poni=lambda wc: optional_arg("--poni", measurement(wc).poni),
     shell:
-        "halos validate {input.frames} {params.profile} {params.side_table}"
+        "halos validate {input.frames} {params.profile} {params.side_table} {params.poni}"
         " -o {output} > {log} 2>&1"

@@ -25,13 +25,16 @@ import h5py
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.frames.hdf5 import HDF5FrameSource
 from halos_analysis.io.frames.image import FabioFrameSource, read_minicbf_header
+from halos_analysis.io.frames.layout import Detection, detect_layout
 from halos_analysis.io.frames.source import FrameBatch, FrameSource, read_side_table
 
 __all__ = [
+    "Detection",
     "FabioFrameSource",
     "FrameBatch",
     "FrameSource",
     "HDF5FrameSource",
+    "detect_layout",
     "open_frames",
     "read_minicbf_header",
     "read_side_table",
@@ -50,6 +53,7 @@ def open_frames(
     *,
     side_table: str | Path | None = None,
     profile: str | None = None,
+    poni: str | Path | None = None,
 ) -> FrameSource:
     """Open the frames of one measurement for streamed reading.
 
@@ -62,8 +66,10 @@ def open_frames(
     side_table : str or Path, optional
         TSV with per-frame ``monitor``, ``transmission``, ``exposure_s``; wins over headers.
     profile : str, optional
-        Facility profile (see :mod:`halos_analysis.io.profiles`); by default the generic
-        DECTRIS layout for HDF5 and Pilatus header keys for images.
+        Facility profile (see :mod:`halos_analysis.io.profiles`); by default an HDF5 file's
+        layout is recognised (generic DECTRIS when none matches), images use Pilatus keys.
+    poni : str or Path, optional
+        PONI file, for the geometry fields a facility's files do not record.
 
     Returns
     -------
@@ -84,7 +90,7 @@ def open_frames(
     if isinstance(spec, (list, tuple)):
         files = [str(s) for s in spec]
         if len(files) == 1:
-            return open_frames(files[0], side_table=side_table, profile=profile)
+            return open_frames(files[0], side_table=side_table, profile=profile, poni=poni)
         if not files:
             raise HalosInputError("no frame files given")
         if any(f.lower().endswith(_H5_SUFFIXES) for f in files):
@@ -93,7 +99,7 @@ def open_frames(
     text = str(spec)
     if "::" in text:
         fname, dset = text.split("::", 1)
-        return HDF5FrameSource(fname, dset or None, profile, side_table)
+        return HDF5FrameSource(fname, dset or None, profile, side_table, poni)
     if any(c in text for c in "*?["):
         files = sorted(glob.glob(text), key=_natural_key)
         if not files:
@@ -116,5 +122,5 @@ def open_frames(
     if not os.path.exists(text):
         raise HalosInputError("file not found", text)
     if text.lower().endswith(_H5_SUFFIXES) or h5py.is_hdf5(text):
-        return HDF5FrameSource(text, None, profile, side_table)
+        return HDF5FrameSource(text, None, profile, side_table, poni)
     return FabioFrameSource([text], text, profile, side_table)

@@ -5,8 +5,6 @@ dataset of a plain HDF5 file."""
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +13,24 @@ import hdf5plugin  # noqa: F401  (registers the bitshuffle/LZ4 filters with HDF5
 import numpy as np
 
 from halos_analysis.errors import HalosInputError
+from halos_analysis.io.frames.layout import H5Layout, detect_layout
+from halos_analysis.io.frames.layout import open_h5 as _h5open
 from halos_analysis.io.frames.source import (
     FrameSource,
     _metadata,
     _profile,
-    _unit_factor,
 )
-from halos_analysis.io.profiles import default_profile, parse_location
+from halos_analysis.io.profiles import default_profile
 
 
 class HDF5FrameSource(FrameSource):
-    """Frames in HDF5: one dataset, or a DECTRIS master file's ``data_00000N`` links."""
+    """Frames in HDF5: one dataset, a DECTRIS master file's ``data_00000N`` links, or any
+    facility layout of :mod:`halos_analysis.io.profiles` (links, virtual datasets, sidecars).
+
+    Without a profile the layout is recognised (:func:`~.layout.detect_layout`), falling back
+    to the generic DECTRIS one. ``fields_read`` records where each field was found,
+    ``needs_poni`` the fields that only a PONI file gives, ``notes`` what the reader noticed.
+    """
 
     def __init__(
         self,
@@ -33,21 +38,39 @@ class HDF5FrameSource(FrameSource):
         dataset: str | None = None,
         profile: str | None = None,
         side_table: str | Path | None = None,
+        poni: str | Path | None = None,
     ):
         super().__init__()
         self.path = str(path)
         self._handles: dict[str, h5py.File] = {}
-        prof = _profile(profile or default_profile("hdf5"), path, "hdf5")
-        fields = prof["fields"]
         if not os.path.exists(path):
             raise HalosInputError("file not found", path)
-        with _h5open(path) as f:
+        self.detection = None
+        if profile is None:
+            self.detection = detect_layout(path)
+            profile = self.detection.profile or default_profile("hdf5")
+        prof = _profile(profile, path, "hdf5")
+        self.profile = prof["name"]
+        fields = prof["fields"]
+        entry = None
+        if dataset and prof.get("entry"):
+            with _h5open(path) as f:
+                if isinstance(f.get(dataset), h5py.Group):
+                    entry, dataset = dataset, None  # FILE::/2.1 chooses a scan entry
+        with H5Layout(path, prof, entry=entry, poni=poni) as lay:
             locs = (f"h5:{dataset}",) if dataset else fields.get("data", ())
-            self._segments = self._find_segments(f, path, locs)
+            self._segments = lay.frame_segments(locs)
             offset = 0
             for seg in self._segments:  # frame index of each segment's first frame
                 seg[2], offset = offset, offset + seg[3]
-            meta = {k: self._field(f, fields, k) for k in fields if k != "data"}
+            lay.n_frames = offset
+            reads = {k: lay.read(k) for k in fields if k != "data"}
+            self.fields_read = {k: r for k, r in reads.items() if r is not None}
+            self.needs_poni = set(lay.needs_poni) - set(self.fields_read)
+            self.empty_fields = set(lay.empty) - set(self.fields_read)
+            self.notes = list(lay.notes)
+            self.entry = lay.entry
+        meta = {k: r.value for k, r in self.fields_read.items()}
         first = self._segments[0]
         self.shape, self.dtype = first[4], first[5]
         self.n_frames = sum(s[3] for s in self._segments)
@@ -56,10 +79,10 @@ class HDF5FrameSource(FrameSource):
             self.pixel_mask = np.asarray(mask) != 0
         bits = meta.get("bit_depth")
         if bits is not None and np.issubdtype(self.dtype, np.unsignedinteger):
-            self.invalid_value = int(2 ** int(bits) - 1)
+            self.invalid_value = int(2 ** int(np.asarray(bits).ravel()[0]) - 1)
         elif np.issubdtype(self.dtype, np.unsignedinteger):
             self.invalid_value = int(np.iinfo(self.dtype).max)
-        exposure = _scalar_or_array(meta.get("exposure"), self.n_frames)
+        exposure = _scalar_or_array(meta.get("exposure"), self.n_frames, path, "exposure")
         monitor = _scalar_or_array(meta.get("monitor"), self.n_frames, path, "monitor")
         rate = _scalar_or_array(meta.get("monitor_rate"), self.n_frames, path, "monitor_rate")
         if monitor is None and rate is not None and exposure is not None:
@@ -67,6 +90,26 @@ class HDF5FrameSource(FrameSource):
         transmission = _scalar_or_array(
             meta.get("transmission"), self.n_frames, path, "transmission"
         )
+        transmitted = _scalar_or_array(meta.get("transmitted"), self.n_frames, path, "transmitted")
+        self.counter_units = {
+            k: self.fields_read[k].unit for k in ("monitor", "transmitted") if k in self.fields_read
+        }
+        if transmission is None and transmitted is not None:
+            # No transmission stored: normalise by the transmitted beam, as the beamline does.
+            if monitor is not None:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    transmission = transmitted / monitor
+                t_from = self.fields_read["transmitted"].where
+                m_from = self.fields_read["monitor"].where if "monitor" in self.fields_read else ""
+                self.notes.append(
+                    "transmission not stored: relative transmission = transmitted / monitor "
+                    f"({t_from} / {m_from or 'side table'}), not calibrated against the empty beam"
+                )
+            else:
+                monitor = transmitted
+                self.notes.append("no incident monitor: frames normalised by the transmitted beam")
+        if prof.get("monitor_includes_transmission") and monitor is not None:
+            self.notes.append("the monitor (beam-stop diode) includes the sample's transmission")
         self._set_per_frame(
             {"monitor": monitor, "transmission": transmission, "exposure_s": exposure}
         )
@@ -79,76 +122,6 @@ class HDF5FrameSource(FrameSource):
             self.path,
             None if self.exposure_s is None else self.exposure_s[0],
         )
-
-    @staticmethod
-    def _find_segments(f: h5py.File, path: str | Path, locations: Sequence[str]) -> list:
-        base = os.path.dirname(os.path.abspath(path))
-        tried = []
-        for loc in locations:
-            _, key, _ = parse_location(loc)
-            tried.append(key)
-            obj = f.get(key)
-            if isinstance(obj, h5py.Dataset):
-                return [_segment(f.filename, key, obj)]
-            if not isinstance(obj, h5py.Group):
-                continue
-            names = sorted(n for n in obj if re.fullmatch(r"data_\d+", n))
-            segs = []
-            for name in names:
-                link = obj.get(name, getlink=True)
-                where = f"{key.rstrip('/')}/{name}"
-                if isinstance(link, h5py.ExternalLink):
-                    target = os.path.join(base, link.filename)
-                    if not os.path.exists(target):
-                        raise HalosInputError(
-                            f"data file {link.filename} linked from {where} is missing", path, where
-                        )
-                    with _h5open(target) as g:
-                        ds = g.get(link.path)
-                        if not isinstance(ds, h5py.Dataset):
-                            raise HalosInputError(
-                                "no dataset at the linked path", target, link.path
-                            )
-                        segs.append(_segment(target, link.path, ds))
-                else:
-                    ds = obj[name]
-                    if isinstance(ds, h5py.Dataset):
-                        segs.append(_segment(f.filename, where, ds))
-            if segs:
-                for s in segs[1:]:
-                    if s[4:] != segs[0][4:]:
-                        raise HalosInputError(
-                            f"frames of shape {s[4]} {s[5]} differ from {segs[0][4]} {segs[0][5]}",
-                            s[0],
-                            s[1],
-                        )
-                return segs
-        raise HalosInputError(
-            f"no frame dataset (looked for {', '.join(tried)})",
-            path,
-            tried[0] if len(tried) == 1 else "data",
-        )
-
-    @staticmethod
-    def _field(f: h5py.File, fields: dict, name: str) -> Any:
-        for loc in fields.get(name, ()):
-            kind, key, unit = parse_location(loc)
-            if kind != "h5" or key not in f or not isinstance(f[key], h5py.Dataset):
-                continue
-            ds = f[key]
-            value = ds[()]
-            if isinstance(value, bytes):
-                return value.decode(errors="replace")
-            if ds.dtype.kind in "OSU":
-                return str(value)
-            stated = ds.attrs.get("units")
-            if isinstance(stated, bytes):
-                stated = stated.decode()
-            if name in ("pixel_mask", "bit_depth", "monitor", "monitor_rate", "transmission"):
-                return value
-            factor = _unit_factor(stated or unit, f.filename, key)
-            return np.asarray(value, np.float64) * factor
-        return None
 
     def _read_range(self, start: int, stop: int) -> np.ndarray:
         out = np.empty((stop - start,) + self.shape, self.dtype)
@@ -184,30 +157,6 @@ class HDF5FrameSource(FrameSource):
         state = self.__dict__.copy()
         state["_handles"] = {}
         return state
-
-
-def _h5open(path: str | Path) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except FileNotFoundError:
-        raise HalosInputError("file not found", path) from None
-    except OSError as exc:
-        raise HalosInputError(
-            f"not a readable HDF5 file (truncated or corrupt?): {exc}", path
-        ) from None
-
-
-def _segment(fname: str, dset: str, ds: h5py.Dataset) -> tuple:
-    if ds.ndim == 3:
-        n, shape = ds.shape[0], ds.shape[1:]
-    elif ds.ndim == 2:
-        n, shape = 1, ds.shape
-    else:
-        raise HalosInputError(
-            f"expected 2D frames or a 3D stack, got shape {ds.shape}", fname, dset
-        )
-    offset = 0
-    return [fname, dset, offset, n, tuple(int(s) for s in shape), ds.dtype]
 
 
 def _scalar_or_array(value: Any, n: int, path: Any = None, field: str = "") -> np.ndarray | None:
