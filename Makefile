@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_integrate.py
 	$(BIN)/python benchmarks/bench_analysis.py
+	$(BIN)/python benchmarks/bench_accuracy.py --stress
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -226,8 +226,9 @@ def run_ours(entry: Entry) -> Outcome:
     return out
 
 
-def run_freesas(entry: Entry) -> Outcome | None:
-    """freesas ``autoRg`` and ``auto_bift`` on the rows as read (None without freesas)."""
+def run_freesas(entry: Entry, pr: bool = True) -> Outcome | None:
+    """freesas ``autoRg`` (and with ``pr`` ``auto_bift`` and Rambo–Tainer MW) on the rows as
+    read; None without freesas."""
     try:
         from freesas.autorg import autoRg
         from freesas.bift import auto_bift
@@ -251,6 +252,8 @@ def run_freesas(entry: Entry) -> Outcome | None:
     except Exception as exc:  # noqa: BLE001 - any failure of the other tool is a refusal
         out.refused = f"autoRg: {type(exc).__name__}: {exc}"
     out.seconds["autoRg"] = time.perf_counter() - t0
+    if not pr:
+        return out
     t0 = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -337,8 +340,11 @@ def summarise(rows: list[dict[str, Any]], tool: str) -> dict[str, Any]:
     }
 
 
-def run(folders: list[Path], with_freesas: bool = True) -> dict[str, Any]:
-    """Judge every entry of the corpora; returns rows and summaries (JSON-ready)."""
+def run(folders: list[Path], with_freesas: bool = True, freesas_pr: bool = True) -> dict[str, Any]:
+    """Judge every entry of the corpora; returns rows and summaries (JSON-ready).
+
+    ``freesas_pr=False`` runs only freesas' autoRg beside ours (its P(r) takes ~0.5 s a curve).
+    """
     rows = []
     for entry in load_entries(folders):
         ours = run_ours(entry)
@@ -348,7 +354,7 @@ def run(folders: list[Path], with_freesas: bool = True) -> dict[str, Any]:
             "halos": judge(entry, ours),
             "halos_seconds": ours.seconds.get("analysis"),
         }
-        if with_freesas and (fs := run_freesas(entry)) is not None:
+        if with_freesas and (fs := run_freesas(entry, freesas_pr)) is not None:
             row["freesas"] = judge(entry, fs)
             row["freesas_seconds"] = fs.seconds
         rows.append(row)

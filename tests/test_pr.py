@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import VALIDATION
 
 from halos_analysis.analysis.pr import bift
 from halos_analysis.errors import HalosInputError
 from halos_analysis.types import Curve, GuinierResult
 
-VALIDATION = Path(__file__).resolve().parents[1].parent / "shared" / "validation"
 needs_validation = pytest.mark.skipif(
     not VALIDATION.is_dir(), reason="../shared/validation not present"
 )
