@@ -148,6 +148,9 @@ def test_summary_fields_csv_and_json(tmp_path):
     assert s["experimental_mw"] == 65.0 and s["guinier_i0_mw"] is None  # NaN -> None
     assert (s["porod_mw"], s["vc_mw"]) == (66.0, 64.0)
     assert s["flags"] == ["aggregation", "few_points"]
+    # few_points casts doubt on the Guinier result; the P(r) has no flag of its own.
+    assert (s["guinier_valid"], s["pddf_valid"]) == (False, True)
+    assert s["doubts"] == ["aggregation", "few_points"]
 
     write_sample_summary(s, tmp_path / "bsa" / "summary.json")
     assert json.loads((tmp_path / "bsa" / "summary.json").read_text())["guinier_rg"] == 2.5
@@ -161,6 +164,7 @@ def test_summary_fields_csv_and_json(tmp_path):
     assert tuple(rows[0]) == COLUMNS
     assert rows[0]["sample"] == "bsa" and float(rows[0]["guinier_rg"]) == 2.5
     assert rows[0]["flags"] == "aggregation;few_points"
+    assert rows[0]["doubts"] == "aggregation;few_points" and rows[0]["guinier_valid"] == "False"
     assert rows[1]["guinier_rg"] == "" and "nan" not in csv_path.read_text().lower()
     assert [r["sample"] for r in read_run_summary(json_path)] == ["bsa", "lys"]
     assert not list(tmp_path.glob("*.part"))

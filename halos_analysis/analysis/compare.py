@@ -151,8 +151,10 @@ class Comparison:
             "k_sigma": self.k_sigma,
             "background_fitted": self.background,
             "fits": [
-                {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                 for k, v in vars(f).items()}  # fmt: skip
+                {
+                    k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                    for k, v in vars(f).items()
+                }  # fmt: skip
                 for f in self.fits
             ],
             "cormap_pvalues": np.asarray(self.cormap.pvalues).tolist(),
@@ -487,8 +489,14 @@ def compare_measurements(
     iu = samples[0].curve.meta.get("intensity_unit") or "arbitrary"
     quantities.append(_quantity("I0 (after scale)", iu, i0, i0_e, k_sigma, samples))
     quantities.append(
-        _quantity("Dmax", lu, [_num(s.dmax) for s in samples],
-                  [_num(s.dmax_err) for s in samples], k_sigma, samples)  # fmt: skip
+        _quantity(
+            "Dmax",
+            lu,
+            [_num(s.dmax) for s in samples],
+            [_num(s.dmax_err) for s in samples],
+            k_sigma,
+            samples,
+        )  # fmt: skip
     )
     mw, mw_e = [], []
     for s in samples:

@@ -37,6 +37,7 @@ table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #ccc;paddi
 text-align:right}th{background:#f0f0f0}td.text{text-align:left}
 .flag{display:inline-block;background:#fde2e1;color:#8a1c12;border-radius:3px;
 padding:0 .4em;margin:0 .2em .2em 0;font-size:.85em}
+.flag.note{background:#eef1f5;color:#3a4a5c}
 .ok{color:#1b6e20}figure{display:inline-block;margin:.5em;vertical-align:top}
 figure{max-width:100%}figure img,figure svg{max-width:100%;height:auto}
 figcaption{font-size:.85em;color:#555}
@@ -77,11 +78,18 @@ def embed_image(path: str | Path, alt: str = "") -> str:
 
 
 def _flags(flags: Sequence[str] | str | None) -> str:
+    """Flags as labels: doubts red, notes grey, each with its meaning as a tooltip."""
+    from halos_analysis.flags import describe, is_doubt
+
     if isinstance(flags, str):
         flags = [f for f in flags.split(";") if f]
     if not flags:
         return '<span class="ok">none</span>'
-    return "".join(f'<span class="flag">{_esc(f)}</span>' for f in flags)
+    return "".join(
+        f'<span class="flag{"" if is_doubt(f) else " note"}" title="{_esc(describe(f))}">'
+        f"{_esc(f)}</span>"
+        for f in flags
+    )
 
 
 def _summary_table(summaries: Sequence[Mapping[str, Any]]) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from halos_analysis.flags import doubts
 from halos_analysis.io.atomic import write_text_atomic
 from halos_analysis.types import (
     GuinierResult,
@@ -65,6 +66,9 @@ COLUMNS: tuple[str, ...] = (
     "experimental_mw_spread",
     "kratky_peak_qrg",
     "kratky_peak_height",
+    "guinier_valid",
+    "pddf_valid",
+    "doubts",
     "flags",
 )
 
@@ -187,6 +191,10 @@ def sample_summary(
         )
         all_flags += kratky.flags
     row["flags"] = list(dict.fromkeys(all_flags))
+    # Whether each number can be trusted, and the flags that say why not.
+    row["guinier_valid"] = None if guinier is None else bool(guinier.valid)
+    row["pddf_valid"] = None if pr is None else bool(pr.valid)
+    row["doubts"] = list(doubts(row["flags"]))
     row.update(extra or {})
     return row
 
@@ -237,6 +245,7 @@ def write_run_summary(
     for s in summaries:
         row = {k: s.get(k) for k in COLUMNS}
         row["flags"] = ";".join(s.get("flags") or ())
+        row["doubts"] = ";".join(s.get("doubts") or ())
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     csv_out = write_text_atomic(buf.getvalue(), csv_path)
     json_out = None

@@ -191,8 +191,11 @@ PROFILES: dict[str, dict[str, Any]] = {
         "description": "A DECTRIS data file <prefix>_data_00000N.h5 on its own: frames only",
         "evidence": ("REAL", "dectris/h5-testfiles; BioCAT vac_007_data_000001.h5"),
         "detect": ("h5:/entry/data/data",),
-        "fields": {"data": ("h5:/entry/data/data",), **_PONI_GEOMETRY,
-                   "wavelength": ("poni:wavelength",)},  # fmt: skip
+        "fields": {
+            "data": ("h5:/entry/data/data",),
+            **_PONI_GEOMETRY,
+            "wavelength": ("poni:wavelength",),
+        },  # fmt: skip
         "required": ("data",),
         "notes": "Frames (N, H, W) uint16/uint32, bitshuffle-LZ4, @image_nr_low/high; gaps "
         "2**bits-1. Geometry, exposure and counters are in the master file or elsewhere.",
@@ -403,8 +406,10 @@ PROFILES: dict[str, dict[str, Any]] = {
         "detect": ("h5:/*.1/instrument/*/image", "h5:/*.1/instrument/positioners_start/energy"),
         "fields": {
             "data": ("h5:{entry}/instrument/{det}/image", "h5:{entry}/measurement/{det}"),
-            "wavelength": ("h5:{entry}/instrument/positioners_start/energy@keV",
-                           "poni:wavelength"),  # fmt: skip
+            "wavelength": (
+                "h5:{entry}/instrument/positioners_start/energy@keV",
+                "poni:wavelength",
+            ),  # fmt: skip
             **_PONI_GEOMETRY,
             "exposure": ("h5:{entry}/scan_parameters/count_time@s", "side:exposure_s"),
             "monitor": ("h5:{entry}/measurement/{monitor_counter}", "side:monitor"),
@@ -671,7 +676,8 @@ def list_profiles() -> list[dict[str, Any]]:
                 "from_poni": sorted(
                     f
                     for f, locs in p["fields"].items()
-                    if locs and all(loc.startswith(("poni:", "side:")) for loc in locs)
+                    if locs
+                    and all(loc.startswith(("poni:", "side:")) for loc in locs)
                     and any(loc.startswith("poni:") for loc in locs)
                 ),
                 "notes": p.get("notes", ""),
