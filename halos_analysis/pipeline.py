@@ -214,10 +214,13 @@ def analyse_curve(
     guinier = guinier_mod.auto_guinier(curve, qrg_max=qrg_max)
     # Flags raised upstream (e.g. buffers that differ) travel with the curve file.
     upstream = list(curve.meta.get("flags", ()))
-    if not guinier.found:
-        flags = list(dict.fromkeys([*upstream, *guinier.flags]))
-        return SampleAnalysis(curve, guinier, None, None, None, tuple(flags))
     guinier, pr = guinier_and_pr(curve, guinier)
+    if not guinier.found:
+        # No Guinier region (data that start too late, no σ, a power law): the P(r) can
+        # still say something, flagged without its Guinier guide; MW and Kratky need I0.
+        flags = list(dict.fromkeys([*upstream, *guinier.flags]))
+        flags += [f for f in (() if pr is None else pr.flags) if f not in flags]
+        return SampleAnalysis(curve, guinier, pr, None, None, tuple(flags))
     mw = mw_mod.molecular_weight(
         curve,
         guinier,
