@@ -214,3 +214,17 @@ def test_subtract_refuses_differently_normalised_curves(tmp_path):
                 check=False)  # fmt: skip
     assert run.returncode == 1 and "normalisation" in run.stderr and "exposure" in run.stderr
     assert not (tmp_path / "sub.dat").exists()
+
+
+@pytest.mark.parametrize("command", ["guinier", "pr", "mw", "analyse"])
+def test_curve_without_enough_usable_rows_is_one_line_and_writes_nothing(command, tmp_path):
+    bad = tmp_path / "few.dat"
+    rows = ["0.1 5.0 0.1", "0.2 4.0 0.0", "0.3 3.0 nan", "0.4 nan 0.1", "0.5 2.0 0.1"]
+    bad.write_text("# q_unit: nm^-1\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out.json"
+    extra = ["-o", out] if command == "analyse" else []
+    run = halos(command, bad, *extra, check=False)
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and str(bad) in run.stderr and "usable rows" in run.stderr
+    assert "Traceback" not in run.stderr and not out.exists()
+    assert list(tmp_path.iterdir()) == [bad]
