@@ -3,11 +3,23 @@
 
 :func:`fit_guinier` fits a given range; :func:`auto_guinier` searches every admissible range
 at once (prefix sums make each candidate's weighted linear and quadratic fits O(1)) and
-scores them on fit quality, length, residual structure and use of the Guinier range. The
-score is noisy, so the reported range is not simply the best-scoring one: among the windows
-whose scores lie within the score's own noise of the best, the one reaching furthest into
-the Guinier range is taken (see :func:`_pick_window`), which keeps the choice from flipping
-between near-tied ranges of a slightly curved Guinier plot from one measurement to the next.
+scores them on fit quality, length, residual structure and use of the Guinier range.
+
+What keeps the automatic range from being confidently wrong on real curves:
+
+* it starts at the first usable low-q row (after the beam-stop shadow, judged against a
+  robust low-q level) unless the rows it would leave out disagree with its own fit; it may
+  start only where the intensity is still at least half that level, and the search stops
+  where it has fallen to 5 % of it, so a window far out at high q is never a candidate;
+* the score is noisy, so the reported range is not simply the best-scoring one: among the
+  windows within the score's own noise of the best, the one reaching furthest into the
+  Guinier range is taken (:func:`_pick_window`), which keeps the choice stable;
+* the chosen range is checked as an expert would: curvature beyond any single particle's,
+  low-q rows above or below its fit beyond a single particle's bend (aggregates, a
+  structure factor), long same-sign runs of residuals, data that start past qRg 0.65.
+  Each finding is a flag; those that cast doubt make the result not ``valid``
+  (:mod:`halos_analysis.flags`). The cross-check with P(r) is in
+  :mod:`halos_analysis.analysis.consistency`.
 
 Uncertainties: σ(ln I) = σ/I, weights w = (I/σ)². Rg and I0 errors come from the covariance
 of the weighted fit, inflated by √χ²_ν when χ²_ν > 1 (never deflated), so that data whose
@@ -121,9 +133,12 @@ def fit_guinier(curve: Curve, first: int, last: int) -> GuinierResult:
 
     Examples
     --------
-    >>> res = fit_guinier(curve, 0, 42)  # doctest: +SKIP
-    >>> print(res)  # doctest: +SKIP
-    Guinier: Rg = 33.3 ± 0.32 A, I0 = 0.060993 ± 0.00032, points 0–42, qRg 0.34–1.14
+    >>> import numpy as np
+    >>> from halos_analysis.types import Curve
+    >>> q = np.linspace(0.01, 0.1, 40)
+    >>> i = 2.0 * np.exp(-((q * 25.0) ** 2) / 3.0)
+    >>> print(fit_guinier(Curve(q, i, 0.01 * i, "A^-1"), 0, 20))
+    Guinier: Rg = 25 ± 0.14 A, I0 = 2 ± 0.0074, points 0–20, qRg 0.25–1.40
     """
     n = len(curve)
     if not (0 <= first < last < n):
@@ -424,27 +439,25 @@ def auto_guinier(
 ) -> GuinierResult:
     """Find the Guinier range automatically and fit it.
 
-    Every window that starts at or after the first usable point (non-positive points, the
-    beam-stop shadow and spikes are skipped), has at least ``min_points`` points,
-    qmin·Rg ≤ ``qrg_min_max`` and qmax·Rg ≤ ``qrg_max`` is fitted at once. Windows are
-    scored on (weights in brackets): length (1), qmax·Rg close to ``qrg_max`` (1), low
-    qmin·Rg (0.5), relative Rg precision (1), χ²_ν relative to the best windows (2) and the
-    significance of a q⁴ term in a quadratic fit — structure in the residuals (2). Windows
-    whose score is within the score's own noise of the best (from the scatter of χ²_ν and
-    of the curvature t) cannot be told apart by the data; of those, the one reaching the
-    highest q is reported (best score among equals), so that the range does not flip between
-    near-tied parts of a slightly curved Guinier plot. If no window qualifies, the search is
-    repeated with 5 points (flag ``"few_points"``).
+    Windows are fitted that start at the first usable row (rows the curve marks unusable,
+    I ≤ 0 and the beam-stop shadow are skipped; see :meth:`Curve.rows`), or later where the
+    rows left out disagree with the window's own fit (|z| > 3) and the intensity is still
+    at least half its low-q level; that have at least ``min_points`` points,
+    qmin·Rg ≤ ``qrg_min_max``, 0.6 ≤ qmax·Rg ≤ ``qrg_max`` and Rg to better than 10 %.
+    They are scored on (weights in brackets): length (1), qmax·Rg close to ``qrg_max`` (1),
+    low qmin·Rg (0.5), relative Rg precision (1), χ²_ν relative to the best windows (2) and
+    the significance of a q⁴ term in a quadratic fit (2). Among the windows within the
+    score's own noise of the best, the one reaching the highest q is reported. If no window
+    qualifies, the search is repeated with 5 points (flag ``"few_points"``).
 
-    Flags: ``"aggregation"`` / ``"repulsion"`` when the usable points before the chosen
-    range lie significantly above / below the fit (z of the mean normalised residual
-    > 4 and median deviation ≥ 1 %), or (aggregation only) the chosen range itself curves
-    up (t of the q⁴ term > 3) or a well-scored range after the chosen one gives an Rg below
-    0.6 of it (the low-q range then belongs to aggregates);
-    ``"few_points"``; ``"no_guinier_region"`` (then Rg, I0 are NaN and ``valid`` is False;
-    no exception). Negative intensities (high q after subtraction) are simply not used.
-    Points with NaN σ are left out; if no point has a σ, the fit is unweighted (flag
-    ``"unweighted"``) and errors come from the scatter of the residuals.
+    Flags (meanings and which cast doubt: :data:`halos_analysis.flags.FLAGS`):
+    ``"aggregation"`` (low-q rows above the fit beyond a single particle's bend, curvature
+    upwards beyond any single particle's, or a well-fitting smaller particle after the
+    range), ``"strong_repulsion"`` / ``"repulsion"`` (low-q rows below; strong when 4 % or
+    more, or curvature downwards beyond any single particle's), ``"residual_structure"``,
+    ``"data_start_late"``, ``"beamstop_shadow"``, ``"low_start"``, ``"few_points"``,
+    ``"unweighted"`` (no σ: unweighted fit, errors from the scatter) and
+    ``"no_guinier_region"`` (Rg and I0 NaN, ``found`` False; no exception).
 
     Parameters
     ----------
@@ -460,7 +473,24 @@ def auto_guinier(
     Returns
     -------
     GuinierResult
-        ``quality`` is the window's score in [0, 1].
+        ``quality`` is the window's score in [0, 1]; ``skipped`` names the rows left out
+        and why.
+
+    Examples
+    --------
+    A Guinier curve of Rg 30 Å with 1 % noise whose first point sits in the beam-stop shadow:
+
+    >>> import numpy as np
+    >>> from halos_analysis.types import Curve
+    >>> q = np.linspace(0.005, 0.3, 300)
+    >>> sigma = 0.1 * np.exp(-((q * 30.0) ** 2) / 3.0) + 1e-3
+    >>> i = 10.0 * np.exp(-((q * 30.0) ** 2) / 3.0) + np.random.default_rng(0).normal(0, sigma)
+    >>> i[0] = 0.05
+    >>> res = auto_guinier(Curve(q, i, sigma, "A^-1"))
+    >>> bool(abs(res.Rg - 30.0) < 3 * res.Rg_err), res.first, res.valid
+    (True, 1, True)
+    >>> res.skipped
+    (('beamstop_shadow', (0,)),)
     """
     if len(curve) < 5:
         return _invalid_flagged(curve, ("no_guinier_region", "few_points"))
@@ -505,7 +535,8 @@ def auto_guinier(
         flags.append("low_start")
     if curve.q[start0] * res.Rg > _QRG_START_LATE:
         flags.append("data_start_late")
-    if _residual_runs_p(curve, res, first, last, ok) < _RUNS_P:
+    # (Residuals far below σ, as of noise-free model curves, have no sign pattern to judge.)
+    if res.chi2 > 0.01 and _residual_runs_p(curve, res, first, last, ok) < _RUNS_P:
         flags.append("residual_structure")
     return GuinierResult(
         Rg=res.Rg,
