@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
@@ -229,6 +230,21 @@ def run_ours(entry: Entry) -> Outcome:
     return out
 
 
+@contextlib.contextmanager
+def _c_stdout_to_stderr():
+    """Route what compiled code writes on file descriptor 1 to stderr (LAPACK's messages
+    inside freesas would otherwise break ``--json`` output)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_freesas(entry: Entry, pr: bool = True) -> Outcome | None:
     """freesas ``autoRg`` (and with ``pr`` ``auto_bift`` and Rambo–Tainer MW) on the rows as
     read; None without freesas."""
@@ -386,7 +402,9 @@ def run(folders: list[Path], with_freesas: bool = True, freesas_pr: bool = True)
             "halos": judge(entry, ours),
             "halos_seconds": ours.seconds.get("analysis"),
         }
-        if with_freesas and (fs := run_freesas(entry, freesas_pr)) is not None:
+        with _c_stdout_to_stderr():
+            fs = run_freesas(entry, freesas_pr) if with_freesas else None
+        if fs is not None:
             row["freesas"] = judge(entry, fs)
             row["freesas_seconds"] = fs.seconds
         rows.append(row)
