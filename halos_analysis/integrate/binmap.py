@@ -170,3 +170,4 @@ class _MapMixin:
                 unused = np.flatnonzero(np.diff(block.indptr) == 0)
                 self._chunks.append((a, b, block.tocsr(), unused))
         self._nbins = len(self._keep)
+        self._csc = None  # the map by pixel, built when a frame has bad pixels

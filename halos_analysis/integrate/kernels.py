@@ -7,6 +7,7 @@ See the package docstring (:mod:`halos_analysis.integrate`) for the formulas.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from halos_analysis.errors import HalosInputError
 from halos_analysis.integrate.binmap import _CHUNK_PIXELS
@@ -14,6 +15,30 @@ from halos_analysis.io.frames.source import invalid_values
 
 #: Frames per sparse × dense product (columns of the dense block).
 _COLUMNS = 16
+
+
+def _chunk_check(dtype: np.dtype, invalid_value: int | None):
+    """A test of one chunk's float32 copy: True when none of its pixels can be bad.
+
+    One reduction over the chunk (min, max or sum, whichever the dtype needs), so its cost
+    does not depend on the counts. A False is confirmed pixel by pixel by the caller.
+    """
+    hi = invalid_value if invalid_value is not None and invalid_value > 0 else None
+    if np.issubdtype(dtype, np.integer):
+        low = np.issubdtype(dtype, np.signedinteger)  # negative counts: Pilatus -1/-2, wrapped
+        high = hi is not None and hi <= np.iinfo(dtype).max
+        if low and high:
+            return lambda x: x.min() >= 0 and x.max() < hi
+        if low:
+            return lambda x: x.min() >= 0
+        if high:
+            return lambda x: x.max() < hi
+        return lambda x: True
+    if invalid_value is not None:
+        return lambda x: bool(np.isfinite(x.sum())) and not (x == invalid_value).any()
+    # NaN and ±inf make the sum non-finite (a finite sum of finite float32 counts cannot
+    # overflow: it stays far below 3e38).
+    return lambda x: bool(np.isfinite(x.sum()))
 
 
 class _KernelMixin:
@@ -25,62 +50,109 @@ class _KernelMixin:
     # -- kernels -------------------------------------------------------------------------------
 
     def _sums_fast(self, flat: np.ndarray):
-        """Σ c·x and Σ c²·(variance) for frames ``flat`` (m, npix): the fast path."""
+        """Σ c·x and Σ c²·(variance) for frames ``flat`` (m, npix), without their bad pixels.
+
+        Returns ``signal``, ``var`` ((m, nbins) each) and ``bad``: ``{frame: pixel indices}``
+        of the frames that hold bad pixels outside the static mask. Their values are taken
+        out of the sums here; the normalisation (and dark) of the bins they fall in is
+        corrected by :meth:`_bins_without`.
+        """
         m = flat.shape[0]
         pyfai = self.settings.error_model == "poisson_pyfai"
         cols = 2 * m if pyfai else m
         rows = self._nbins * (2 if self._split else 1)
         out = np.zeros((rows, cols), np.float64)
         buf = np.empty((_CHUNK_PIXELS, cols), np.float32)
-        lows = None
+        native = flat
         if flat.dtype == np.uint32:
             # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the
-            # 2**32-1 "bad pixel" value among them) turn negative and flag their frame.
+            # 2**32-1 "bad pixel" value among them) turn negative: the check below finds them.
             flat = flat.view(np.int32)
-        signed = np.issubdtype(flat.dtype, np.signedinteger)
-        if signed:
-            lows = np.zeros(m, bool)
+        check = _chunk_check(flat.dtype, self.invalid_value)
+        bad: dict[int, list[np.ndarray]] = {}
         for a, b, block, unused in self._chunks:
             blk = buf[: b - a]
-            np.copyto(blk[:, :m], flat[:, a:b].T, casting="unsafe")
-            if signed and len(unused):
-                blk[unused, :m] = 0.0
+            x = blk[:, :m]
+            np.copyto(x, flat[:, a:b].T, casting="unsafe")
+            if len(unused):
+                x[unused] = 0.0  # masked pixels (gaps hold the invalid value) are not checked
+            # One pass over the chunk, in cache, says whether any pixel may be bad: exact,
+            # whatever the counts (the per-pixel test runs only where it says so).
+            hit = None if check(x) else self._clear_bad(native[:, a:b], x, a, unused, bad)
             if pyfai:
                 # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
-                np.subtract(1.0, blk[:, :m], out=blk[:, m:])
+                np.subtract(1.0, x, out=blk[:, m:])
                 np.maximum(blk[:, m:], 0.0, out=blk[:, m:])
-            # Negative counts are rare: one contiguous min per chunk, per-frame only if needed.
-            if signed and blk.min() < 0:
-                lows |= blk[:, :m].min(axis=0) < 0
+                if hit is not None:
+                    blk[hit[0], m + hit[1]] = 0.0
             out += block @ blk
         nb = self._nbins
         signal = out[:nb, :m].T
         var = (out[nb:, :m] if self._split else out[:nb, :m]).T
         if pyfai:
             var = var + (out[nb:, m:] if self._split else out[:nb, m:]).T
-        return signal, var, lows
+        return signal, var, {j: np.concatenate(p) for j, p in bad.items()}
+
+    def _clear_bad(self, native: np.ndarray, x: np.ndarray, a: int, unused: np.ndarray,
+                   bad: dict) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+        """Zero the bad pixels of chunk ``x`` (pixels × frames, float32) and list them.
+
+        ``native`` is the chunk in the frames' own dtype (frames × pixels): badness is
+        decided on it, with :func:`invalid_values`. Counts that the float32 copy got wrong
+        (uint32 ≥ 2**31 seen through the int32 view) are written back right. Returns the
+        (pixel, frame) indices zeroed, or None.
+        """
+        inv = self.invalid_value
+        if np.issubdtype(native.dtype, np.integer):
+            cand = x < 0
+            if inv is not None and inv > 0:
+                cand |= x >= inv
+        else:
+            cand = ~np.isfinite(x)
+            if inv is not None:
+                cand |= x == inv
+        if len(unused):
+            cand[unused] = False
+        ii, jj = np.nonzero(cand)
+        if not len(ii):
+            return None
+        values = native[jj, ii]
+        is_bad = invalid_values(values, self.invalid_value)
+        ok = ~is_bad
+        if ok.any():
+            x[ii[ok], jj[ok]] = values[ok]  # a genuine count the int32 view wrapped
+        ii, jj = ii[is_bad], jj[is_bad]
+        if not len(ii):
+            return None
+        x[ii, jj] = 0.0
+        for j in np.unique(jj):
+            bad.setdefault(int(j), []).append(a + ii[jj == j])
+        return ii, jj
+
+    def _bins_without(self, pixels: np.ndarray):
+        """Bins that ``pixels`` reach, with Σ c·norm (and Σ c·dark) over their other pixels.
+
+        Returns ``rows``, ``norm`` and ``dark`` (None without a dark): the same sums the
+        full map gives, restricted to those bins and without ``pixels``.
+        """
+        if self._csc is None:
+            self._csc = self._matrix.tocsc()
+        pixels = np.unique(pixels)
+        rows = np.unique(self._csc[:, pixels].indices)
+        sub = self._matrix[rows]
+        keep = ~np.isin(sub.indices, pixels, assume_unique=False)
+        weights = sp.csr_matrix((sub.data * keep, sub.indices, sub.indptr), shape=sub.shape)
+        norm = weights @ self._norm_pixels
+        dark = None if self._dark is None else weights @ self._dark.ravel()
+        return rows, norm, dark
 
     def _frame_bad_pixels(self, frame: np.ndarray) -> np.ndarray:
         return invalid_values(frame, self.invalid_value)
 
-    def _sums_exact(self, frame: np.ndarray, bad: np.ndarray | None):
-        """Σ c·(x − dark), Σ c²·var and Σ c·norm of one frame (1D) without its ``bad`` pixels.
-
-        The slow path, for frames with bad pixels outside the static mask.
-        """
-        x = frame.astype(np.float64)
-        good = None if bad is None or not bad.any() else ~bad
-        var = np.maximum(x, 1.0) if self.settings.error_model == "poisson_pyfai" else x
-        signal = x if self._dark is None else x - self._dark.ravel()
-        norm = self._norm_pixels
-        if good is not None:
-            signal, var, norm = signal * good, var * good, norm * good
-            signal[bad] = var[bad] = 0.0  # inf·0 and NaN·0 are NaN: clear them explicitly
-        return self._matrix @ signal, self._matrix2 @ var, self._matrix @ norm
-
     def _sums_clipped(self, frame: np.ndarray, bad: np.ndarray | None):
-        """Like :meth:`_sums_exact`, rejecting pixels more than ``sigma_clip`` Poisson σ from
-        their bin's mean, until nothing changes (at most 5 passes)."""
+        """Σ c·(x − dark), Σ c²·var and Σ c·norm of one frame without its ``bad`` pixels,
+        rejecting pixels more than ``sigma_clip`` Poisson σ from their bin's mean, until
+        nothing changes (at most 5 passes)."""
         k = float(self.settings.sigma_clip)
         mat = self._matrix
         rows = np.repeat(np.arange(mat.shape[0]), np.diff(mat.indptr))
@@ -156,18 +228,20 @@ class _KernelMixin:
         for a in range(0, n, _COLUMNS):
             part = flat[a : a + _COLUMNS]
             if clip:
-                todo = range(len(part))
-            else:
-                s, v, lows = self._sums_fast(part)
-                if self._dark_sum is not None:
-                    s = s - self._dark_sum
-                signal[a : a + len(part)], var[a : a + len(part)] = s, v
-                todo = self._suspects(part, s, lows)
-            for j in todo:
-                frame = part[j]
-                bad = self._frame_bad_pixels(frame)
-                sums = self._sums_clipped(frame, bad) if clip else self._sums_exact(frame, bad)
-                signal[a + j], var[a + j], norm[a + j] = sums
+                for j, frame in enumerate(part):
+                    sums = self._sums_clipped(frame, self._frame_bad_pixels(frame))
+                    signal[a + j], var[a + j], norm[a + j] = sums
+                continue
+            s, v, bad = self._sums_fast(part)
+            if self._dark_sum is not None:
+                s = s - self._dark_sum
+            for j, pixels in bad.items():
+                # A few bad pixels cost a few bins' sums, not the frame: fix those bins.
+                rows, nrm, drk = self._bins_without(pixels)
+                norm[a + j, rows] = nrm
+                if drk is not None:
+                    s[j, rows] += self._dark_sum[rows] - drk
+            signal[a : a + len(part)], var[a : a + len(part)] = s, v
         if self.settings.error_model == "poisson":
             # A bin with no counts: the variance of one count keeps σ finite and non-zero.
             var = np.where(var > 0, var, 1.0)
@@ -179,17 +253,3 @@ class _KernelMixin:
         intensity[empty] = np.nan
         sigma[empty] = np.nan
         return intensity, sigma
-
-    def _suspects(self, part: np.ndarray, signal: np.ndarray, lows) -> list[int]:
-        """Frames of a batch that may hold bad pixels outside the static mask."""
-        flags = ~np.all(np.isfinite(signal), axis=1)
-        if lows is not None:
-            flags |= lows
-        inv = self.invalid_value
-        if inv is not None and inv > 0:
-            # One bad pixel adds ≥ inv·c to its bins and exactly inv to the frame's total
-            # (pyFAI's coefficients of a pixel sum to 1), far above any real count sum.
-            total = signal.sum(axis=1)
-            flags |= (signal.max(axis=1, initial=0) >= inv / 2) | (total >= inv / 2)
-        # Negative invalid values (Pilatus -1, -2) are caught by ``lows`` for integer frames.
-        return [int(j) for j in np.flatnonzero(flags)]

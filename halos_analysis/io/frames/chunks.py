@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: MIT
+"""Compressed HDF5 frames read at core speed: raw chunks in, decompression outside h5py's lock.
+
+h5py holds one global lock around every HDF5 call, and HDF5 runs a dataset's filters
+(bitshuffle/LZ4 for Eiger data) inside that call: reading frames from several threads
+decompresses them one at a time. Here a frame's compressed chunk is read as it is stored
+(``DatasetID.read_direct_chunk``, a copy of a few MB under the lock) and decompressed by the
+bitshuffle library that hdf5plugin ships (the same code HDF5 runs as filter 32008, called
+through :mod:`ctypes`, which releases the GIL), straight into the caller's frame buffer and in
+parallel threads.
+
+Only what is decoded exactly as HDF5 would is handled: one frame per chunk
+(``chunks == (1, ny, nx)``), a native-endian numeric dtype, and a filter pipeline of
+bitshuffle alone with LZ4 or Zstandard compression. :func:`chunk_reader` returns None for any
+other dataset (gzip, LZ4 filter 32004, virtual datasets, ...), and the caller reads it with
+plain h5py; so it does when the bitshuffle library cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import struct
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import h5py
+import numpy as np
+
+from halos_analysis.errors import HalosInputError
+
+__all__ = ["ChunkReader", "bitshuffle_library", "chunk_reader", "decode_threads"]
+
+log = logging.getLogger(__name__)
+
+#: HDF5 filter id of bitshuffle, and its compression codes (``cd_values[4]``).
+_BSHUF_FILTER = 32008
+_BSHUF_LZ4, _BSHUF_ZSTD = 2, 3
+#: Bytes before the compressed blocks: uncompressed size (uint64 BE), block size (uint32 BE).
+_HEADER = struct.Struct(">QI")
+
+_lock = threading.Lock()
+_library: dict[str, object] = {}
+_pool: ThreadPoolExecutor | None = None
+
+
+def bitshuffle_library() -> dict[int, ctypes._CFuncPtr] | None:
+    """The bitshuffle decompressors of hdf5plugin's filter library, by compression code.
+
+    Returns
+    -------
+    dict or None
+        ``{2: bshuf_decompress_lz4, 3: bshuf_decompress_zstd}`` (the codes present), or None
+        when hdf5plugin's bitshuffle library cannot be found or lacks them.
+    """
+    with _lock:
+        if "funcs" not in _library:
+            _library["funcs"] = _load_library()
+        return _library["funcs"]  # type: ignore[return-value]
+
+
+def _load_library():
+    try:
+        import hdf5plugin  # importing it registers (and so loads) the filter libraries
+
+        path = hdf5plugin.get_config().registered_filters.get("bshuf")
+        if not path:
+            path = os.path.join(hdf5plugin.PLUGINS_PATH, "libh5bshuf.so")
+        lib = ctypes.CDLL(str(path))
+    except (ImportError, OSError, AttributeError) as exc:
+        log.info("bitshuffle library not loadable (%s): frames are read through h5py", exc)
+        return None
+    funcs = {}
+    names = {_BSHUF_LZ4: "bshuf_decompress_lz4", _BSHUF_ZSTD: "bshuf_decompress_zstd"}
+    for code, name in names.items():
+        fn = getattr(lib, name, None)
+        if fn is None:
+            continue
+        # int64_t f(const void* in, void* out, size_t size, size_t elem_size, size_t block_size)
+        fn.restype = ctypes.c_int64
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3
+        funcs[code] = fn
+    if _BSHUF_LZ4 not in funcs:
+        log.info("%s has no bshuf_decompress_lz4: frames are read through h5py", path)
+        return None
+    return funcs
+
+
+def decode_threads() -> int:
+    """Threads that decompress chunks: ``HALOS_DECODE_THREADS``, else the number of cores."""
+    env = os.environ.get("HALOS_DECODE_THREADS", "")
+    try:
+        n = int(env) if env.strip() else 0
+    except ValueError:
+        n = 0
+    return max(1, n or os.cpu_count() or 1)
+
+
+def _decode_pool() -> ThreadPoolExecutor:
+    # One pool for the process: callers in several threads (Dask workers) share its threads,
+    # so decompression never runs on more threads than there are cores.
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(decode_threads(), thread_name_prefix="halos-decode")
+        return _pool
+
+
+@dataclass(frozen=True)
+class ChunkReader:
+    """Reads the frames of one bitshuffle-compressed dataset by raw chunks.
+
+    Made by :func:`chunk_reader`, which checks that the dataset is one this class decodes
+    exactly. Holds no HDF5 handle: :meth:`read` takes the open dataset.
+
+    Attributes
+    ----------
+    frame_shape : tuple of int
+        (ny, nx).
+    dtype : numpy.dtype
+    compression : int
+        Bitshuffle's compression code (2 LZ4, 3 Zstandard).
+    """
+
+    frame_shape: tuple[int, int]
+    dtype: np.dtype
+    compression: int
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of one decompressed frame."""
+        return self.frame_shape[0] * self.frame_shape[1] * self.dtype.itemsize
+
+    def read(
+        self, ds: h5py.Dataset, start: int, stop: int, out: np.ndarray, *, threads: bool = True
+    ) -> None:
+        """Frames ``start..stop-1`` of ``ds`` into ``out`` (shape (stop-start, ny, nx)).
+
+        The chunks are read in order under h5py's lock and each is decompressed in the
+        decode pool (``threads``) or in the calling thread, straight into ``out``.
+
+        Raises
+        ------
+        HalosInputError
+            A chunk that cannot be read or does not decompress to one frame (corrupt file).
+        """
+        if out.shape != (stop - start, *self.frame_shape) or out.dtype != self.dtype:
+            raise ValueError(f"out must be {(stop - start, *self.frame_shape)} {self.dtype}")
+        if not out.flags.c_contiguous:
+            raise ValueError("out must be C-contiguous")
+        pool = _decode_pool() if threads and stop - start > 1 else None
+        pending: list[Future] = []
+        try:
+            for k, i in enumerate(range(start, stop)):
+                raw = self._raw_chunk(ds, i)
+                if raw is None:  # chunk never written: HDF5 gives the fill value
+                    ds.read_direct(out, np.s_[i : i + 1], np.s_[k : k + 1])
+                    continue
+                mask, data = raw
+                if pool is None:
+                    self._decode(mask, data, out[k], ds, i)
+                else:
+                    pending.append(pool.submit(self._decode, mask, data, out[k], ds, i))
+        finally:
+            for fut in pending:  # wait for every decode, even after an error, then raise
+                fut.exception()
+        for fut in pending:
+            fut.result()
+
+    @staticmethod
+    def _raw_chunk(ds: h5py.Dataset, i: int):
+        try:
+            info = ds.id.get_chunk_info_by_coord((i, 0, 0))
+            if info.byte_offset is None or info.size == 0:
+                return None
+            return ds.id.read_direct_chunk((i, 0, 0))
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise HalosInputError(
+                f"cannot read the stored chunk of frame {i}: {exc}", ds.file.filename, ds.name
+            ) from None
+
+    def _decode(self, filter_mask: int, data: bytes, out: np.ndarray, ds, i: int) -> None:
+        nbytes = self.frame_bytes
+        if filter_mask & 1:  # HDF5 stored this chunk without running the filter
+            if len(data) != nbytes:
+                raise self._corrupt(ds, i, f"{len(data)} bytes stored, {nbytes} expected")
+            out.reshape(-1).view(np.uint8)[:] = np.frombuffer(data, np.uint8)
+            return
+        if len(data) < _HEADER.size:
+            raise self._corrupt(ds, i, f"chunk of {len(data)} bytes")
+        total, block = _HEADER.unpack_from(data)
+        item = self.dtype.itemsize
+        if total != nbytes or block % item or (block // item) % 8:
+            raise self._corrupt(ds, i, f"header says {total} bytes in blocks of {block}")
+        fn = bitshuffle_library()[self.compression]  # type: ignore[index]
+        src = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value + _HEADER.size
+        used = fn(src, out.ctypes.data, nbytes // item, item, block // item)
+        if used != len(data) - _HEADER.size:
+            raise self._corrupt(ds, i, f"bitshuffle returned {used}")
+
+    @staticmethod
+    def _corrupt(ds, i: int, why: str) -> HalosInputError:
+        return HalosInputError(
+            f"frame {i}: compressed chunk does not decode ({why}); file corrupt or truncated?",
+            ds.file.filename,
+            ds.name,
+        )
+
+
+def chunk_reader(ds: h5py.Dataset) -> ChunkReader | None:
+    """A :class:`ChunkReader` for ``ds``, or None when plain h5py must read it.
+
+    Parameters
+    ----------
+    ds : h5py.Dataset
+        A (n, ny, nx) frame stack.
+
+    Returns
+    -------
+    ChunkReader or None
+        None unless: 3D, one frame per chunk, native-endian integer or float data, one
+        filter (bitshuffle with LZ4 or Zstandard, element size = the dtype's), not virtual,
+        and hdf5plugin's bitshuffle library loads.
+    """
+    if os.environ.get("HALOS_H5PY_READ") == "1":  # escape hatch, and the reference in tests
+        return None
+    if ds.ndim != 3 or ds.chunks is None or ds.is_virtual:
+        return None
+    ny, nx = ds.shape[1:]
+    if tuple(ds.chunks) != (1, ny, nx):
+        return None
+    dtype = ds.dtype
+    if dtype.kind not in "iuf" or not dtype.isnative:
+        return None
+    plist = ds.id.get_create_plist()
+    if plist.get_nfilters() != 1:
+        return None
+    code, _flags, values, _name = plist.get_filter(0)
+    if code != _BSHUF_FILTER or len(values) < 5 or values[2] != dtype.itemsize:
+        return None
+    funcs = bitshuffle_library()
+    if funcs is None or values[4] not in funcs:
+        return None
+    return ChunkReader((int(ny), int(nx)), np.dtype(dtype), int(values[4]))
+
