@@ -1,22 +1,37 @@
 # SPDX-License-Identifier: MIT
-"""Integration speed: HALOS engine vs pyFAI loops, on synthetic int32/uint32 Poisson frames.
+"""Integration speed: HALOS engine vs a plain pyFAI ``integrate1d`` loop, same frames, same run.
 
 Usage::
 
     python benchmarks/bench_integrate.py [--json] [--quick]
+    python benchmarks/bench_integrate.py --write-eiger DIR [--frames 60] [--level bright]
 
-Cases (frames/s and Mpixel/s, medians of repeats, all in this process except the stream):
+Every ratio is measured in this process against the same frames (medians of repeats; the
+machine is shared, so ratios are the figures to quote). Geometry: beam off centre, detector
+tilted by 0.6° and 0.9°, 1000 q bins, solid angle and polarisation corrections, no pixel
+splitting, Poisson errors.
 
-* Pilatus 2M, 40 frames in memory: (a) HALOS ``Integrator.integrate_source`` (Dask threads),
-  (b) a plain loop of ``ai.integrate1d(frame, npt, method="no", error_model="poisson",
-  mask=..., polarization_factor=...)``, (c) the fastest pyFAI CPU engine found among
-  ("no", csr|csc|lut|histogram, "cython") in the same loop, (d) ``frame.sum()``.
-* Eiger 4M, 40 frames in a bitshuffle-LZ4 HDF5 file: read + decompress + integrate, HALOS
-  (``open_frames`` + ``integrate_source``) vs the plain h5py-read + ``integrate1d`` loop.
-* Eiger 4M stream of 2000 frames (200 with ``--quick``) from a bitshuffle-LZ4 file written
-  once with a few distinct frames repeated (direct chunk writes); run in a child process so
-  that its peak RSS (``resource.getrusage``) is its own.
-* Set-up: bin-map build cold and loaded from the cache.
+Cases:
+
+* ``memory``: Pilatus 2M (1679×1475, int32) and Eiger2 4M (2167×2070, uint32) frames in
+  memory, each at three levels: ``dim`` (SEC-like, ~0.2–40 counts/pixel), ``bright``
+  (~1000 counts/pixel: total counts > 2**31) and ``bright_bad`` (bright with 5 random extra
+  bad pixels per frame outside the static mask: Pilatus −2, Eiger 2**32−1). HALOS
+  ``Integrator.integrate_source`` (Dask threads) vs the loop
+  ``ai.integrate1d(frame, npt, method="no", mask=mask | bad pixels of the frame, ...)``.
+  Pilatus dim also against the fastest pyFAI CPU engine (unless ``--quick``).
+* ``eiger_h5``: Eiger2 4M DECTRIS-style NeXus (master + bitshuffle-LZ4 data file, written by
+  :mod:`halos_analysis.simulate_writers`) at the same three levels: read + decompress +
+  integrate, HALOS (``open_frames`` + ``integrate_source``) vs the loop that reads each frame
+  with h5py and integrates it; also reading alone (HALOS's raw-chunk reader vs h5py) and
+  HALOS with reading through h5py (``HALOS_H5PY_READ=1``).
+* ``stream``: 2000 Eiger2 4M frames (200 with ``--quick``) from one bitshuffle-LZ4 file, in a
+  child process so that its peak RSS is its own.
+* ``setup``: bin-map build, cold and from the cache.
+
+``--write-eiger DIR`` writes a measurement (master + data files, ``eiger4m.poni`` with the
+tilted geometry, ``eiger4m_mask.npy``) for whole-process timing of ``halos integrate``
+against ``benchmarks/pyfai_loop.py`` on the same files.
 """
 
 from __future__ import annotations
@@ -37,6 +52,9 @@ import numpy as np
 NPT = 1000
 POL = 0.99
 ENGINES = [("no", m, "cython") for m in ("csr", "csc", "lut", "histogram")]
+DETECTORS = {"pilatus2m": ("Pilatus2M", np.int32), "eiger4m": ("Eiger2_4M", np.uint32)}
+LEVELS = ("dim", "bright", "bright_bad")
+EXTRA_BAD = 5  # random bad pixels per frame outside the static mask (bright_bad)
 
 
 def log(*args) -> None:
@@ -44,24 +62,52 @@ def log(*args) -> None:
 
 
 def geometry(name: str):
+    """pyFAI integrator (beam off centre, tilted detector), shape and static mask."""
     from pyFAI.detectors import detector_factory
     from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
     det = detector_factory(name)
     ny, nx = det.shape
-    # Beam a little off centre, as at a SAXS beamline.
     ai = AzimuthalIntegrator(dist=3.0, poni1=0.45 * ny * det.pixel1, poni2=0.55 * nx * det.pixel2,
-                             wavelength=1.0e-10, detector=det)  # fmt: skip
+                             rot1=0.010, rot2=-0.015, wavelength=1.0e-10, detector=det)  # fmt: skip
     return ai, det.shape, np.asarray(det.mask, bool)
 
 
-def frames_for(ai, shape, n: int, distinct: int, mean_scale: float, dtype, seed: int):
-    """``n`` Poisson frames of a SAXS-like image (``distinct`` different ones, tiled)."""
+def invalid_of(dtype) -> int:
+    """The value a detector writes into a bad pixel: Eiger 2**32−1, Pilatus −2."""
+    return int(np.iinfo(dtype).max) if np.dtype(dtype).kind == "u" else -2
+
+
+def frames_for(ai, shape, mask, n: int, level: str, dtype, seed: int, distinct: int = 4):
+    """``n`` Poisson frames of a SAXS-like image (``distinct`` different ones, tiled).
+
+    Gaps (the static mask) hold the detector's gap value (Eiger 2**32−1, Pilatus −1);
+    ``bright_bad`` frames get :data:`EXTRA_BAD` random bad pixels each outside it.
+    """
     q = ai.center_array(shape, unit="q_nm^-1")
-    lam = mean_scale * (200.0 * np.exp(-((q * 3.0) ** 2) / 3) + 1.0) * ai.solidAngleArray(shape)
+    profile = 200.0 * np.exp(-((q * 3.0) ** 2) / 3) + 1.0
+    if level == "dim":
+        lam = 0.2 * profile
+    else:  # ~1000 counts per pixel on average: a concentrated sample, long exposure
+        lam = 1000.0 * profile / profile[~mask].mean()
+    lam = lam * ai.solidAngleArray(shape)
     rng = np.random.default_rng(seed)
     base = rng.poisson(lam, size=(distinct, *shape)).astype(dtype)
-    return base[np.arange(n) % distinct]  # a copy: each frame its own memory
+    base[:, mask] = np.iinfo(dtype).max if np.dtype(dtype).kind == "u" else -1
+    frames = base[np.arange(n) % distinct]  # a copy: each frame its own memory
+    if level == "bright_bad":
+        ys, xs = np.nonzero(~mask)
+        for f in frames:
+            pick = rng.choice(len(ys), EXTRA_BAD, replace=False)
+            f[ys[pick], xs[pick]] = invalid_of(dtype)
+    return frames
+
+
+def total_counts(frame, mask) -> float:
+    good = frame[~mask]
+    return float(good[good >= 0].sum(dtype=np.float64)) if good.dtype.kind == "i" else float(
+        good[good != np.iinfo(good.dtype).max].sum(dtype=np.float64)
+    )
 
 
 def timed(fn, repeats: int) -> float:
@@ -77,22 +123,38 @@ def rates(n_frames: int, npix: int, seconds: float) -> dict:
     return {"fps": n_frames / seconds, "mpix_s": n_frames * npix / seconds / 1e6, "s": seconds}
 
 
-def pyfai_loop(ai, frames, mask, method):
-    for f in frames:
-        ai.integrate1d(f, NPT, method=method, error_model="poisson", mask=mask,
-                       polarization_factor=POL, unit="q_nm^-1")  # fmt: skip
+def frame_mask(mask, frame):
+    """The static mask plus the frame's own bad pixels, as a pyFAI user passes it."""
+    bad = frame == np.iinfo(frame.dtype).max if frame.dtype.kind == "u" else frame < 0
+    return mask | bad
+
+
+def pyfai_one(ai, frame, mask, method="no"):
+    return ai.integrate1d(frame, NPT, method=method, error_model="poisson", mask=mask,
+                          polarization_factor=POL, unit="q_nm^-1")  # fmt: skip
+
+
+def pyfai_loop_fps(ai, frames, mask, repeats: int, method="no") -> float:
+    """Frames per second of the plain loop: median over frames of each frame's time."""
+    pyfai_one(ai, frames[0], frame_mask(mask, frames[0]), method)  # engine set-up
+    times = []
+    for _ in range(repeats):
+        for f in frames:
+            t0 = time.perf_counter()
+            pyfai_one(ai, f, frame_mask(mask, f), method)
+            times.append(time.perf_counter() - t0)
+    return 1.0 / statistics.median(times)
 
 
 def fastest_engine(ai, frames, mask, found: dict):
     best = None
     for method in ENGINES:
-        pyfai_loop(ai, frames[:1], mask, method)  # builds the engine's matrix once
-        t = timed(lambda m=method: pyfai_loop(ai, frames[:4], mask, m), 2)
-        found["/".join(method)] = 4 / t
-        log(f"  pyFAI {method}: {4 / t:.1f} frames/s")
-        if best is None or t < best[1]:
-            best = (method, t)
-    return best[0]
+        fps = pyfai_loop_fps(ai, frames[:3], mask, 1, method)
+        found["/".join(method)] = fps
+        log(f"  pyFAI {method}: {fps:.1f} frames/s")
+        if best is None or fps > best[1]:
+            best = (method, fps)
+    return best
 
 
 def setup_times(ai, shape, mask, settings) -> dict:
@@ -105,45 +167,132 @@ def setup_times(ai, shape, mask, settings) -> dict:
         return {"cold_s": cold.setup_seconds, "cached_s": warm.setup_seconds}
 
 
-def case_pilatus(repeats: int) -> dict:
+def case_memory(key: str, repeats: int, n: int, n_pyfai: int, engines: bool) -> dict:
     from halos_analysis.integrate import ArrayFrames, IntegrationSettings, Integrator
 
-    ai, shape, mask = geometry("Pilatus2M")
+    name, dtype = DETECTORS[key]
+    ai, shape, mask = geometry(name)
     npix = shape[0] * shape[1]
-    frames = frames_for(ai, shape, 40, 8, 0.2, np.int32, 1)
     settings = IntegrationSettings(npt=NPT, polarization_factor=POL)
-    out = {"setup": setup_times(ai, shape, mask, settings)}
-    integ = Integrator(ai, shape, mask, settings, cache_dir=False)
-    src = ArrayFrames(frames)
-    integ.integrate_source(src)  # warm-up
-    out["halos"] = rates(40, npix, timed(lambda: integ.integrate_source(src), repeats))
-    log(f"Pilatus 2M halos: {out['halos']['fps']:.1f} frames/s")
-    pyfai_loop(ai, frames[:1], mask, "no")
-    out["pyfai_loop"] = rates(40, npix, timed(lambda: pyfai_loop(ai, frames, mask, "no"), 1))
-    log(f"Pilatus 2M pyFAI loop: {out['pyfai_loop']['fps']:.1f} frames/s")
-    out["engines"] = {}
-    best = fastest_engine(ai, frames, mask, out["engines"])
-    t = timed(lambda: pyfai_loop(ai, frames, mask, best), max(1, repeats - 1))
-    out["pyfai_best"] = {**rates(40, npix, t), "method": list(best)}
-    log(f"Pilatus 2M pyFAI best {best}: {out['pyfai_best']['fps']:.1f} frames/s")
-    out["sum"] = rates(40, npix, timed(lambda: [f.sum() for f in frames], repeats))
+    out: dict = {"setup": setup_times(ai, shape, mask, settings)}
+    integ = Integrator(ai, shape, mask, settings, cache_dir=False, invalid_value=invalid_of(dtype))
+    for k, level in enumerate(LEVELS):
+        frames = frames_for(ai, shape, mask, n, level, dtype, seed=10 + k)
+        src = ArrayFrames(frames, invalid_value=invalid_of(dtype))
+        integ.integrate_source(src)  # warm-up
+        res = rates(n, npix, timed(lambda s=src: integ.integrate_source(s), repeats))
+        res["total_counts"] = total_counts(frames[0], mask)
+        res["pyfai_loop_fps"] = pyfai_loop_fps(ai, frames[:n_pyfai], mask, 1)
+        res["ratio_vs_pyfai_loop"] = res["fps"] / res["pyfai_loop_fps"]
+        log(f"{key} {level}: HALOS {res['fps']:.1f} fps, pyFAI loop {res['pyfai_loop_fps']:.2f}"
+            f" fps: {res['ratio_vs_pyfai_loop']:.1f}x (total counts {res['total_counts']:.3g})")  # fmt: skip
+        if level == "dim":
+            res["sum_fps"] = n / timed(lambda f=frames: [x.sum() for x in f], repeats)
+            if engines:
+                found: dict = {}
+                method, fps = fastest_engine(ai, frames, mask, found)
+                res["pyfai_engines_fps"] = found
+                res["pyfai_best"] = {"method": list(method), "fps": fps}
+        out[level] = res
+        del frames, src
     return out
 
 
-def write_eiger_file(path: Path, frames, repeat: int | None = None) -> None:
-    """Bitshuffle-LZ4 HDF5, one chunk per frame; ``repeat``: that many frames by cycling
-    the compressed chunks of ``frames`` (direct chunk writes: no recompression)."""
+def write_measurement(outdir: Path, name: str, frames, ai, mask) -> Path:
+    """A DECTRIS-style NeXus measurement with the project's simulate writers."""
+    # The data-file writer is the simulation's own (private to the package, used here as the
+    # simulation uses it): bitshuffle-LZ4, one chunk per frame, as the detector writes.
+    from halos_analysis.simulate import DETECTORS as SETUPS
+    from halos_analysis.simulate import write_eiger_master
+    from halos_analysis.simulate_writers import _write_eiger_data
+
+    n = len(frames)
+    outdir.mkdir(parents=True, exist_ok=True)
+    fname = f"{name}_data_000001.h5"
+    _write_eiger_data(outdir / fname, iter(frames), n, frames.shape[1:], 0)
+    monitor = np.full(n, 1.0e6)
+    trans = np.full(n, 0.4)
+    return write_eiger_master(outdir, name, SETUPS["eiger4m"], ai, [(fname, n)], monitor, trans,
+                              mask, name)  # fmt: skip
+
+
+def case_eiger_h5(tmp: Path, repeats: int, n: int, n_pyfai: int) -> dict:
+    import h5py
+
+    from halos_analysis.integrate import IntegrationSettings, Integrator
+    from halos_analysis.io.frames import open_frames
+
+    ai, shape, mask = geometry("Eiger2_4M")
+    npix = shape[0] * shape[1]
+    settings = IntegrationSettings(npt=NPT, polarization_factor=POL)
+    out: dict = {}
+    for k, level in enumerate(LEVELS):
+        frames = frames_for(ai, shape, mask, n, level, np.uint32, seed=20 + k)
+        master = write_measurement(tmp / level, level, frames, ai, mask)
+        counts = total_counts(frames[0], mask)
+        del frames
+        data_file = master.parent / f"{level}_data_000001.h5"
+        src = open_frames(str(master))
+        integ = Integrator(ai, shape, mask | src.pixel_mask, settings, cache_dir=False,
+                           invalid_value=src.invalid_value)  # fmt: skip
+        integ.integrate_source(src)  # warm-up (and the file in the page cache)
+        res = rates(n, npix, timed(lambda s=src: integ.integrate_source(s), repeats))
+        res["total_counts"] = counts
+        res["file_mb"] = data_file.stat().st_size / 1e6
+
+        def read_halos(s=src):
+            for _ in s.batches(16):
+                pass
+
+        def read_h5py(path=data_file):
+            with h5py.File(path, "r") as f:
+                dset = f["entry/data/data"]
+                for i in range(len(dset)):
+                    dset[i]
+
+        res["read_fps_halos"] = n / timed(read_halos, repeats)
+        res["read_fps_h5py"] = n / timed(read_h5py, repeats)
+        os.environ["HALOS_H5PY_READ"] = "1"
+        try:
+            src_h5py = open_frames(str(master))
+            res["fps_halos_h5py_read"] = n / timed(lambda: integ.integrate_source(src_h5py), repeats)
+            src_h5py.close()
+        finally:
+            del os.environ["HALOS_H5PY_READ"]
+        src.close()
+
+        def loop():
+            with h5py.File(data_file, "r") as f:
+                dset = f["entry/data/data"]
+                times = []
+                for i in range(min(n_pyfai, len(dset))):
+                    t0 = time.perf_counter()
+                    frame = dset[i]
+                    pyfai_one(ai, frame, frame_mask(mask, frame))
+                    times.append(time.perf_counter() - t0)
+            return times
+
+        loop()  # engine set-up
+        res["pyfai_loop_fps"] = 1.0 / statistics.median(loop())
+        res["ratio_vs_pyfai_loop"] = res["fps"] / res["pyfai_loop_fps"]
+        log(f"eiger4m h5 {level}: HALOS {res['fps']:.1f} fps (h5py read {res['fps_halos_h5py_read']:.1f}),"
+            f" pyFAI loop {res['pyfai_loop_fps']:.2f} fps: {res['ratio_vs_pyfai_loop']:.1f}x;"
+            f" read alone {res['read_fps_halos']:.0f} vs h5py {res['read_fps_h5py']:.0f} fps")  # fmt: skip
+        out[level] = res
+    return out
+
+
+def write_stream_file(path: Path, frames, repeat: int) -> None:
+    """Bitshuffle-LZ4 HDF5 of ``repeat`` frames cycling the compressed chunks of ``frames``
+    (direct chunk writes: no recompression)."""
     import h5py
     import hdf5plugin
 
     n, ny, nx = frames.shape
     comp = hdf5plugin.Bitshuffle(cname="lz4")
-    if repeat is None:
-        with h5py.File(path, "w") as f:
-            f.create_dataset("entry/data/data", data=frames, chunks=(1, ny, nx), **comp)
-        return
     small = path.with_suffix(".seed.h5")
-    write_eiger_file(small, frames)
+    with h5py.File(small, "w") as f:
+        f.create_dataset("entry/data/data", data=frames, chunks=(1, ny, nx), **comp)
     with h5py.File(small, "r") as f:
         dset = f["entry/data/data"]
         chunks = [dset.id.read_direct_chunk((i, 0, 0))[1] for i in range(n)]
@@ -155,57 +304,12 @@ def write_eiger_file(path: Path, frames, repeat: int | None = None) -> None:
             dset.id.write_direct_chunk((i, 0, 0), chunks[i % n], filter_mask=0)
 
 
-def case_eiger_h5(tmp: Path, repeats: int) -> dict:
-    import h5py
-
-    from halos_analysis.integrate import IntegrationSettings, Integrator
-    from halos_analysis.io.frames import open_frames
-
-    ai, shape, mask = geometry("Eiger4M")
-    npix = shape[0] * shape[1]
-    frames = frames_for(ai, shape, 40, 8, 0.2, np.uint32, 2)
-    frames[:, mask] = np.uint32(2**32 - 1)  # module gaps as the detector writes them
-    path = tmp / "eiger4m.h5"
-    write_eiger_file(path, frames)
-    del frames
-    spec = f"{path}::/entry/data/data"
-    settings = IntegrationSettings(npt=NPT, polarization_factor=POL)
-    out = {"setup": setup_times(ai, shape, mask, settings), "file_mb": path.stat().st_size / 1e6}
-    src = open_frames(spec)
-    integ = Integrator(ai, shape, mask, settings, cache_dir=False, invalid_value=src.invalid_value)
-    integ.integrate_source(src)  # warm-up (and the file in the page cache)
-    out["halos"] = rates(40, npix, timed(lambda: integ.integrate_source(src), repeats))
-    src.close()
-    log(f"Eiger 4M h5 halos: {out['halos']['fps']:.1f} frames/s")
-
-    def loop(method):
-        with h5py.File(path, "r") as f:
-            dset = f["entry/data/data"]
-            for i in range(len(dset)):
-                ai.integrate1d(dset[i], NPT, method=method, error_model="poisson", mask=mask,
-                               polarization_factor=POL, unit="q_nm^-1")  # fmt: skip
-
-    def read_only():
-        with h5py.File(path, "r") as f:
-            dset = f["entry/data/data"]
-            for i in range(len(dset)):
-                dset[i]
-
-    out["pyfai_loop"] = rates(40, npix, timed(lambda: loop("no"), 1))
-    log(f"Eiger 4M h5 pyFAI loop: {out['pyfai_loop']['fps']:.1f} frames/s")
-    best = ("no", "csr", "cython")
-    loop(best)
-    out["pyfai_best"] = {**rates(40, npix, timed(lambda: loop(best), 1)), "method": list(best)}
-    out["read_only"] = rates(40, npix, timed(read_only, repeats))
-    return out
-
-
 def stream_child(path: str, n: int) -> None:
     """Run in a child process: integrate the stream file, print fps and peak RSS as JSON."""
     from halos_analysis.integrate import IntegrationSettings, Integrator
     from halos_analysis.io.frames import open_frames
 
-    ai, shape, mask = geometry("Eiger4M")
+    ai, shape, mask = geometry("Eiger2_4M")
     src = open_frames(f"{path}::/entry/data/data")
     integ = Integrator(ai, shape, mask, IntegrationSettings(npt=NPT, polarization_factor=POL),
                        cache_dir=False, invalid_value=src.invalid_value)  # fmt: skip
@@ -219,12 +323,11 @@ def stream_child(path: str, n: int) -> None:
 
 
 def case_stream(tmp: Path, n: int) -> dict:
-    ai, shape, mask = geometry("Eiger4M")
-    frames = frames_for(ai, shape, 4, 4, 0.02, np.uint32, 3)  # short SEC exposures
-    frames[:, mask] = np.uint32(2**32 - 1)
+    ai, shape, mask = geometry("Eiger2_4M")
+    frames = frames_for(ai, shape, mask, 4, "dim", np.uint32, seed=3)  # short SEC exposures
     path = tmp / "stream.h5"
     t0 = time.perf_counter()
-    write_eiger_file(path, frames, repeat=n)
+    write_stream_file(path, frames, n)
     log(f"stream file: {n} frames, {path.stat().st_size / 1e9:.2f} GB in "
         f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
     del frames
@@ -237,54 +340,78 @@ def case_stream(tmp: Path, n: int) -> dict:
     return out
 
 
+def write_eiger(outdir: Path, n: int, level: str) -> None:
+    """Files for a whole-process comparison: measurement, PONI and mask."""
+    ai, shape, mask = geometry("Eiger2_4M")
+    outdir.mkdir(parents=True, exist_ok=True)
+    ai.write(str(outdir / "eiger4m.poni"))
+    np.save(outdir / "eiger4m_mask.npy", mask)
+    frames = frames_for(ai, shape, mask, n, level, np.uint32, seed=7, distinct=min(n, 8))
+    master = write_measurement(outdir, level, frames, ai, mask)
+    log(f"{master}: {n} frames, total counts {total_counts(frames[0], mask):.3g} per frame")
+
+
+def summary(mem: dict, eig: dict, stream: dict) -> dict:
+    res: dict = {}
+    for key, cases in mem.items():
+        for level in LEVELS:
+            c = cases[level]
+            res[f"{key}_{level}_fps_halos"] = c["fps"]
+            res[f"{key}_{level}_fps_pyfai_loop"] = c["pyfai_loop_fps"]
+            res[f"{key}_{level}_ratio_vs_pyfai_loop"] = c["ratio_vs_pyfai_loop"]
+            res[f"{key}_{level}_total_counts"] = c["total_counts"]
+        res[f"{key}_bright_over_dim_speed"] = cases["bright"]["fps"] / cases["dim"]["fps"]
+        res[f"{key}_bad_over_bright_speed"] = cases["bright_bad"]["fps"] / cases["bright"]["fps"]
+        res[f"{key}_dim_fps_sum"] = cases["dim"]["sum_fps"]
+        if "pyfai_best" in cases["dim"]:
+            best = cases["dim"]["pyfai_best"]
+            res[f"{key}_dim_pyfai_best_method"] = best["method"]
+            res[f"{key}_dim_fps_pyfai_best"] = best["fps"]
+            res[f"{key}_dim_ratio_vs_pyfai_best"] = cases["dim"]["fps"] / best["fps"]
+        res[f"{key}_setup_cold_s"] = cases["setup"]["cold_s"]
+        res[f"{key}_setup_cached_s"] = cases["setup"]["cached_s"]
+    for level in LEVELS:
+        c = eig[level]
+        for k in ("fps", "pyfai_loop_fps", "ratio_vs_pyfai_loop", "fps_halos_h5py_read",
+                  "read_fps_halos", "read_fps_h5py", "total_counts", "file_mb"):  # fmt: skip
+            res[f"eiger4m_h5_{level}_{k}"] = c[k]
+    res["eiger4m_h5_bright_over_dim_speed"] = eig["bright"]["fps"] / eig["dim"]["fps"]
+    res["eiger4m_h5_bad_over_bright_speed"] = eig["bright_bad"]["fps"] / eig["bright"]["fps"]
+    res["stream_n_frames"] = stream["n_frames"]
+    res["stream_fps"] = stream["fps"]
+    res["stream_peak_rss_mb"] = stream["peak_rss_mb"]
+    return res
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--quick", action="store_true", help="fewer repeats, 200-frame stream")
+    p.add_argument("--quick", action="store_true", help="fewer frames and repeats")
+    p.add_argument("--write-eiger", metavar="DIR", help="write files for whole-process timing")
+    p.add_argument("--frames", type=int, default=60, help="frames for --write-eiger")
+    p.add_argument("--level", default="bright", choices=LEVELS, help="for --write-eiger")
     p.add_argument("--stream-child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.stream_child:
         stream_child(args.stream_child[0], int(args.stream_child[1]))
         return 0
-    repeats = 2 if args.quick else 5
+    if args.write_eiger:
+        write_eiger(Path(args.write_eiger), args.frames, args.level)
+        return 0
+    repeats, n, n_pyfai = (2, 32, 3) if args.quick else (5, 48, 6)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="halos_bench_") as tmp:
-        pil = case_pilatus(repeats)
-        eig = case_eiger_h5(Path(tmp), repeats)
+        mem = {key: case_memory(key, repeats, n, n_pyfai, not args.quick) for key in DETECTORS}
+        eig = case_eiger_h5(Path(tmp), repeats, n, n_pyfai)
         stream = case_stream(Path(tmp), 200 if args.quick else 2000)
-    res = {
-        "pilatus2m_fps_halos": pil["halos"]["fps"],
-        "pilatus2m_fps_pyfai_loop": pil["pyfai_loop"]["fps"],
-        "pilatus2m_fps_pyfai_best": pil["pyfai_best"]["fps"],
-        "pilatus2m_pyfai_best_method": pil["pyfai_best"]["method"],
-        "pilatus2m_fps_sum": pil["sum"]["fps"],
-        "pilatus2m_fps_pyfai_engines_4frames": pil["engines"],
-        "pilatus2m_mpix_s_halos": pil["halos"]["mpix_s"],
-        "pilatus2m_mpix_s_sum": pil["sum"]["mpix_s"],
-        "pilatus2m_ratio_vs_pyfai_loop": pil["halos"]["fps"] / pil["pyfai_loop"]["fps"],
-        "pilatus2m_ratio_vs_pyfai_best": pil["halos"]["fps"] / pil["pyfai_best"]["fps"],
-        "pilatus2m_setup_cold_s": pil["setup"]["cold_s"],
-        "pilatus2m_setup_cached_s": pil["setup"]["cached_s"],
-        "eiger4m_h5_fps_halos": eig["halos"]["fps"],
-        "eiger4m_h5_fps_pyfai_loop": eig["pyfai_loop"]["fps"],
-        "eiger4m_h5_fps_pyfai_csr": eig["pyfai_best"]["fps"],
-        "eiger4m_h5_fps_read_only": eig["read_only"]["fps"],
-        "eiger4m_h5_ratio_vs_pyfai_loop": eig["halos"]["fps"] / eig["pyfai_loop"]["fps"],
-        "eiger4m_h5_ratio_vs_pyfai_csr": eig["halos"]["fps"] / eig["pyfai_best"]["fps"],
-        "eiger4m_setup_cold_s": eig["setup"]["cold_s"],
-        "eiger4m_setup_cached_s": eig["setup"]["cached_s"],
-        "stream_n_frames": stream["n_frames"],
-        "stream_fps": stream["fps"],
-        "stream_peak_rss_mb": stream["peak_rss_mb"],
-        "cpu_count": os.cpu_count(),
-        "load_average_before": load_before[0],
-        "load_average_after": os.getloadavg()[0],
-    }
+    res = summary(mem, eig, stream)
+    res.update({"cpu_count": os.cpu_count(), "load_average_before": load_before[0],
+                "load_average_after": os.getloadavg()[0]})  # fmt: skip
     if args.json:
         print(json.dumps(res))
     else:
         for key, value in res.items():
-            print(f"{key:34s} {value:.3f}" if isinstance(value, float) else f"{key:34s} {value}")
+            print(f"{key:44s} {value:.3f}" if isinstance(value, float) else f"{key:44s} {value}")
     return 0
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +17,7 @@ from halos_analysis.errors import HalosInputError
 from halos_analysis.integrate.binmap import _geometry_key, _MapMixin
 from halos_analysis.integrate.kernels import _COLUMNS, _KernelMixin
 from halos_analysis.integrate.settings import IntegrationSettings, _as_array
-from halos_analysis.io.frames import FrameSource
+from halos_analysis.io.frames import FrameBatch, FrameSource
 from halos_analysis.types import FrameCurves
 
 
@@ -90,17 +93,19 @@ class Integrator(_MapMixin, _KernelMixin):
     # -- sources and Dask -------------------------------------------------------------------------
 
     def auto_batch_size(self, source: FrameSource | None = None) -> int:
-        """Frames per task: ≳100 ms of work, at most ~128 MB of raw frames."""
+        """Frames per task: ≳100 ms of work, in whole kernel batches of 16 frames.
+
+        Memory does not grow with it: a task reads its frames 16 at a time.
+        """
         npix = self.shape[0] * self.shape[1]
-        itemsize = np.dtype(source.dtype).itemsize if source is not None else 4
         per_frame_s = npix * 1.5e-9 * (2 if self._split else 1)
         want = math.ceil(0.1 / max(per_frame_s, 1e-6))
-        cap = max(1, (128 << 20) // max(1, npix * itemsize))
-        return int(max(1, min(want, cap)))
+        return int(_COLUMNS * max(1, math.ceil(want / _COLUMNS)))
 
-    def _integrate_range(self, source: FrameSource, start: int, stop: int):
+    def _integrate_range(self, source: FrameSource, start: int, stop: int,
+                         buffers: _FrameBuffers | None = None):  # fmt: skip
         parts_i, parts_s, mons, trans, expo = [], [], [], [], []
-        for batch in source.batches(size=_COLUMNS, start=start, stop=stop):
+        for batch in _batches(source, start, stop, buffers):
             # Without a beam monitor, normalise by the exposure (counts per second); never
             # both: monitor counts already integrate over the exposure.
             flux = batch.monitor if batch.monitor is not None else batch.exposure_s
@@ -152,8 +157,10 @@ class Integrator(_MapMixin, _KernelMixin):
         n_tasks = max(1, math.ceil(n / size))
         edges = np.linspace(0, n, n_tasks + 1).round().astype(int)  # even split
         ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+        reusable = hasattr(source, "read_into") and not hasattr(scheduler, "scatter")
+        buffers = _FrameBuffers((_COLUMNS, *self.shape), source.dtype) if reusable else None
         try:
-            results = self._run(source, ranges, scheduler)
+            results = self._run(source, ranges, scheduler, buffers)
         except HalosInputError as exc:
             if exc.path is None:  # name the measurement the frame belongs to
                 raise HalosInputError(exc.reason, source.path, exc.field) from None
@@ -188,12 +195,12 @@ class Integrator(_MapMixin, _KernelMixin):
             meta=meta,
         )
 
-    def _run(self, source: FrameSource, ranges: list[tuple[int, int]], scheduler):
+    def _run(self, source: FrameSource, ranges: list[tuple[int, int]], scheduler, buffers=None):
         import dask
 
         if scheduler == "sync" or len(ranges) == 1:
-            return [self._integrate_range(source, a, b) for a, b in ranges]
-        tasks = [dask.delayed(self._integrate_range)(source, a, b) for a, b in ranges]
+            return [self._integrate_range(source, a, b, buffers) for a, b in ranges]
+        tasks = [dask.delayed(self._integrate_range)(source, a, b, buffers) for a, b in ranges]
         if scheduler is None or scheduler == "threads":
             workers = dask.config.get("num_workers", None) or os.cpu_count() or 1
             results = dask.compute(*tasks, scheduler="threads", num_workers=int(workers))
@@ -232,3 +239,49 @@ def _normalisation(mon: np.ndarray, trans: np.ndarray, expo: np.ndarray) -> str:
 
 def _run_range(integ: Integrator, source: FrameSource, start: int, stop: int):
     return integ._integrate_range(source, start, stop)
+
+
+class _FrameBuffers:
+    """Batch buffers reused across the tasks of one :meth:`Integrator.integrate_source` call.
+
+    A fresh 18 MB Eiger 4M frame costs more to fault in (first touch of new pages) than to
+    decompress; so each worker thread takes a buffer, reads its batches into it and gives
+    it back. At most one buffer per thread running at a time: memory stays bounded.
+    Pickled (process schedulers), it arrives empty.
+    """
+
+    def __init__(self, shape: tuple[int, ...], dtype) -> None:
+        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def __reduce__(self):
+        return (_FrameBuffers, (self.shape, self.dtype))
+
+    @contextmanager
+    def take(self) -> Iterator[np.ndarray]:
+        with self._lock:
+            buf = self._free.pop() if self._free else None
+        if buf is None:
+            buf = np.empty(self.shape, self.dtype)
+        try:
+            yield buf
+        finally:
+            with self._lock:
+                self._free.append(buf)
+
+
+def _batches(source: FrameSource, start: int, stop: int,
+             buffers: _FrameBuffers | None) -> Iterator[FrameBatch]:  # fmt: skip
+    """Batches of at most ``_COLUMNS`` frames, read into a reused buffer where possible."""
+    if buffers is None or not hasattr(source, "read_into"):
+        yield from source.batches(size=_COLUMNS, start=start, stop=stop)
+        return
+    with buffers.take() as buf:
+        for s in range(start, stop, _COLUMNS):
+            e = min(s + _COLUMNS, stop)
+            per = [
+                None if a is None else a[s:e].copy()
+                for a in (source.monitor, source.transmission, source.exposure_s)
+            ]
+            yield FrameBatch(s, source.read_into(s, e, buf[: e - s]), *per)

@@ -17,28 +17,45 @@ from halos_analysis.io.frames.source import invalid_values
 _COLUMNS = 16
 
 
-def _chunk_check(dtype: np.dtype, invalid_value: int | None):
-    """A test of one chunk's float32 copy: True when none of its pixels can be bad.
+def _per_frame(op: np.ufunc, x: np.ndarray) -> np.ndarray:
+    """``op.reduce`` of ``x`` (pixels × frames) over the pixels, one value per frame.
+
+    Folded so that numpy's inner loop runs over 64 pixels × frames at once: as fast as one
+    reduction over the whole chunk (a plain ``axis=0`` reduction loops over every pixel).
+    """
+    c, m = x.shape
+    head = (c // 64) * 64
+    if not x.flags.c_contiguous or head == 0:
+        return op.reduce(x, axis=0)
+    r = op.reduce(op.reduce(x[:head].reshape(c // 64, 64 * m), axis=0).reshape(64, m), axis=0)
+    if head < c:
+        r = op(r, op.reduce(x[head:], axis=0))
+    return r
+
+
+def _frame_check(dtype: np.dtype, invalid_value: int | None):
+    """A test of one chunk's float32 copy (pixels × frames): which frames may hold bad pixels.
 
     One reduction over the chunk (min, max or sum, whichever the dtype needs), so its cost
-    does not depend on the counts. A False is confirmed pixel by pixel by the caller.
+    does not depend on the counts; the pixels of a flagged frame are then looked at one by
+    one (:meth:`_KernelMixin._clear_bad`). Returns a function giving a bool per frame.
     """
-    hi = invalid_value if invalid_value is not None and invalid_value > 0 else None
+    inv = invalid_value
     if np.issubdtype(dtype, np.integer):
         low = np.issubdtype(dtype, np.signedinteger)  # negative counts: Pilatus -1/-2, wrapped
-        high = hi is not None and hi <= np.iinfo(dtype).max
+        high = inv is not None and 0 < inv <= np.iinfo(dtype).max
         if low and high:
-            return lambda x: x.min() >= 0 and x.max() < hi
+            return lambda x: (_per_frame(np.minimum, x) < 0) | (_per_frame(np.maximum, x) >= inv)
         if low:
-            return lambda x: x.min() >= 0
+            return lambda x: _per_frame(np.minimum, x) < 0
         if high:
-            return lambda x: x.max() < hi
-        return lambda x: True
-    if invalid_value is not None:
-        return lambda x: bool(np.isfinite(x.sum())) and not (x == invalid_value).any()
+            return lambda x: _per_frame(np.maximum, x) >= inv
+        return lambda x: np.zeros(x.shape[1], bool)
+    if inv is not None:
+        return lambda x: ~np.isfinite(_per_frame(np.add, x)) | (x == inv).any(axis=0)
     # NaN and ±inf make the sum non-finite (a finite sum of finite float32 counts cannot
     # overflow: it stays far below 3e38).
-    return lambda x: bool(np.isfinite(x.sum()))
+    return lambda x: ~np.isfinite(_per_frame(np.add, x))
 
 
 class _KernelMixin:
@@ -68,7 +85,7 @@ class _KernelMixin:
             # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the
             # 2**32-1 "bad pixel" value among them) turn negative: the check below finds them.
             flat = flat.view(np.int32)
-        check = _chunk_check(flat.dtype, self.invalid_value)
+        check = _frame_check(flat.dtype, self.invalid_value)
         bad: dict[int, list[np.ndarray]] = {}
         for a, b, block, unused in self._chunks:
             blk = buf[: b - a]
@@ -76,9 +93,12 @@ class _KernelMixin:
             np.copyto(x, flat[:, a:b].T, casting="unsafe")
             if len(unused):
                 x[unused] = 0.0  # masked pixels (gaps hold the invalid value) are not checked
-            # One pass over the chunk, in cache, says whether any pixel may be bad: exact,
-            # whatever the counts (the per-pixel test runs only where it says so).
-            hit = None if check(x) else self._clear_bad(native[:, a:b], x, a, unused, bad)
+            # One pass over the chunk, in cache, says which frames may hold a bad pixel:
+            # exact, whatever the counts (pixels are looked at only in the frames it names).
+            flagged = np.flatnonzero(check(x))
+            hit = None
+            if len(flagged):
+                hit = self._clear_bad(native[:, a:b], x, a, flagged, bad)
             if pyfai:
                 # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
                 np.subtract(1.0, x, out=blk[:, m:])
@@ -93,41 +113,43 @@ class _KernelMixin:
             var = var + (out[nb:, m:] if self._split else out[:nb, m:]).T
         return signal, var, {j: np.concatenate(p) for j, p in bad.items()}
 
-    def _clear_bad(self, native: np.ndarray, x: np.ndarray, a: int, unused: np.ndarray,
+    def _clear_bad(self, native: np.ndarray, x: np.ndarray, a: int, frames: np.ndarray,
                    bad: dict) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
         """Zero the bad pixels of chunk ``x`` (pixels × frames, float32) and list them.
 
-        ``native`` is the chunk in the frames' own dtype (frames × pixels): badness is
-        decided on it, with :func:`invalid_values`. Counts that the float32 copy got wrong
-        (uint32 ≥ 2**31 seen through the int32 view) are written back right. Returns the
-        (pixel, frame) indices zeroed, or None.
+        ``frames`` are the frames the chunk test flagged; ``native`` is the chunk in the
+        frames' own dtype (frames × pixels): badness is decided on it, with
+        :func:`invalid_values`. Counts the float32 copy got wrong (uint32 ≥ 2**31 through
+        the int32 view) are written back right. Masked pixels were zeroed in ``x`` and are
+        never candidates. Returns the (pixel, frame) indices zeroed, or None.
         """
         inv = self.invalid_value
-        if np.issubdtype(native.dtype, np.integer):
-            cand = x < 0
-            if inv is not None and inv > 0:
-                cand |= x >= inv
-        else:
-            cand = ~np.isfinite(x)
-            if inv is not None:
-                cand |= x == inv
-        if len(unused):
-            cand[unused] = False
-        ii, jj = np.nonzero(cand)
-        if not len(ii):
+        integer = np.issubdtype(native.dtype, np.integer)
+        found_i, found_j = [], []
+        for j in frames:
+            col = x[:, j]
+            if integer:
+                cand = col < 0
+                if inv is not None and inv > 0:
+                    cand |= col >= inv
+            else:
+                cand = ~np.isfinite(col)
+                if inv is not None:
+                    cand |= col == inv
+            ii = np.flatnonzero(cand)
+            values = native[j, ii]
+            is_bad = invalid_values(values, inv)
+            if not is_bad.all():
+                col[ii[~is_bad]] = values[~is_bad]  # a genuine count the int32 view wrapped
+            ii = ii[is_bad]
+            if len(ii):
+                col[ii] = 0.0
+                bad.setdefault(int(j), []).append(a + ii)
+                found_i.append(ii)
+                found_j.append(np.full(len(ii), j))
+        if not found_i:
             return None
-        values = native[jj, ii]
-        is_bad = invalid_values(values, self.invalid_value)
-        ok = ~is_bad
-        if ok.any():
-            x[ii[ok], jj[ok]] = values[ok]  # a genuine count the int32 view wrapped
-        ii, jj = ii[is_bad], jj[is_bad]
-        if not len(ii):
-            return None
-        x[ii, jj] = 0.0
-        for j in np.unique(jj):
-            bad.setdefault(int(j), []).append(a + ii[jj == j])
-        return ii, jj
+        return np.concatenate(found_i), np.concatenate(found_j)
 
     def _bins_without(self, pixels: np.ndarray):
         """Bins that ``pixels`` reach, with Σ c·norm (and Σ c·dark) over their other pixels.
