@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: MIT
+"""Raw-chunk reading of bitshuffle frames: bit-identical to h5py, h5py for everything else."""
+
+from __future__ import annotations
+
+import threading
+
+import h5py
+import hdf5plugin
+import numpy as np
+import pytest
+
+from halos_analysis.errors import HalosInputError
+from halos_analysis.io.frames import open_frames
+from halos_analysis.io.frames.chunks import bitshuffle_library, chunk_reader
+
+SHAPE = (195, 487)  # a Pilatus 100K-sized frame: 94965 pixels, not a multiple of 8 or 2048
+
+
+def frames(dtype, n=5, seed=0):
+    rng = np.random.default_rng(seed)
+    lam = np.linspace(0.1, 4000.0, SHAPE[0] * SHAPE[1]).reshape(SHAPE)
+    data = rng.poisson(lam, size=(n, *SHAPE))
+    if np.dtype(dtype).kind == "f":
+        out = data.astype(dtype)
+        out[1, 5, 7] = np.nan
+        return out
+    info = np.iinfo(dtype)
+    out = np.clip(data, info.min, info.max).astype(dtype)
+    out[:, 0, :10] = info.max  # a gap's invalid value
+    if info.min < 0:
+        out[2, 3, 4] = -2
+    return out
+
+
+def write(path, data, **filters):
+    with h5py.File(path, "w") as f:
+        f.create_dataset("entry/data/data", data=data, **filters)
+    return f"{path}::/entry/data/data"
+
+
+def h5py_frames(spec):
+    path, dset = spec.split("::")
+    with h5py.File(path, "r") as f:
+        return f[dset][()]
+
+
+needs_library = pytest.mark.skipif(
+    bitshuffle_library() is None, reason="hdf5plugin's bitshuffle library not loadable"
+)
+
+
+@needs_library
+@pytest.mark.parametrize("dtype", [np.uint32, np.uint16, np.int32, np.float32, np.uint8])
+@pytest.mark.parametrize("cname", ["lz4", "zstd"])
+def test_bitshuffle_frames_bit_identical_to_h5py(tmp_path, dtype, cname):
+    data = frames(dtype)
+    chunks = (1, *SHAPE)
+    spec = write(tmp_path / "f.h5", data, chunks=chunks, **hdf5plugin.Bitshuffle(cname=cname))
+    with h5py.File(tmp_path / "f.h5") as f:
+        assert chunk_reader(f["entry/data/data"]) is not None
+    src = open_frames(spec)
+    got = src.read_into(0, 5, np.empty((5, *SHAPE), dtype))
+    ref = h5py_frames(spec)
+    assert got.tobytes() == ref.tobytes()  # bit-identical, NaN included
+    # Any range, and the plain batch reader too.
+    assert src._read_range(2, 4).tobytes() == ref[2:4].tobytes()
+    assert np.concatenate([b.data for b in src.batches(2)]).tobytes() == ref.tobytes()
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"compression": "gzip"},
+        {**hdf5plugin.LZ4()},
+        {"compression": "lzf", "shuffle": True},
+        {},  # uncompressed, chunked
+    ],
+    ids=["gzip", "lz4-filter", "shuffle-lzf", "plain-chunked"],
+)
+def test_other_pipelines_fall_back_to_h5py(tmp_path, filters):
+    data = frames(np.uint32)
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE), **filters)
+    with h5py.File(tmp_path / "f.h5") as f:
+        assert chunk_reader(f["entry/data/data"]) is None
+    assert open_frames(spec)._read_range(0, 5).tobytes() == data.tobytes()
+
+
+def test_other_layouts_fall_back_to_h5py(tmp_path):
+    data = frames(np.uint32)
+    bs = hdf5plugin.Bitshuffle(cname="lz4")
+    cases = {
+        "two_frames_per_chunk": dict(data=data, chunks=(2, *SHAPE), **bs),
+        "tiled": dict(data=data, chunks=(1, 65, 487), **bs),
+        "big_endian": dict(data=data.astype(">u4"), chunks=(1, *SHAPE), **bs),
+        "contiguous": dict(data=data),
+    }
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        for name, kw in cases.items():
+            f.create_dataset(name, **kw)
+    with h5py.File(tmp_path / "f.h5") as f:
+        for name in cases:
+            assert chunk_reader(f[name]) is None, name
+    for name in cases:
+        got = open_frames(f"{tmp_path / 'f.h5'}::/{name}")._read_range(0, 5)
+        np.testing.assert_array_equal(got, data)
+
+
+@needs_library
+def test_unwritten_frames_read_as_hdf5_fill_value(tmp_path):
+    """A file whose writer stopped early: frames never written read as h5py reads them."""
+    data = frames(np.uint32, n=3)
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        ds = f.create_dataset("d", shape=(5, *SHAPE), dtype=np.uint32, chunks=(1, *SHAPE),
+                              **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
+        ds[:3] = data
+    spec = f"{tmp_path / 'f.h5'}::/d"
+    assert open_frames(spec)._read_range(0, 5).tobytes() == h5py_frames(spec).tobytes()
+
+
+@needs_library
+def test_corrupt_chunk_names_the_file_and_frame(tmp_path):
+    data = frames(np.uint32, n=3)
+    spec = write(tmp_path / "bad.h5", data, chunks=(1, *SHAPE),
+                 **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
+    with h5py.File(tmp_path / "bad.h5", "r+") as f:
+        ds = f["entry/data/data"]
+        _, raw = ds.id.read_direct_chunk((1, 0, 0))
+        ds.id.write_direct_chunk((1, 0, 0), raw[:12] + raw[12:40])  # truncated blocks
+        ds.id.write_direct_chunk((2, 0, 0), b"\x00" * 8)  # not even a header
+    src = open_frames(spec)
+    np.testing.assert_array_equal(src._read_range(0, 1)[0], data[0])
+    for i in (1, 2):
+        with pytest.raises(HalosInputError, match=f"frame {i}") as err:
+            src._read_range(i, i + 1)
+        assert "bad.h5" in str(err.value)
+
+
+@needs_library
+def test_reading_from_several_threads_gives_each_its_frames(tmp_path):
+    data = frames(np.uint32, n=12, seed=3)
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE),
+                 **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
+    src = open_frames(spec)
+    results, errors = {}, []
+
+    def work(k):
+        try:
+            for _ in range(3):
+                results[k] = src.read_into(4 * k, 4 * k + 4, np.empty((4, *SHAPE), np.uint32))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for k in range(3):
+        np.testing.assert_array_equal(results[k], data[4 * k : 4 * k + 4])
+
+
+def test_escape_hatch_reads_through_h5py(tmp_path, monkeypatch):
+    spec = write(tmp_path / "f.h5", frames(np.uint32), chunks=(1, *SHAPE),
+                 **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
+    monkeypatch.setenv("HALOS_H5PY_READ", "1")
+    with h5py.File(tmp_path / "f.h5") as f:
+        assert chunk_reader(f["entry/data/data"]) is None
