@@ -105,8 +105,10 @@ def frames_for(ai, shape, mask, n: int, level: str, dtype, seed: int, distinct: 
 
 def total_counts(frame, mask) -> float:
     good = frame[~mask]
-    return float(good[good >= 0].sum(dtype=np.float64)) if good.dtype.kind == "i" else float(
-        good[good != np.iinfo(good.dtype).max].sum(dtype=np.float64)
+    return (
+        float(good[good >= 0].sum(dtype=np.float64))
+        if good.dtype.kind == "i"
+        else float(good[good != np.iinfo(good.dtype).max].sum(dtype=np.float64))
     )
 
 
@@ -184,8 +186,11 @@ def case_memory(key: str, repeats: int, n: int, n_pyfai: int, engines: bool) -> 
         res["total_counts"] = total_counts(frames[0], mask)
         res["pyfai_loop_fps"] = pyfai_loop_fps(ai, frames[:n_pyfai], mask, 1)
         res["ratio_vs_pyfai_loop"] = res["fps"] / res["pyfai_loop_fps"]
-        log(f"{key} {level}: HALOS {res['fps']:.1f} fps, pyFAI loop {res['pyfai_loop_fps']:.2f}"
-            f" fps: {res['ratio_vs_pyfai_loop']:.1f}x (total counts {res['total_counts']:.3g})")  # fmt: skip
+        log(
+            f"{key} {level}: HALOS {res['fps']:.1f} fps, pyFAI loop"
+            f" {res['pyfai_loop_fps']:.2f} fps: {res['ratio_vs_pyfai_loop']:.1f}x"
+            f" (total counts {res['total_counts']:.3g})"
+        )
         if level == "dim":
             res["sum_fps"] = n / timed(lambda f=frames: [x.sum() for x in f], repeats)
             if engines:
@@ -217,13 +222,9 @@ def write_measurement(outdir: Path, name: str, frames, ai, mask) -> Path:
 
 
 def case_eiger_h5(tmp: Path, repeats: int, n: int, n_pyfai: int) -> dict:
-    import h5py
-
-    from halos_analysis.integrate import IntegrationSettings, Integrator
-    from halos_analysis.io.frames import open_frames
+    from halos_analysis.integrate import IntegrationSettings
 
     ai, shape, mask = geometry("Eiger2_4M")
-    npix = shape[0] * shape[1]
     settings = IntegrationSettings(npt=NPT, polarization_factor=POL)
     out: dict = {}
     for k, level in enumerate(LEVELS):
@@ -232,54 +233,70 @@ def case_eiger_h5(tmp: Path, repeats: int, n: int, n_pyfai: int) -> dict:
         counts = total_counts(frames[0], mask)
         del frames
         data_file = master.parent / f"{level}_data_000001.h5"
-        src = open_frames(str(master))
-        integ = Integrator(ai, shape, mask | src.pixel_mask, settings, cache_dir=False,
-                           invalid_value=src.invalid_value)  # fmt: skip
-        integ.integrate_source(src)  # warm-up (and the file in the page cache)
-        res = rates(n, npix, timed(lambda s=src: integ.integrate_source(s), repeats))
-        res["total_counts"] = counts
-        res["file_mb"] = data_file.stat().st_size / 1e6
-
-        def read_halos(s=src):
-            for _ in s.batches(16):
-                pass
-
-        def read_h5py(path=data_file):
-            with h5py.File(path, "r") as f:
-                dset = f["entry/data/data"]
-                for i in range(len(dset)):
-                    dset[i]
-
-        res["read_fps_halos"] = n / timed(read_halos, repeats)
-        res["read_fps_h5py"] = n / timed(read_h5py, repeats)
-        os.environ["HALOS_H5PY_READ"] = "1"
-        try:
-            src_h5py = open_frames(str(master))
-            res["fps_halos_h5py_read"] = n / timed(lambda: integ.integrate_source(src_h5py), repeats)
-            src_h5py.close()
-        finally:
-            del os.environ["HALOS_H5PY_READ"]
-        src.close()
-
-        def loop():
-            with h5py.File(data_file, "r") as f:
-                dset = f["entry/data/data"]
-                times = []
-                for i in range(min(n_pyfai, len(dset))):
-                    t0 = time.perf_counter()
-                    frame = dset[i]
-                    pyfai_one(ai, frame, frame_mask(mask, frame))
-                    times.append(time.perf_counter() - t0)
-            return times
-
-        loop()  # engine set-up
-        res["pyfai_loop_fps"] = 1.0 / statistics.median(loop())
-        res["ratio_vs_pyfai_loop"] = res["fps"] / res["pyfai_loop_fps"]
-        log(f"eiger4m h5 {level}: HALOS {res['fps']:.1f} fps (h5py read {res['fps_halos_h5py_read']:.1f}),"
-            f" pyFAI loop {res['pyfai_loop_fps']:.2f} fps: {res['ratio_vs_pyfai_loop']:.1f}x;"
-            f" read alone {res['read_fps_halos']:.0f} vs h5py {res['read_fps_h5py']:.0f} fps")  # fmt: skip
-        out[level] = res
+        out[level] = eiger_h5_level(ai, mask, settings, master, data_file, repeats, n, n_pyfai)
+        out[level]["total_counts"] = counts
+        r = out[level]
+        log(
+            f"eiger4m h5 {level}: HALOS {r['fps']:.1f} fps (through h5py"
+            f" {r['fps_halos_h5py_read']:.1f}), pyFAI loop {r['pyfai_loop_fps']:.2f} fps:"
+            f" {r['ratio_vs_pyfai_loop']:.1f}x; reading alone {r['read_fps_halos']:.0f} fps,"
+            f" h5py {r['read_fps_h5py']:.0f} fps"
+        )
     return out
+
+
+def eiger_h5_level(ai, mask, settings, master, data_file, repeats: int, n: int,
+                   n_pyfai: int) -> dict:  # fmt: skip
+    """One level of :func:`case_eiger_h5`: HALOS, HALOS through h5py, reading, pyFAI loop."""
+    import h5py
+
+    from halos_analysis.integrate import Integrator
+    from halos_analysis.io.frames import open_frames
+
+    shape = mask.shape
+    src = open_frames(str(master))
+    integ = Integrator(ai, shape, mask | src.pixel_mask, settings, cache_dir=False,
+                       invalid_value=src.invalid_value)  # fmt: skip
+    integ.integrate_source(src)  # warm-up (and the file in the page cache)
+    res = rates(n, shape[0] * shape[1], timed(lambda: integ.integrate_source(src), repeats))
+    res["file_mb"] = data_file.stat().st_size / 1e6
+
+    def read_halos():
+        for _ in src.batches(16):
+            pass
+
+    def read_h5py():
+        with h5py.File(data_file, "r") as f:
+            dset = f["entry/data/data"]
+            for i in range(len(dset)):
+                dset[i]
+
+    res["read_fps_halos"] = n / timed(read_halos, repeats)
+    res["read_fps_h5py"] = n / timed(read_h5py, repeats)
+    src.close()
+    os.environ["HALOS_H5PY_READ"] = "1"
+    try:
+        plain = open_frames(str(master))
+        res["fps_halos_h5py_read"] = n / timed(lambda: integ.integrate_source(plain), repeats)
+        plain.close()
+    finally:
+        del os.environ["HALOS_H5PY_READ"]
+
+    def loop():
+        with h5py.File(data_file, "r") as f:
+            dset = f["entry/data/data"]
+            times = []
+            for i in range(min(n_pyfai, len(dset))):
+                t0 = time.perf_counter()
+                frame = dset[i]
+                pyfai_one(ai, frame, frame_mask(mask, frame))
+                times.append(time.perf_counter() - t0)
+        return times
+
+    loop()  # engine set-up
+    res["pyfai_loop_fps"] = 1.0 / statistics.median(loop())
+    res["ratio_vs_pyfai_loop"] = res["fps"] / res["pyfai_loop_fps"]
+    return res
 
 
 def write_stream_file(path: Path, frames, repeat: int) -> None:

@@ -15,9 +15,15 @@ float64. Per bin::
     I = scale · (Σ c·x − Σ c·dark) / (k · Σ c·norm)        k = monitor × transmission
     σ = scale · sqrt(Σ c²·x) / (k · Σ c·norm)
 
-which is pyFAI's ``integrate1d`` (``normalization_factor = k / scale``). Frames with bad pixels
-that the static mask does not cover (Eiger ``2**bits − 1``, negative Pilatus counts, NaN) are
-found per batch and integrated again with those pixels left out: correct, not fast.
+which is pyFAI's ``integrate1d`` (``normalization_factor = k / scale``).
+
+Bad pixels that the static mask does not cover (Eiger ``2**bits − 1``, negative Pilatus
+counts, NaN or inf) are found exactly inside the same pass, whatever the counts: after each
+chunk is copied, one reduction over it (min, max or sum, as the dtype needs) says which frames
+may hold one, and only in those are the chunk's pixels looked at. A bad pixel's value is
+zeroed before the product, and the normalisation Σ c·norm (and the dark) of the few bins it
+falls in is recomputed without it; a frame with a few bad pixels costs about what a clean one
+does, and equals pyFAI's ``integrate1d`` with those pixels masked.
 """
 
 from halos_analysis.integrate.binmap import default_cache_dir

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 #: Version of the on-disk bin-map format (part of the cache key).
-_MAP_FORMAT = 2
+_MAP_FORMAT = 3
 #: Pixels per chunk: the float32 block of one chunk (pixels × columns) stays in cache.
 _CHUNK_PIXELS = 32768
 
@@ -73,14 +73,61 @@ def _build_map(ai, shape, mask, settings, flat) -> dict[str, np.ndarray]:
         norm *= ai.polarization(shape, float(settings.polarization_factor))
     if flat is not None:
         norm *= flat
+    data = np.asarray(data, np.float32)
+    indices = np.asarray(indices, np.int32)
+    indptr = np.asarray(indptr, np.int64)
+    # pyFAI's preprocessing holds the normalisation in float32: do the same.
+    norm = norm.astype(np.float32).ravel()
+    matrix = sp.csr_matrix((data.astype(np.float64), indices, indptr), shape=(len(indptr) - 1,
+                           norm.size))  # fmt: skip
     return {
-        "data": np.asarray(data, np.float32),
-        "indices": np.asarray(indices, np.int32),
-        "indptr": np.asarray(indptr, np.int64),
+        "data": data,
+        "indices": indices,
+        "indptr": indptr,
         "q": np.asarray(engine.bin_centers, np.float64) * unit.scale,
-        # pyFAI's preprocessing holds the normalisation in float32: do the same.
-        "norm": norm.astype(np.float32).ravel(),
+        "norm": norm,
+        "sum_norm": matrix @ norm.astype(np.float64),
     }
+
+
+def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npix: int,
+                  split: bool) -> list:  # fmt: skip
+    """The map cut into float32 CSR blocks of :data:`_CHUNK_PIXELS` pixels (columns).
+
+    Rows are pyFAI's bins, then (splitting) the bins again with squared coefficients for the
+    variance. Each block comes with its pixel range and the pixels of that range no bin
+    reaches (masked). Built with one stable sort of the coefficients by chunk: no sparse
+    format conversions, whose copies and page faults cost more than the sort.
+    """
+    nrows = len(indptr) - 1
+    rows = np.repeat(np.arange(nrows, dtype=np.int32), np.diff(indptr))
+    if split:
+        data = np.concatenate([data, data * data])
+        indices = np.concatenate([indices, indices])
+        rows = np.concatenate([rows, rows + nrows])
+        nrows *= 2
+    nchunks = -(-npix // _CHUNK_PIXELS)
+    chunk = indices // _CHUNK_PIXELS
+    key = chunk.astype(np.uint8 if nchunks <= 256 else np.uint16 if nchunks <= 65536 else np.int64)
+    order = np.argsort(key, kind="stable")  # radix sort; keeps each block's rows in order
+    per_chunk = np.bincount(chunk, minlength=nchunks)
+    starts = np.concatenate([[0], np.cumsum(per_chunk)])
+    row_counts = np.bincount(chunk.astype(np.int64) * nrows + rows, minlength=nchunks * nrows)
+    row_counts = row_counts.reshape(nchunks, nrows)
+    block_data = data[order]
+    block_indices = (indices[order] - chunk[order] * _CHUNK_PIXELS).astype(np.int32)
+    used = np.zeros(npix, bool)
+    used[indices] = True
+    blocks = []
+    for k in np.flatnonzero(per_chunk):
+        a, b = int(k) * _CHUNK_PIXELS, min((int(k) + 1) * _CHUNK_PIXELS, npix)
+        ptr = np.zeros(nrows + 1, np.int32)
+        np.cumsum(row_counts[k], out=ptr[1:])
+        part = slice(starts[k], starts[k + 1])
+        block = sp.csr_matrix((block_data[part], block_indices[part], ptr), shape=(nrows, b - a))
+        # Pixels of the chunk outside the map (masked): ignored by the bad-pixel check.
+        blocks.append((a, b, block, np.flatnonzero(~used[a:b])))
+    return blocks
 
 
 class _MapMixin:
@@ -137,37 +184,64 @@ class _MapMixin:
     def _setup(self, arrays: dict[str, np.ndarray], dark: np.ndarray | None) -> None:
         s = self.settings
         npix = self.shape[0] * self.shape[1]
-        npt = len(arrays["indptr"]) - 1
-        coef = arrays["data"].astype(np.float64)
-        matrix = sp.csr_matrix((coef, arrays["indices"], arrays["indptr"]), shape=(npt, npix))
-        norm = arrays["norm"].astype(np.float64)
-        self._norm_pixels = norm
-        sum_norm = matrix @ norm
-        count = np.diff(arrays["indptr"])
+        indptr = arrays["indptr"]
+        npt = len(indptr) - 1
+        data = np.asarray(arrays["data"], np.float32)
+        indices = np.asarray(arrays["indices"], np.int32)
+        self._csr = (data, indices, indptr, (npt, npix))
+        self._norm32 = np.asarray(arrays["norm"], np.float32)
+        sum_norm = arrays["sum_norm"]
+        count = np.diff(indptr)
         # Bins that no unmasked pixel reaches carry no data.
         keep = (count > 0) & (sum_norm > 0)
         self._keep = np.flatnonzero(keep)
         self.q = arrays["q"][self._keep]
-        self._matrix = matrix[self._keep]
         self._split = s.method != "no"
-        # Without splitting every coefficient is 1: the squared matrix is the same one.
-        self._matrix2 = self._matrix.multiply(self._matrix).tocsr() if self._split else self._matrix
         self._sum_norm = sum_norm[self._keep]
+        self._npt = npt
+        self._nbins = len(self._keep)
+        self._lazy: dict[str, object] = {}
         # The dark is taken as known exactly (an average of many frames), as pyFAI does:
         # it shifts the signal but adds no variance.
-        self._dark_sum = None if dark is None else self._matrix @ dark.ravel()
         self._dark = dark
-        # Chunked float32 matrices for the fast path: rows = bins, then (splitting) bins
-        # again with the squared coefficients for the variance.
-        stacked = sp.vstack([self._matrix, self._matrix2]) if self._split else self._matrix
-        stacked = stacked.astype(np.float32).tocsc()
-        self._chunks = []
-        for a in range(0, npix, _CHUNK_PIXELS):
-            b = min(a + _CHUNK_PIXELS, npix)
-            block = stacked[:, a:b]
-            if block.nnz:
-                # Pixels of the chunk outside the map (masked): ignored by the bad-pixel check.
-                unused = np.flatnonzero(np.diff(block.indptr) == 0)
-                self._chunks.append((a, b, block.tocsr(), unused))
-        self._nbins = len(self._keep)
-        self._csc = None  # the map by pixel, built when a frame has bad pixels
+        self._dark_sum = None if dark is None else self._matrix @ dark.ravel()
+        # Chunked float32 matrices for the fast path (all of pyFAI's bins: the kernels keep
+        # the kept ones).
+        self._chunks = _chunk_blocks(data, indices, indptr, npix, self._split)
+
+    # The full float64 map by bin and by pixel, and the float64 normalisation: only the
+    # paths for bad pixels, darks and sigma clipping need them, so they are built then.
+
+    def _lazy_get(self, name: str, build):
+        value = self._lazy.get(name)
+        if value is None:
+            value = self._lazy[name] = build()
+        return value
+
+    @property
+    def _matrix(self) -> sp.csr_matrix:
+        """Σ c over pixels, float64, kept bins only (bins × pixels)."""
+
+        def build():
+            data, indices, indptr, shape = self._csr
+            full = sp.csr_matrix((data.astype(np.float64), indices, indptr), shape=shape)
+            return full[self._keep]
+
+        return self._lazy_get("matrix", build)
+
+    @property
+    def _matrix2(self) -> sp.csr_matrix:
+        """Σ c² (the variance's coefficients); without splitting every c is 1: the same."""
+        if not self._split:
+            return self._matrix
+        return self._lazy_get("matrix2", lambda: self._matrix.multiply(self._matrix).tocsr())
+
+    @property
+    def _csc(self) -> sp.csc_matrix:
+        """:attr:`_matrix` by pixel (column)."""
+        return self._lazy_get("csc", lambda: self._matrix.tocsc())
+
+    @property
+    def _norm_pixels(self) -> np.ndarray:
+        """Per-pixel normalisation (solid angle × polarisation × flat), float64."""
+        return self._lazy_get("norm", lambda: self._norm32.astype(np.float64))

@@ -76,10 +76,12 @@ class _KernelMixin:
         """
         m = flat.shape[0]
         pyfai = self.settings.error_model == "poisson_pyfai"
-        cols = 2 * m if pyfai else m
-        rows = self._nbins * (2 if self._split else 1)
-        out = np.zeros((rows, cols), np.float64)
-        buf = np.empty((_CHUNK_PIXELS, cols), np.float32)
+        rows = self._npt * (2 if self._split else 1)
+        out = np.zeros((rows, m), np.float64)
+        buf = np.empty((_CHUNK_PIXELS, m), np.float32)
+        if pyfai:  # pyFAI's extra variance, in its own contiguous block and product
+            out_extra = np.zeros((rows, m), np.float64)
+            buf_extra = np.empty((_CHUNK_PIXELS, m), np.float32)
         native = flat
         if flat.dtype == np.uint32:
             # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the
@@ -88,8 +90,7 @@ class _KernelMixin:
         check = _frame_check(flat.dtype, self.invalid_value)
         bad: dict[int, list[np.ndarray]] = {}
         for a, b, block, unused in self._chunks:
-            blk = buf[: b - a]
-            x = blk[:, :m]
+            x = buf[: b - a]
             np.copyto(x, flat[:, a:b].T, casting="unsafe")
             if len(unused):
                 x[unused] = 0.0  # masked pixels (gaps hold the invalid value) are not checked
@@ -99,18 +100,20 @@ class _KernelMixin:
             hit = None
             if len(flagged):
                 hit = self._clear_bad(native[:, a:b], x, a, flagged, bad)
+            out += block @ x
             if pyfai:
                 # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
-                np.subtract(1.0, x, out=blk[:, m:])
-                np.maximum(blk[:, m:], 0.0, out=blk[:, m:])
+                e = buf_extra[: b - a]
+                np.subtract(1.0, x, out=e)
+                np.maximum(e, 0.0, out=e)
                 if hit is not None:
-                    blk[hit[0], m + hit[1]] = 0.0
-            out += block @ blk
-        nb = self._nbins
-        signal = out[:nb, :m].T
-        var = (out[nb:, :m] if self._split else out[:nb, :m]).T
+                    e[hit] = 0.0
+                out_extra += block @ e
+        nb, keep = self._npt, self._keep
+        signal = out[:nb][keep].T
+        var = (out[nb:] if self._split else out[:nb])[keep].T
         if pyfai:
-            var = var + (out[nb:, m:] if self._split else out[:nb, m:]).T
+            var = var + (out_extra[nb:] if self._split else out_extra[:nb])[keep].T
         return signal, var, {j: np.concatenate(p) for j, p in bad.items()}
 
     def _clear_bad(self, native: np.ndarray, x: np.ndarray, a: int, frames: np.ndarray,
@@ -157,8 +160,6 @@ class _KernelMixin:
         Returns ``rows``, ``norm`` and ``dark`` (None without a dark): the same sums the
         full map gives, restricted to those bins and without ``pixels``.
         """
-        if self._csc is None:
-            self._csc = self._matrix.tocsc()
         pixels = np.unique(pixels)
         rows = np.unique(self._csc[:, pixels].indices)
         sub = self._matrix[rows]

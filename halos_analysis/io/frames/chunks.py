@@ -23,6 +23,7 @@ import logging
 import os
 import struct
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -151,11 +152,11 @@ class ChunkReader:
             for k, buf in enumerate(self._spare):
                 if len(buf) >= size:
                     return self._spare.pop(k)
-        return np.empty(max(size, self.frame_bytes // 2), np.uint8)
+        return np.empty(size + size // 8, np.uint8)  # room for the next, larger chunks
 
     def _give(self, buf: np.ndarray) -> None:
         with self._spare_lock:
-            if len(self._spare) < 64:  # bounds what is kept: 64 × a chunk's size
+            if len(self._spare) < 16:  # bounds what is kept: 16 × a chunk's size
                 self._spare.append(buf)
 
     @property
@@ -181,7 +182,10 @@ class ChunkReader:
         if not out.flags.c_contiguous:
             raise ValueError("out must be C-contiguous")
         pool = _decode_pool() if threads and stop - start > 1 and decode_threads() > 1 else None
-        pending: list[Future] = []
+        # A few decodes in flight per caller: enough to keep the pool busy, few raw-chunk
+        # buffers (they are reused, and each new one costs page faults).
+        limit = 2 * decode_threads()
+        pending: deque[Future] = deque()
         try:
             for k, i in enumerate(range(start, stop)):
                 raw = self._raw_chunk(ds, i)
@@ -190,13 +194,15 @@ class ChunkReader:
                     continue
                 if pool is None:
                     self._decode(*raw, out[k], ds, i)
-                else:
-                    pending.append(pool.submit(self._decode, *raw, out[k], ds, i))
+                    continue
+                while len(pending) >= limit:
+                    pending.popleft().result()
+                pending.append(pool.submit(self._decode, *raw, out[k], ds, i))
+            while pending:
+                pending.popleft().result()
         finally:
-            for fut in pending:  # wait for every decode, even after an error, then raise
+            for fut in pending:  # after an error: let every decode finish before returning
                 fut.exception()
-        for fut in pending:
-            fut.result()
 
     def _raw_chunk(self, ds: h5py.Dataset, i: int):
         """(filter mask, buffer, stored size) of frame ``i``'s chunk, or None if unwritten."""
