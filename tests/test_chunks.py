@@ -162,8 +162,33 @@ def test_reading_from_several_threads_gives_each_its_frames(tmp_path):
 
 
 def test_escape_hatch_reads_through_h5py(tmp_path, monkeypatch):
-    spec = write(tmp_path / "f.h5", frames(np.uint32), chunks=(1, *SHAPE),
+    data = frames(np.uint32)
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE),
                  **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
     monkeypatch.setenv("HALOS_H5PY_READ", "1")
     with h5py.File(tmp_path / "f.h5") as f:
         assert chunk_reader(f["entry/data/data"]) is None
+    assert open_frames(spec)._read_range(0, 5).tobytes() == data.tobytes()
+
+
+@needs_library
+def test_integration_from_chunks_equals_integration_through_h5py(tmp_path, monkeypatch):
+    """Same frames in, same curves out, whichever way the file is read."""
+    from pyFAI.detectors import detector_factory
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    from halos_analysis.integrate import IntegrationSettings, integrate_files
+
+    det = detector_factory("Pilatus100k")
+    ai = AzimuthalIntegrator(dist=1.0, poni1=0.01, poni2=0.02, rot1=0.02, wavelength=1e-10,
+                             detector=det)  # fmt: skip
+    ai.write(str(tmp_path / "g.poni"))
+    data = frames(np.uint32, n=20, seed=5)
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE),
+                 **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
+    st = IntegrationSettings(npt=200, batch_size=7)
+    fast = integrate_files(spec, tmp_path / "g.poni", settings=st, cache_dir=tmp_path)
+    monkeypatch.setenv("HALOS_H5PY_READ", "1")
+    plain = integrate_files(spec, tmp_path / "g.poni", settings=st, cache_dir=tmp_path)
+    np.testing.assert_array_equal(fast.intensity, plain.intensity)
+    np.testing.assert_array_equal(fast.sigma, plain.sigma)
