@@ -19,7 +19,9 @@ Cases:
   bad pixels per frame outside the static mask: Pilatus −2, Eiger 2**32−1). HALOS
   ``Integrator.integrate_source`` (Dask threads) vs the loop
   ``ai.integrate1d(frame, npt, method="no", mask=mask | bad pixels of the frame, ...)``.
-  Pilatus dim also against the fastest pyFAI CPU engine (unless ``--quick``).
+  Dim frames also against the fastest pyFAI CPU engine (unless ``--quick``). The levels are
+  timed in turn, round after round, so that a shared machine's drift hits them alike;
+  ``speed_vs_dim`` is the median over rounds of dim's time over the level's.
 * ``eiger_h5``: Eiger2 4M DECTRIS-style NeXus (master + bitshuffle-LZ4 data file, written by
   :mod:`halos_analysis.simulate_writers`) at the same three levels: read + decompress +
   integrate, HALOS (``open_frames`` + ``integrate_source``) vs the loop that reads each frame
@@ -169,6 +171,38 @@ def setup_times(ai, shape, mask, settings) -> dict:
         return {"cold_s": cold.setup_seconds, "cached_s": warm.setup_seconds}
 
 
+def interleaved(cases: dict, halos, pyfai_frame, repeats: int, per_repeat: int) -> dict:
+    """Time every case in turn, round after round, so that drift of a shared machine hits
+    them alike: per round, ``halos(case)`` once and ``pyfai_frame(case, i)`` on
+    ``per_repeat`` frames. Returns per case the medians and the per-round ratios."""
+    t_halos: dict = {c: [] for c in cases}
+    t_pyfai: dict = {c: [] for c in cases}
+    for r in range(repeats):
+        for c in cases:
+            t0 = time.perf_counter()
+            halos(c)
+            t_halos[c].append(time.perf_counter() - t0)
+            for i in range(r * per_repeat, (r + 1) * per_repeat):
+                t0 = time.perf_counter()
+                pyfai_frame(c, i)
+                t_pyfai[c].append(time.perf_counter() - t0)
+    return {"halos_s": t_halos, "pyfai_frame_s": t_pyfai}
+
+
+def level_results(t: dict, n: int, npix: int) -> dict:
+    out: dict = {}
+    for level in t["halos_s"]:
+        res = rates(n, npix, statistics.median(t["halos_s"][level]))
+        res["pyfai_loop_fps"] = 1.0 / statistics.median(t["pyfai_frame_s"][level])
+        res["ratio_vs_pyfai_loop"] = res["fps"] / res["pyfai_loop_fps"]
+        out[level] = res
+    # Speed of bright (and bad) against dim, round by round (the rounds are interleaved).
+    for level in ("bright", "bright_bad"):
+        pairs = zip(t["halos_s"]["dim"], t["halos_s"][level], strict=True)
+        out[level]["speed_vs_dim"] = statistics.median(d / b for d, b in pairs)
+    return out
+
+
 def case_memory(key: str, repeats: int, n: int, n_pyfai: int, engines: bool) -> dict:
     from halos_analysis.integrate import ArrayFrames, IntegrationSettings, Integrator
 
@@ -178,28 +212,35 @@ def case_memory(key: str, repeats: int, n: int, n_pyfai: int, engines: bool) -> 
     settings = IntegrationSettings(npt=NPT, polarization_factor=POL)
     out: dict = {"setup": setup_times(ai, shape, mask, settings)}
     integ = Integrator(ai, shape, mask, settings, cache_dir=False, invalid_value=invalid_of(dtype))
-    for k, level in enumerate(LEVELS):
-        frames = frames_for(ai, shape, mask, n, level, dtype, seed=10 + k)
-        src = ArrayFrames(frames, invalid_value=invalid_of(dtype))
-        integ.integrate_source(src)  # warm-up
-        res = rates(n, npix, timed(lambda s=src: integ.integrate_source(s), repeats))
-        res["total_counts"] = total_counts(frames[0], mask)
-        res["pyfai_loop_fps"] = pyfai_loop_fps(ai, frames[:n_pyfai], mask, 1)
-        res["ratio_vs_pyfai_loop"] = res["fps"] / res["pyfai_loop_fps"]
+    frames = {lv: frames_for(ai, shape, mask, n, lv, dtype, seed=10 + k)
+              for k, lv in enumerate(LEVELS)}  # fmt: skip
+    srcs = {lv: ArrayFrames(f, invalid_value=invalid_of(dtype)) for lv, f in frames.items()}
+    for lv in LEVELS:  # warm-up: HALOS, and pyFAI's engine set-up
+        integ.integrate_source(srcs[lv])
+        pyfai_one(ai, frames[lv][0], frame_mask(mask, frames[lv][0]))
+    per = -(-n_pyfai // repeats)
+
+    def pyfai_frame(lv, i):
+        f = frames[lv][i % n]
+        pyfai_one(ai, f, frame_mask(mask, f))
+
+    t = interleaved(LEVELS, lambda lv: integ.integrate_source(srcs[lv]), pyfai_frame, repeats, per)
+    out.update(level_results(t, n, npix))
+    for lv in LEVELS:
+        res = out[lv]
+        res["total_counts"] = total_counts(frames[lv][0], mask)
         log(
-            f"{key} {level}: HALOS {res['fps']:.1f} fps, pyFAI loop"
+            f"{key} {lv}: HALOS {res['fps']:.1f} fps, pyFAI loop"
             f" {res['pyfai_loop_fps']:.2f} fps: {res['ratio_vs_pyfai_loop']:.1f}x"
             f" (total counts {res['total_counts']:.3g})"
         )
-        if level == "dim":
-            res["sum_fps"] = n / timed(lambda f=frames: [x.sum() for x in f], repeats)
-            if engines:
-                found: dict = {}
-                method, fps = fastest_engine(ai, frames, mask, found)
-                res["pyfai_engines_fps"] = found
-                res["pyfai_best"] = {"method": list(method), "fps": fps}
-        out[level] = res
-        del frames, src
+    dim = frames["dim"]
+    out["dim"]["sum_fps"] = n / timed(lambda: [x.sum() for x in dim], repeats)
+    if engines:
+        found: dict = {}
+        method, fps = fastest_engine(ai, dim, mask, found)
+        out["dim"]["pyfai_engines_fps"] = found
+        out["dim"]["pyfai_best"] = {"method": list(method), "fps": fps}
     return out
 
 
@@ -222,83 +263,83 @@ def write_measurement(outdir: Path, name: str, frames, ai, mask) -> Path:
 
 
 def case_eiger_h5(tmp: Path, repeats: int, n: int, n_pyfai: int) -> dict:
-    from halos_analysis.integrate import IntegrationSettings
+    import h5py
+
+    from halos_analysis.integrate import IntegrationSettings, Integrator
+    from halos_analysis.io.frames import open_frames
 
     ai, shape, mask = geometry("Eiger2_4M")
+    npix = shape[0] * shape[1]
     settings = IntegrationSettings(npt=NPT, polarization_factor=POL)
-    out: dict = {}
+    masters, counts = {}, {}
     for k, level in enumerate(LEVELS):
         frames = frames_for(ai, shape, mask, n, level, np.uint32, seed=20 + k)
-        master = write_measurement(tmp / level, level, frames, ai, mask)
-        counts = total_counts(frames[0], mask)
+        masters[level] = write_measurement(tmp / level, level, frames, ai, mask)
+        counts[level] = total_counts(frames[0], mask)
         del frames
-        data_file = master.parent / f"{level}_data_000001.h5"
-        out[level] = eiger_h5_level(ai, mask, settings, master, data_file, repeats, n, n_pyfai)
-        out[level]["total_counts"] = counts
-        r = out[level]
+    data_files = {lv: m.parent / f"{lv}_data_000001.h5" for lv, m in masters.items()}
+    srcs = {lv: open_frames(str(m)) for lv, m in masters.items()}
+    first = srcs["dim"]
+    integ = Integrator(ai, shape, mask | first.pixel_mask, settings, cache_dir=False,
+                       invalid_value=first.invalid_value)  # fmt: skip
+    handles = {lv: h5py.File(p, "r") for lv, p in data_files.items()}
+    try:
+        dsets = {lv: h["entry/data/data"] for lv, h in handles.items()}
+        for lv in LEVELS:  # warm-up, and the files in the page cache
+            integ.integrate_source(srcs[lv])
+            pyfai_one(ai, dsets[lv][0], frame_mask(mask, dsets[lv][0]))
+
+        def pyfai_frame(lv, i):  # the plain loop: h5py reads the frame, pyFAI integrates it
+            frame = dsets[lv][i % n]
+            pyfai_one(ai, frame, frame_mask(mask, frame))
+
+        per = -(-n_pyfai // repeats)
+        halos = lambda lv: integ.integrate_source(srcs[lv])  # noqa: E731
+        out = level_results(interleaved(LEVELS, halos, pyfai_frame, repeats, per), n, npix)
+        buf = np.empty((16, *shape), np.uint32)
+        for lv in LEVELS:
+            res = out[lv]
+            res["total_counts"] = counts[lv]
+            res["file_mb"] = data_files[lv].stat().st_size / 1e6
+
+            def read_halos(src=srcs[lv]):  # as the engine reads: 16 frames into one buffer
+                for s in range(0, n, 16):
+                    src.read_into(s, min(s + 16, n), buf[: min(16, n - s)])
+
+            def read_h5py(dset=dsets[lv]):
+                for i in range(len(dset)):
+                    dset[i]
+
+            t_halos, t_h5py = [], []
+            for _ in range(repeats):  # in turn, as above
+                t_halos.append(timed(read_halos, 1))
+                t_h5py.append(timed(read_h5py, 1))
+            res["read_fps_halos"] = n / statistics.median(t_halos)
+            res["read_fps_h5py"] = n / statistics.median(t_h5py)
+        os.environ["HALOS_H5PY_READ"] = "1"
+        try:
+            for lv in LEVELS:
+                plain = open_frames(str(masters[lv]))
+                out[lv]["fps_halos_h5py_read"] = n / timed(
+                    lambda p=plain: integ.integrate_source(p), repeats
+                )
+                plain.close()
+        finally:
+            del os.environ["HALOS_H5PY_READ"]
+    finally:
+        for h in handles.values():
+            h.close()
+        for src in srcs.values():
+            src.close()
+    for lv in LEVELS:
+        r = out[lv]
         log(
-            f"eiger4m h5 {level}: HALOS {r['fps']:.1f} fps (through h5py"
+            f"eiger4m h5 {lv}: HALOS {r['fps']:.1f} fps (through h5py"
             f" {r['fps_halos_h5py_read']:.1f}), pyFAI loop {r['pyfai_loop_fps']:.2f} fps:"
             f" {r['ratio_vs_pyfai_loop']:.1f}x; reading alone {r['read_fps_halos']:.0f} fps,"
             f" h5py {r['read_fps_h5py']:.0f} fps"
         )
     return out
-
-
-def eiger_h5_level(ai, mask, settings, master, data_file, repeats: int, n: int,
-                   n_pyfai: int) -> dict:  # fmt: skip
-    """One level of :func:`case_eiger_h5`: HALOS, HALOS through h5py, reading, pyFAI loop."""
-    import h5py
-
-    from halos_analysis.integrate import Integrator
-    from halos_analysis.io.frames import open_frames
-
-    shape = mask.shape
-    src = open_frames(str(master))
-    integ = Integrator(ai, shape, mask | src.pixel_mask, settings, cache_dir=False,
-                       invalid_value=src.invalid_value)  # fmt: skip
-    integ.integrate_source(src)  # warm-up (and the file in the page cache)
-    res = rates(n, shape[0] * shape[1], timed(lambda: integ.integrate_source(src), repeats))
-    res["file_mb"] = data_file.stat().st_size / 1e6
-
-    buf = np.empty((16, *shape), src.dtype)
-
-    def read_halos():  # as the engine reads: 16 frames at a time into a reused buffer
-        for s in range(0, n, 16):
-            src.read_into(s, min(s + 16, n), buf[: min(16, n - s)])
-
-    def read_h5py():
-        with h5py.File(data_file, "r") as f:
-            dset = f["entry/data/data"]
-            for i in range(len(dset)):
-                dset[i]
-
-    res["read_fps_halos"] = n / timed(read_halos, repeats)
-    res["read_fps_h5py"] = n / timed(read_h5py, repeats)
-    src.close()
-    os.environ["HALOS_H5PY_READ"] = "1"
-    try:
-        plain = open_frames(str(master))
-        res["fps_halos_h5py_read"] = n / timed(lambda: integ.integrate_source(plain), repeats)
-        plain.close()
-    finally:
-        del os.environ["HALOS_H5PY_READ"]
-
-    def loop():
-        with h5py.File(data_file, "r") as f:
-            dset = f["entry/data/data"]
-            times = []
-            for i in range(min(n_pyfai, len(dset))):
-                t0 = time.perf_counter()
-                frame = dset[i]
-                pyfai_one(ai, frame, frame_mask(mask, frame))
-                times.append(time.perf_counter() - t0)
-        return times
-
-    loop()  # engine set-up
-    res["pyfai_loop_fps"] = 1.0 / statistics.median(loop())
-    res["ratio_vs_pyfai_loop"] = res["fps"] / res["pyfai_loop_fps"]
-    return res
 
 
 def write_stream_file(path: Path, frames, repeat: int) -> None:
@@ -323,6 +364,18 @@ def write_stream_file(path: Path, frames, repeat: int) -> None:
             dset.id.write_direct_chunk((i, 0, 0), chunks[i % n], filter_mask=0)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM; getrusage's ru_maxrss keeps the parent's across exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
 def stream_child(path: str, n: int) -> None:
     """Run in a child process: integrate the stream file, print fps and peak RSS as JSON."""
     from halos_analysis.integrate import IntegrationSettings, Integrator
@@ -336,7 +389,7 @@ def stream_child(path: str, n: int) -> None:
     curves = integ.integrate_source(src, check_frames=False)
     dt = time.perf_counter() - t0
     assert curves.intensity.shape[0] == n
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    rss = peak_rss_mb()
     print(json.dumps({"fps": n / dt, "s": dt, "peak_rss_mb": rss,
                       "mpix_s": n * shape[0] * shape[1] / dt / 1e6}))  # fmt: skip
 
@@ -379,8 +432,8 @@ def summary(mem: dict, eig: dict, stream: dict) -> dict:
             res[f"{key}_{level}_fps_pyfai_loop"] = c["pyfai_loop_fps"]
             res[f"{key}_{level}_ratio_vs_pyfai_loop"] = c["ratio_vs_pyfai_loop"]
             res[f"{key}_{level}_total_counts"] = c["total_counts"]
-        res[f"{key}_bright_over_dim_speed"] = cases["bright"]["fps"] / cases["dim"]["fps"]
-        res[f"{key}_bad_over_bright_speed"] = cases["bright_bad"]["fps"] / cases["bright"]["fps"]
+        res[f"{key}_bright_speed_vs_dim"] = cases["bright"]["speed_vs_dim"]
+        res[f"{key}_bright_bad_speed_vs_dim"] = cases["bright_bad"]["speed_vs_dim"]
         res[f"{key}_dim_fps_sum"] = cases["dim"]["sum_fps"]
         if "pyfai_best" in cases["dim"]:
             best = cases["dim"]["pyfai_best"]
@@ -394,8 +447,8 @@ def summary(mem: dict, eig: dict, stream: dict) -> dict:
         for k in ("fps", "pyfai_loop_fps", "ratio_vs_pyfai_loop", "fps_halos_h5py_read",
                   "read_fps_halos", "read_fps_h5py", "total_counts", "file_mb"):  # fmt: skip
             res[f"eiger4m_h5_{level}_{k}"] = c[k]
-    res["eiger4m_h5_bright_over_dim_speed"] = eig["bright"]["fps"] / eig["dim"]["fps"]
-    res["eiger4m_h5_bad_over_bright_speed"] = eig["bright_bad"]["fps"] / eig["bright"]["fps"]
+    res["eiger4m_h5_bright_speed_vs_dim"] = eig["bright"]["speed_vs_dim"]
+    res["eiger4m_h5_bright_bad_speed_vs_dim"] = eig["bright_bad"]["speed_vs_dim"]
     res["stream_n_frames"] = stream["n_frames"]
     res["stream_fps"] = stream["fps"]
     res["stream_peak_rss_mb"] = stream["peak_rss_mb"]
@@ -417,7 +470,7 @@ def main(argv=None) -> int:
     if args.write_eiger:
         write_eiger(Path(args.write_eiger), args.frames, args.level)
         return 0
-    repeats, n, n_pyfai = (2, 32, 3) if args.quick else (5, 48, 6)
+    repeats, n, n_pyfai = (2, 32, 4) if args.quick else (5, 48, 10)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="halos_bench_") as tmp:
         mem = {key: case_memory(key, repeats, n, n_pyfai, not args.quick) for key in DETECTORS}
