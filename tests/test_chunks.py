@@ -192,3 +192,24 @@ def test_integration_from_chunks_equals_integration_through_h5py(tmp_path, monke
     plain = integrate_files(spec, tmp_path / "g.poni", settings=st, cache_dir=tmp_path)
     np.testing.assert_array_equal(fast.intensity, plain.intensity)
     np.testing.assert_array_equal(fast.sigma, plain.sigma)
+
+
+@needs_library
+def test_a_forked_child_reads_with_its_own_decode_threads(tmp_path):
+    """Process schedulers fork: the child must not wait on the parent's pool threads."""
+    import multiprocessing
+
+    data = frames(np.uint32, n=4, seed=9)
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE),
+                 **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
+    src = open_frames(spec)
+    src.read_into(0, 4, np.empty((4, *SHAPE), np.uint32))  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_read_all, (spec,)).get(timeout=60)
+    assert got == data.tobytes()
+
+
+def _read_all(spec):
+    src = open_frames(spec)
+    return src.read_into(0, 4, np.empty((4, *SHAPE), np.uint32)).tobytes()

@@ -46,6 +46,7 @@ _BLOCK = struct.Struct(">I")
 _lock = threading.Lock()
 _library: dict[str, object] = {}
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
 
 
 def bitshuffle_library() -> dict[int, ctypes._CFuncPtr] | None:
@@ -106,10 +107,13 @@ def decode_threads() -> int:
 def _decode_pool() -> ThreadPoolExecutor:
     # One pool for the process: callers in several threads (Dask workers) share its threads,
     # so decompression never runs on more threads than there are cores.
-    global _pool
+    # A forked child (a process scheduler) inherits the pool object but not its threads:
+    # it makes its own.
+    global _pool, _pool_pid
     with _lock:
-        if _pool is None:
+        if _pool is None or _pool_pid != os.getpid():
             _pool = ThreadPoolExecutor(decode_threads(), thread_name_prefix="halos-decode")
+            _pool_pid = os.getpid()
         return _pool
 
 
