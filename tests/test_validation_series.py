@@ -1,0 +1,112 @@
+# SPDX-License-Identifier: MIT
+"""Series mode on the real SEC run (BSA, RAW test data) against BioXTAS RAW's results.
+
+Reads ``$HALOS_VALIDATION_DIR/series/clean_BSA_001.hdf5`` (GPL: read in place, never
+copied); skips cleanly without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from halos_analysis.analysis.series import (
+    SeriesSettings,
+    analyse_series,
+    average_frames,
+    find_peaks,
+    frame_parameters,
+    intensity_traces,
+    subtract_buffer,
+    validate_buffer_range,
+    validate_sample_range,
+)
+from halos_analysis.io.series import read_series
+
+
+def _validation_dir() -> Path:
+    env = os.environ.get("HALOS_VALIDATION_DIR")
+    d = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "validation"
+    if not (d / "series" / "clean_BSA_001.hdf5").is_file():
+        pytest.skip(f"{d}/series/clean_BSA_001.hdf5 not present")
+    return d
+
+
+@pytest.fixture(scope="module")
+def run():
+    d = _validation_dir()
+    ref = json.loads((d / "reference.json").read_text())["cases"]["bsa_sec_series"]
+    return read_series(d / "series" / "clean_BSA_001.hdf5"), ref
+
+
+@pytest.fixture(scope="module")
+def auto(run):
+    return analyse_series(run[0])
+
+
+def rel(a, b):
+    return abs(a - b) / abs(b)
+
+
+def test_frame_200_with_raws_buffer_matches_raw(run):
+    frames, ref = run
+    r = ref["with_buffer_frames"]
+    sub = subtract_buffer(frames, average_frames(frames, [tuple(r["buffer"])]))
+    p = frame_parameters(sub, window=5)
+    k = r["frame"]
+    assert p.status[k] == "ok"
+    assert rel(p.rg[k], r["Rg"]) < 0.01
+    assert rel(p.i0[k], r["I0"]) < 0.01
+    assert rel(p.mw_vc_kda[k], r["MW_Vc_kDa"]) < 0.03
+    assert rel(p.mw_vp_kda[k], r["MW_Vp_kDa"]) < 0.03
+
+
+def test_raws_buffer_ranges_validate_as_raw_says(run):
+    frames, _ = run
+    tr = intensity_traces(frames)
+    assert validate_buffer_range(frames, [(81, 116)], traces=tr).valid  # RAW: valid
+    bad = validate_buffer_range(frames, [(50, 100)], traces=tr)  # RAW: trend, p = 0.0008
+    assert not bad and bad.reasons[0].startswith("trend")
+
+
+def test_automatic_buffer_is_on_the_flat_baseline_before_the_peak(run, auto):
+    frames, ref = run
+    peaks = find_peaks(auto.traces)
+    assert len(peaks) >= 1
+    main = max(peaks, key=lambda p: p.prominence)
+    assert auto.buffer_check.valid
+    ((a, b),) = auto.buffer_ranges
+    assert b < main.left and b - a + 1 >= 10
+    # The rise of the peak has not started within the range: at most noise above the
+    # level of the first frames.
+    t = auto.traces.total
+    assert abs(t[a : b + 1].mean() - t[:20].mean()) < 3 * auto.traces.noise
+    k = ref["with_buffer_frames"]["frame"]
+    assert rel(auto.params.rg[k], ref["with_buffer_frames"]["Rg"]) < 0.02
+
+
+def test_automatic_sample_range_overlaps_raws_and_validates(auto):
+    (a, b) = auto.sample_range
+    assert auto.sample_check.valid
+    assert a <= 206 and b >= 188  # RAW: 188–206
+    c = auto.components[0].summary()
+    assert rel(c["Rg"], 28.36) < 0.03
+    assert 55 < c["mw_vc_kda"] < 80 and 55 < c["mw_vp_kda"] < 80  # BSA monomer 66.4 kDa
+    assert c["Dmax"] is not None
+
+
+def test_raws_sample_ranges_validate_as_raw_says(run, auto):
+    sub, p = auto.subtracted, auto.params
+    assert validate_sample_range(sub, p, [(188, 206)]).valid  # RAW: valid
+    bad = validate_sample_range(sub, p, [(190, 210)])  # RAW: Rg and Vp trends
+    assert not bad and any(r.startswith("rg_trend") for r in bad.reasons)
+
+
+def test_given_buffer_is_used_and_validated(run):
+    frames, _ = run
+    r = analyse_series(frames, SeriesSettings(buffer=((18, 53),)))
+    assert r.buffer_ranges == ((18, 53),) and r.buffer_check.valid
+    assert r.valid
