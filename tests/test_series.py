@@ -287,3 +287,85 @@ def test_cli_bad_range_syntax_and_q_grid_mismatch_are_one_line_errors(tmp_path, 
     assert "[--buffer]" in capsys.readouterr().err
     assert main(["series", str(tmp_path / "missing_*.dat")]) == 1
     assert "matches no file" in capsys.readouterr().err
+
+
+# --- EFA, REGALS-class deconvolution, baseline -----------------------------------------------
+
+
+def _two_species():
+    fr = sec_run(n_frames=260, species=((22.0, 115.0, 10.0, 60.0), (40.0, 140.0, 10.0, 30.0)))
+    return subtract_buffer(fr, average_frames(fr, [(0, 50)]))
+
+
+def test_efa_finds_and_separates_two_overlapping_species():
+    from halos_analysis.analysis.series.efa import efa
+
+    sub = _two_species()
+    a, b = 80, 180
+    res = efa(sub.intensity[a : b + 1], sub.sigma[a : b + 1], (a, b))
+    assert res and res.n_components == 2
+    (s1, e1), (s2, e2) = res.ranges
+    assert s1 < s2 < e1 < e2  # first in, first out
+    assert abs(s1 - 90) < 15 and abs(e2 - 165) < 15
+    assert 0.9 < res.chi2 < 2.0  # EFA ranges are conservative; REGALS fits better
+    # Forward sweep: the second value rises only after the second species appears.
+    k2 = np.flatnonzero(res.forward[:, 1] > 3 * res.forward[5, 1])[0] + a
+    assert 110 < k2 < 140
+
+
+def test_regals_recovers_each_species_rg():
+    from sec_synth import sphere
+
+    from halos_analysis.analysis.guinier import auto_guinier
+    from halos_analysis.analysis.series.regals import regals
+
+    sub = _two_species()
+    a, b = 80, 180
+    res = regals(sub.intensity[a : b + 1], sub.sigma[a : b + 1], (a, b), [(82, 150), (105, 178)])
+    assert res.converged and 0.95 < res.chi2 < 1.1
+    for i, rg in enumerate((22.0, 40.0)):
+        c = res.concentrations[:, i].max()
+        curve = Curve(sub.q, res.profiles[:, i] * c, res.profile_sigma[:, i] * c, "A^-1")
+        truth = auto_guinier(
+            Curve(sub.q, 60 * sphere(sub.q, rg), 1e-3 * np.ones_like(sub.q), "A^-1")
+        )
+        assert auto_guinier(curve).Rg == pytest.approx(truth.Rg, rel=0.03)
+
+
+def test_analyse_series_separates_overlapping_species_into_components():
+    fr = sec_run(n_frames=260, species=((22.0, 115.0, 10.0, 60.0), (40.0, 140.0, 10.0, 30.0)))
+    r = analyse_series(fr)
+    assert r.svd.rank == 2 and len(r.components) == 2
+    assert {c.method for c in r.components} <= {"regals", "efa"}
+    rgs = sorted(c.summary()["Rg"] for c in r.components)
+    assert rgs[0] == pytest.approx(22.6, rel=0.04) and rgs[1] == pytest.approx(41.0, rel=0.05)
+
+
+def test_integral_baseline_converges_and_recovers_fouling():
+    from halos_analysis.analysis.series.baseline import correct_baseline
+
+    fr = sec_run(n_frames=300)
+    t = np.arange(300)
+    eluted = np.cumsum(np.exp(-0.5 * ((t - 150) / 12.0) ** 2))
+    fouling = 0.4 * np.exp(-fr.q / 0.05)  # capillary deposit: small-angle scattering
+    truth = (eluted / eluted[-1])[:, None] * fouling[None, :]
+    fouled = dataclasses_replace(fr, intensity=fr.intensity + truth)
+    sub = subtract_buffer(fouled, average_frames(fouled, [(40, 90)]))
+    bl = correct_baseline(sub, (40, 90), (230, 290), method="integral")
+    assert bl.converged and bl.iterations < 100
+    lo = 60  # before the peak nothing is corrected, after it the full offset
+    assert np.abs(bl.correction[lo]).max() == 0.0
+    # The deposit's profile is measured to the noise of two buffer averages...
+    sd = np.sqrt(sub.sigma[40:91].mean(0) ** 2 / 51 + sub.sigma[230:291].mean(0) ** 2 / 61)
+    assert np.abs((bl.correction[260] - fouling) / sd).max() < 5
+    # ... and its growth follows the eluted protein.
+    frac = bl.correction[90:231, 0] / bl.correction[260, 0]
+    assert np.abs(frac - (eluted / eluted[-1])[90:231]).max() < 0.05
+    lin = correct_baseline(sub, (40, 90), (230, 290), method="linear")
+    assert lin.converged and lin.correction.shape == sub.intensity.shape
+
+
+def dataclasses_replace(obj, **kw):
+    import dataclasses
+
+    return dataclasses.replace(obj, **kw)

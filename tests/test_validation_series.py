@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from halos_analysis.analysis.series import (
@@ -92,7 +93,7 @@ def test_automatic_sample_range_overlaps_raws_and_validates(auto):
     (a, b) = auto.sample_range
     assert auto.sample_check.valid
     assert a <= 206 and b >= 188  # RAW: 188–206
-    c = auto.components[0].summary()
+    c = auto.sample_average.summary()
     assert rel(c["Rg"], 28.36) < 0.03
     assert 55 < c["mw_vc_kda"] < 80 and 55 < c["mw_vp_kda"] < 80  # BSA monomer 66.4 kDa
     assert c["Dmax"] is not None
@@ -110,3 +111,39 @@ def test_given_buffer_is_used_and_validated(run):
     r = analyse_series(frames, SeriesSettings(buffer=((18, 53),)))
     assert r.buffer_ranges == ((18, 53),) and r.buffer_check.valid
     assert r.valid
+
+
+def test_efa_on_raws_ranges_matches_raw(run):
+    from halos_analysis.analysis.series.efa import efa
+
+    frames, _ = run
+    sub = subtract_buffer(frames, average_frames(frames, [(81, 116)]))
+    a, b = 130, 230
+    res = efa(
+        sub.intensity[a : b + 1], sub.sigma[a : b + 1], (a, b), ranges=[(130, 187), (149, 230)]
+    )
+    assert res.converged and res.n_components == 2
+    # RAW: sum of the first EFA profile 75885.4 (its own subtraction of the same frames).
+    assert rel(res.profiles[:, 0].sum(), 75885.43573919893) < 0.01
+
+
+def test_regals_smooth_concentrations_auto_lambda_chi2_matches_raw(run):
+    from halos_analysis.analysis.series.regals import regals
+
+    frames, _ = run
+    sub = subtract_buffer(frames, average_frames(frames, [(81, 116)]))
+    a, b = 130, 230
+    res = regals(sub.intensity[a : b + 1], sub.sigma[a : b + 1], (a, b), [(130, 187), (149, 230)])
+    assert res.converged
+    assert res.chi2 == pytest.approx(0.9948, abs=0.01)  # RAW: x2 0.99484
+    # RAW: first profile sums to 200.48 (normalised to unit RMS like ours).
+    p0 = res.profiles[:, 0] / np.sqrt(np.mean(res.profiles[:, 0] ** 2))
+    assert rel(p0.sum(), 200.47569599218787) < 0.02
+
+
+def test_automatic_deconvolution_separates_dimer_and_monomer(auto):
+    assert auto.svd.rank == 2 and len(auto.components) == 2
+    dimer, monomer = (c.summary() for c in auto.components)
+    assert dimer["range"][0] < monomer["range"][0]
+    assert rel(monomer["Rg"], 28.36) < 0.03 and rel(monomer["mw_vc_kda"], 66.4) < 0.05
+    assert dimer["Rg"] > 1.3 * monomer["Rg"] and 110 < dimer["mw_vc_kda"] < 170

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from halos_analysis.analysis.series.frames import (
     average_frames,
     frame_parameters,
@@ -122,6 +124,7 @@ class SeriesAnalysis:
     efa: EFAResult | None
     deconvolution: Deconvolution | None
     components: tuple[Component, ...]
+    sample_average: Component | None = None
     problems: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     #: Problems caused by the caller's options (a range outside the run): the CLI exits 1.
@@ -167,6 +170,9 @@ class SeriesAnalysis:
             "sample_valid": None if self.sample_check is None else self.sample_check.valid,
             "n_components": len(self.components),
             "components": [c.summary() for c in self.components],
+            "sample_average": (
+                None if self.sample_average is None else self.sample_average.summary()
+            ),
             "peaks": [p.to_dict() for p in self.peaks],
             "rank": None if self.svd is None else self.svd.rank,
             "baseline": None if self.baseline is None else self.baseline.method,
@@ -176,10 +182,89 @@ class SeriesAnalysis:
         }
 
 
-def _peak_region(peaks: Sequence[Peak], n: int) -> Range | None:
+def _elution_region(params: FrameParameters, peaks: Sequence[Peak]) -> Range | None:
+    """Frames around the main peak whose averages carry a particle signal (SNR ≥ limit)."""
     if not peaks:
         return None
-    return (max(0, min(p.left for p in peaks)), min(n - 1, max(p.right for p in peaks)))
+    from halos_analysis.analysis.series.frames import MIN_SNR
+
+    main = max(peaks, key=lambda p: p.prominence)
+    strong = np.nan_to_num(params.snr, nan=0.0) >= MIN_SNR
+    if not strong[main.position]:
+        return None
+    a = b = main.position
+    while a > 0 and strong[a - 1]:
+        a -= 1
+    while b < len(strong) - 1 and strong[b + 1]:
+        b += 1
+    return (a, b) if b - a + 1 >= 10 else None
+
+
+def _deconvolve(subtracted: FrameCurves, region: Range, rank: int, s, problems: list[str]):
+    """EFA ranges, then REGALS-class separation; components of the separated species."""
+    from halos_analysis.analysis.series.efa import efa as run_efa
+    from halos_analysis.analysis.series.regals import regals
+    from halos_analysis.pipeline import analyse_curve
+
+    a, b = region
+    block_i, block_s = subtracted.intensity[a : b + 1], subtracted.sigma[a : b + 1]
+    # The SVD counts any systematic component (a weak inter-particle term, a baseline
+    # change); EFA only places species that appear and disappear in elution order. Fewer
+    # species are tried when the count cannot be placed, down to two.
+    for n_species in range(rank, 1, -1):
+        efa_res = run_efa(block_i, block_s, region, n_components=n_species, q_bins=s.efa_q_bins)
+        if efa_res.ranges:
+            break
+    if not efa_res.ranges:
+        problems.append(
+            f"SVD finds {rank} components in frames {a}-{b} but EFA cannot place 2 or more "
+            f"species in elution order ({', '.join(efa_res.flags)}): not separated"
+        )
+        return efa_res, None, []
+    if efa_res.n_components < rank:
+        problems.append(
+            f"SVD finds {rank} components in frames {a}-{b}; EFA places {efa_res.n_components} "
+            "species in elution order: the others are not separated"
+        )
+    deconv = regals(block_i, block_s, region, efa_res.ranges)
+    if deconv:
+        conc, prof, psig, method = (
+            deconv.concentrations,
+            deconv.profiles,
+            deconv.profile_sigma,
+            "regals",
+        )
+    elif efa_res:
+        conc, prof, psig, method = (
+            efa_res.concentrations,
+            efa_res.profiles,
+            efa_res.profile_sigma,
+            "efa",
+        )
+    else:
+        problems.append(
+            f"{rank} overlapping species in frames {a}-{b}: neither REGALS nor the EFA rotation "
+            "converged; not separated"
+        )
+        return efa_res, deconv, []
+    comps = []
+    for i, (ra, rb) in enumerate(efa_res.ranges):
+        peak_conc = float(conc[:, i].max())
+        curve = Curve(
+            subtracted.q,
+            prof[:, i] * peak_conc,
+            psig[:, i] * peak_conc,
+            subtracted.q_unit,
+            name=f"{subtracted.name}_species{i + 1}",
+            meta={
+                "source": f"{subtracted.name} frames {ra}-{rb} ({method})",
+                "scaled_to": "the species' highest concentration in the run",
+            },
+        )
+        analysis = analyse_curve(curve, macromolecule=s.macromolecule, qrg_max=s.qrg_max)
+        flags = tuple(deconv.flags if method == "regals" else efa_res.flags)
+        comps.append(Component(i + 1, (ra, rb), method, analysis, flags))
+    return efa_res, deconv, comps
 
 
 def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) -> SeriesAnalysis:
@@ -231,6 +316,7 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
     sample_check = None
     svd = efa = deconv = None
     components: list[Component] = []
+    averages: list[Component] = []
     if subtracted is not None:
         params = frame_parameters(
             subtracted, window=s.window, qrg_max=s.qrg_max, macromolecule=s.macromolecule
@@ -238,13 +324,16 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
         if not params.valid.any():
             problems.append("no frame has a Guinier region after subtraction: no per-frame Rg")
         sample_check, samples = _samples(subtracted, params, traces, peaks, s, problems, errors)
-        region = _peak_region(peaks, n)
+        region = _elution_region(params, peaks)
         if region is not None:
             a, b = region
             ib, sb, _ = bin_q(
                 subtracted.intensity[a : b + 1], subtracted.sigma[a : b + 1], s.efa_q_bins
             )
             svd = svd_rank(ib, sb, region, keep_vectors=min(5, b - a + 1))
+            if s.deconvolve and svd.rank >= 2:
+                efa, deconv, separated = _deconvolve(subtracted, region, svd.rank, s, problems)
+                components.extend(separated)
         for k, found in enumerate(samples):
             check = found.check if found else None
             if not found or check is None:
@@ -256,8 +345,17 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
                 f"{frames.name} frames {check.ranges[0][0]}-{check.ranges[-1][1]}"
             )
             analysis = analyse_curve(curve, macromolecule=s.macromolecule, qrg_max=s.qrg_max)
-            components.append(
+            averages.append(
                 Component(k + 1, (check.ranges[0][0], check.ranges[-1][1]), "average", analysis)
+            )
+        if not components:
+            # One species per peak, or no separation possible: the validated averages.
+            components = list(averages)
+        elif averages:
+            notes.append(
+                f"{len(components)} species separated ({components[0].method}); the validated "
+                f"sample range {averages[0].range[0]}-{averages[0].range[1]} is reported as "
+                "sample_average"
             )
     for c in components:
         if not c.analysis.guinier.valid:
@@ -282,6 +380,7 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
         efa=efa,
         deconvolution=deconv,
         components=tuple(components),
+        sample_average=averages[0] if averages else None,
         problems=tuple(problems),
         notes=tuple(notes),
         input_errors=tuple(errors),
@@ -293,8 +392,18 @@ def _buffer(frames, traces, peaks, s: SeriesSettings, problems: list[str], error
     kw = {"alpha": s.alpha, "correction": s.correction, "trend_alpha": s.trend_alpha}
     post = None
     if s.buffer is not None:
+        given = tuple(s.buffer)
+        if s.baseline != "none" and len(given) >= 2:
+            # With a baseline correction the first range is the buffer subtracted and the
+            # last one the end of the baseline.
+            given, post_given = given[:1], given[-1:]
+        else:
+            post_given = None
         try:
-            check = validate_buffer_range(frames, s.buffer, traces=traces, **kw)
+            check = validate_buffer_range(frames, given, traces=traces, **kw)
+            if post_given is not None:
+                pc = validate_buffer_range(frames, post_given, traces=traces, **kw)
+                post = RangeSearch("buffer", True, pc.ranges, pc, "given", 0)
         except HalosInputError as exc:
             problems.append(f"--buffer: {exc.reason}")
             errors.append(f"--buffer: {exc.reason}")
@@ -303,8 +412,12 @@ def _buffer(frames, traces, peaks, s: SeriesSettings, problems: list[str], error
             problems.append(
                 f"the given buffer range is not valid ({'; '.join(check.reasons)}); used anyway"
             )
+        if post is None and s.baseline != "none" and peaks:
+            post = find_buffer_range(
+                frames, traces, peaks, min_frames=s.buffer_min_frames, region="after", **kw
+            )
         found = RangeSearch("buffer", True, check.ranges, check, "given", 0)
-        return found, check, None
+        return found, check, post
     found = find_buffer_range(frames, traces, peaks, min_frames=s.buffer_min_frames, **kw)
     if not found:
         problems.append(f"no valid buffer range: {found.reason}")
