@@ -369,3 +369,38 @@ def dataclasses_replace(obj, **kw):
     import dataclasses
 
     return dataclasses.replace(obj, **kw)
+
+
+# --- workflow: the `sec` measurement type ------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_workflow_sec_row_runs_one_series_job_and_reports_it(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    work = tmp_path / "wf"
+    (work / "config").mkdir(parents=True)
+    _write_raw_series(work / "run.hdf5", sec_run())
+    cfg = (root / "config" / "config.yaml").read_text()
+    (work / "config" / "config.yaml").write_text(cfg)
+    (work / "config" / "samples.tsv").write_text(
+        "name\ttype\tframes\tdescription\nbsa_sec\tsec\trun.hdf5\tsimulated SEC run\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "halos_analysis", "run", "--cores", "2", "--directory", str(work)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    res = work / "results"
+    summary = json.loads((res / "bsa_sec" / "bsa_sec_series.json").read_text())
+    assert summary["valid"] and summary["n_components"] == 1
+    rows = json.loads((res / "summary.json").read_text())
+    rows = rows["samples"] if isinstance(rows, dict) else rows
+    assert any(r["sample"] == "bsa_sec" and r["guinier_rg"] for r in rows)
+    html = (res / "report.html").read_text()
+    assert "Series: intensity and Rg per frame" in html
+    assert (res / "logs" / "series" / "bsa_sec.log").exists()

@@ -31,7 +31,7 @@ import numpy as np
 from halos_analysis.errors import HalosInputError
 from halos_analysis.types import FrameCurves, normalise_q_unit
 
-__all__ = ["expand_inputs", "read_raw_series", "read_series"]
+__all__ = ["expand_inputs", "is_curve_input", "read_raw_series", "read_series"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,36 @@ def expand_inputs(inputs: Sequence[str | Path]) -> list[str]:
                 raise HalosInputError("file not found", s)
             out.append(s)
     return out
+
+
+def is_curve_input(paths: Sequence[str | Path]) -> bool:
+    """Whether files are 1D curves (text, RAW series, NXcanSAS frames), not detector images.
+
+    Text files (``.dat``, ``.txt``, ``.csv``, ``.out``) are curves; an HDF5 file is when it
+    holds RAW's ``profiles/q`` or an NXcanSAS ``SASentry``. Anything else (CBF, EDF, TIFF,
+    Eiger files) is a frame stack to integrate first.
+    """
+    import h5py
+
+    paths = [str(p) for p in paths]
+    if not paths:
+        return False
+    if all(Path(p).suffix.lower() in (".dat", ".txt", ".csv", ".out") for p in paths):
+        return True
+    if len(paths) != 1 or not _is_hdf5(paths[0]):
+        return False
+    try:
+        with h5py.File(paths[0], "r") as h5:
+            if "profiles" in h5 and "q" in h5["profiles"]:
+                return True
+            for g in h5.values():
+                canSAS = g.attrs.get("canSAS_class")
+                canSAS = canSAS.decode() if isinstance(canSAS, bytes) else canSAS
+                if canSAS == "SASentry":
+                    return True
+    except OSError:
+        return False
+    return False
 
 
 def _is_hdf5(path: str) -> bool:
