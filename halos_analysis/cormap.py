@@ -33,6 +33,11 @@ def longest_runs(diff: np.ndarray) -> np.ndarray:
     Zeros belong to neither sign and end any run (the convention of
     :func:`halos_analysis.reduce.longest_run`).
 
+    All rows are laid end to end: the run starts are the points whose sign differs from the
+    previous point's (every row's first point is one), the run lengths are the gaps
+    between consecutive starts, and each row's longest is a ``maximum.reduceat`` over its
+    runs — linear in the number of points, with one int8 and one boolean copy of the data.
+
     Parameters
     ----------
     diff : ndarray, shape (..., n)
@@ -44,17 +49,20 @@ def longest_runs(diff: np.ndarray) -> np.ndarray:
         The longest run of each row (0 for an all-zero row).
     """
     d = np.asarray(diff)
-    if d.shape[-1] == 0:
-        return np.zeros(d.shape[:-1], dtype=np.int64)
-    s = np.sign(d).astype(np.int8)
-    n = s.shape[-1]
-    idx = np.arange(n, dtype=np.int64)
-    # A run starts where the sign differs from the one before it (or at the first point).
-    new = np.ones(s.shape, dtype=bool)
-    new[..., 1:] = s[..., 1:] != s[..., :-1]
-    start = np.maximum.accumulate(np.where(new, idx, 0), axis=-1)
-    length = np.where(s != 0, idx - start + 1, 0)
-    return length.max(axis=-1).astype(np.int64)
+    shape = d.shape[:-1]
+    n = d.shape[-1] if d.ndim else 0
+    if n == 0 or d.size == 0:
+        return np.zeros(shape, dtype=np.int64)
+    s = np.sign(d).astype(np.int8).reshape(-1, n)
+    m = s.shape[0]
+    new = np.empty(s.shape, dtype=bool)
+    new[:, 0] = True
+    np.not_equal(s[:, 1:], s[:, :-1], out=new[:, 1:])
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.append(starts, m * n))
+    lengths[s.ravel()[starts] == 0] = 0
+    first = np.searchsorted(starts, np.arange(m, dtype=np.int64) * n)
+    return np.maximum.reduceat(lengths, first).astype(np.int64).reshape(shape)
 
 
 @lru_cache(maxsize=64)
@@ -170,7 +178,7 @@ def cormap_against_reference(
     return p, adjust_pvalues(p, correction, axis=-1), runs
 
 
-def cormap_pairs(intensity: np.ndarray, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def cormap_pairs(intensity: np.ndarray, block: int = 128) -> tuple[np.ndarray, np.ndarray]:
     """Longest runs and raw p-values of every pair of curves, built blockwise.
 
     Parameters
@@ -178,7 +186,7 @@ def cormap_pairs(intensity: np.ndarray, block: int = 256) -> tuple[np.ndarray, n
     intensity : ndarray, shape (m, n)
         The curves on one q grid.
     block : int
-        Rows per block (memory ~ block² × n bytes).
+        Rows per block (memory ~ 10 × block² × n bytes).
 
     Returns
     -------

@@ -257,7 +257,8 @@ def test_cli_json_contract_and_outputs(tmp_path, capsys):
         assert comp[key] is not None
     table = (tmp_path / "out" / "run_frames.csv").read_text().splitlines()
     assert len(table) == 302 and table[1].startswith("frame,frame_id,")
-    assert (tmp_path / "out" / "run_component1.dat").exists()
+    assert (tmp_path / "out" / "run_component1" / "run_component1.dat").exists()
+    assert (tmp_path / "out" / "run_subtracted.h5").exists()
 
 
 def test_cli_buffer_outside_run_exits_1_and_still_writes_the_table(tmp_path, capsys):

@@ -200,7 +200,39 @@ def _elution_region(params: FrameParameters, peaks: Sequence[Peak]) -> Range | N
     return (a, b) if b - a + 1 >= 10 else None
 
 
-def _deconvolve(subtracted: FrameCurves, region: Range, rank: int, s, problems: list[str]):
+#: A separated species and the validated sample range's average must agree on Rg to
+#: 3 combined σ plus this relative margin (tools differ by ~1–2 % on one curve).
+_RG_MARGIN = 0.02
+
+
+def _disagreement(separated: Sequence[Component], average: Component) -> str:
+    """Why the separated species at the sample range contradict its average ('' if not).
+
+    The sample range passed the one-species tests, so the species that dominates there must
+    have the average's Rg; when it does not, the separation split that species (EFA ranges
+    blurred by a weak systematic term, rotational ambiguity) and is not to be trusted.
+    """
+    a, b = average.range
+    g_avg = average.analysis.guinier
+    inside = [c for c in separated if c.range[0] <= b and c.range[1] >= a] or list(separated)
+    # Of the species present there, the one with most signal (curves are scaled to each
+    # species' highest concentration).
+    main = max(inside, key=lambda c: float(np.nanmean(c.analysis.curve.intensity[:10])))
+    g = main.analysis.guinier
+    if not (g.valid and g_avg.valid):
+        return f"species {main.index} has no Guinier region" if g_avg.valid else ""
+    tol = 3.0 * float(np.hypot(g.Rg_err, g_avg.Rg_err)) + _RG_MARGIN * g_avg.Rg
+    if abs(g.Rg - g_avg.Rg) > tol:
+        return (
+            f"species {main.index} Rg {g.Rg:.4g} vs {g_avg.Rg:.4g} of frames {a}-{b}, "
+            f"beyond {tol:.2g}"
+        )
+    return ""
+
+
+def _deconvolve(
+    subtracted: FrameCurves, region: Range, rank: int, s, problems: list[str], notes: list[str]
+):
     """EFA ranges, then REGALS-class separation; components of the separated species."""
     from halos_analysis.analysis.series.efa import efa as run_efa
     from halos_analysis.analysis.series.regals import regals
@@ -222,11 +254,12 @@ def _deconvolve(subtracted: FrameCurves, region: Range, rank: int, s, problems: 
         )
         return efa_res, None, []
     if efa_res.n_components < rank:
-        problems.append(
+        notes.append(
             f"SVD finds {rank} components in frames {a}-{b}; EFA places {efa_res.n_components} "
             "species in elution order: the others are not separated"
         )
-    deconv = regals(block_i, block_s, region, efa_res.ranges)
+    ranges = efa_res.ranges
+    deconv = regals(block_i, block_s, region, ranges)
     if deconv:
         conc, prof, psig, method = (
             deconv.concentrations,
@@ -248,7 +281,7 @@ def _deconvolve(subtracted: FrameCurves, region: Range, rank: int, s, problems: 
         )
         return efa_res, deconv, []
     comps = []
-    for i, (ra, rb) in enumerate(efa_res.ranges):
+    for i, (ra, rb) in enumerate(ranges):
         peak_conc = float(conc[:, i].max())
         curve = Curve(
             subtracted.q,
@@ -332,7 +365,9 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
             )
             svd = svd_rank(ib, sb, region, keep_vectors=min(5, b - a + 1))
             if s.deconvolve and svd.rank >= 2:
-                efa, deconv, separated = _deconvolve(subtracted, region, svd.rank, s, problems)
+                efa, deconv, separated = _deconvolve(
+                    subtracted, region, svd.rank, s, problems, notes
+                )
                 components.extend(separated)
         for k, found in enumerate(samples):
             check = found.check if found else None
@@ -348,6 +383,14 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
             averages.append(
                 Component(k + 1, (check.ranges[0][0], check.ranges[-1][1]), "average", analysis)
             )
+        if components and averages:
+            why = _disagreement(components, averages[0])
+            if why:
+                notes.append(
+                    f"the separated species disagree with the validated sample range ({why}): "
+                    "separation not used, the sample range's average is reported"
+                )
+                components = []
         if not components:
             # One species per peak, or no separation possible: the validated averages.
             components = list(averages)
