@@ -147,3 +147,30 @@ def test_automatic_deconvolution_separates_dimer_and_monomer(auto):
     assert dimer["range"][0] < monomer["range"][0]
     assert rel(monomer["Rg"], 28.36) < 0.03 and rel(monomer["mw_vc_kda"], 66.4) < 0.05
     assert dimer["Rg"] > 1.3 * monomer["Rg"] and 110 < dimer["mw_vc_kda"] < 170
+
+
+# --- larger real tier: molass-data (GPL data; only in the test/bench environment) -------------
+
+
+@pytest.mark.slow
+def test_molass_aldolase_ovalbumin_mixture_is_separated():
+    molass_data = pytest.importorskip("molass_data")
+    frames = read_series([f"{molass_data.SAMPLE1}/PREFIX1_0*.dat"], q_unit="A^-1")
+    assert any("read around" in n for n in frames.meta["notes"])  # a σ = 0 bin in the files
+    r = analyse_series(frames, SeriesSettings(subtracted=True))
+    assert r.valid, r.problems
+    rgs = sorted(c.summary()["Rg"] for c in r.components)
+    mws = sorted(c.summary()["mw_vc_kda"] for c in r.components)
+    assert len(rgs) == 2
+    assert 22 < rgs[0] < 26 and 32 < rgs[1] < 38  # ovalbumin ~23-24 Å, aldolase ~34-35 Å
+    assert 35 < mws[0] < 55 and 120 < mws[1] < 180  # 43-45 kDa and 158 kDa
+
+
+@pytest.mark.slow
+def test_molass_run_without_a_trend_free_range_says_so():
+    molass_data = pytest.importorskip("molass_data")
+    frames = read_series([f"{molass_data.SAMPLE4}/PREFIX4_0*.dat"], q_unit="A^-1")
+    r = analyse_series(frames, SeriesSettings(subtracted=True))
+    assert not r.valid and r.sample_check is None
+    assert any("no valid sample range" in p for p in r.problems)
+    assert r.params is not None and r.params.valid.sum() > 50  # the per-frame table is there

@@ -190,20 +190,67 @@ def read_raw_series(path: str | Path, q_unit: str | None = None) -> FrameCurves:
     )
 
 
-def _stack_curves(paths: Sequence[str], q_unit: str | None) -> FrameCurves:
-    from halos_analysis.io.curves import read_curve
+def _fast_columns(path: str) -> np.ndarray | None:
+    """q, I, σ of a plain numeric text file (``#`` comments), or None if it is not one."""
+    import warnings
 
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.loadtxt(path, comments="#", ndmin=2)
+    except (ValueError, OSError):
+        return None
+    if data.ndim != 2 or data.shape[1] < 3 or len(data) < 2:
+        return None
+    return data[:, :3]
+
+
+def _read_frame(path: str, q_unit: str | None, notes: list[str], first: bool):
+    """One curve of a series: strict reader first, leniently around bad rows.
+
+    Real runs hold bins a detector or pipeline marks with σ = 0 or NaN (a masked pixel
+    ring): the strict :func:`read_curve` refuses such a file; here its numbers are kept and
+    the bin is dropped from the whole series later (:func:`_clean`), with a note.
+    """
+    from halos_analysis.io.curves import guess_q_unit, read_curve
+    from halos_analysis.types import Curve
+
+    if not first:
+        cols = _fast_columns(path)
+        if cols is not None:
+            return Curve(
+                cols[:, 0], cols[:, 1], cols[:, 2], q_unit or "A^-1", meta={"source": path}
+            )
+    try:
+        return read_curve(path, q_unit=q_unit)
+    except HalosInputError as exc:
+        cols = _fast_columns(path)
+        if cols is None:
+            raise
+        unit = q_unit or guess_q_unit(cols[:, 0])
+        if first:
+            notes.append(
+                f"{path}: {exc.reason}; read around (such bins are dropped from the series)"
+                + ("" if q_unit else f"; q unit guessed {unit} from the q range")
+            )
+        return Curve(cols[:, 0], cols[:, 1], cols[:, 2], unit, meta={"source": path})
+
+
+def _stack_curves(paths: Sequence[str], q_unit: str | None) -> FrameCurves:
     curves = []
     notes: list[str] = []
+    unit = q_unit
     for i, p in enumerate(paths):
         try:
-            c = read_curve(p, q_unit=q_unit)
+            c = _read_frame(p, unit, notes, first=i == 0)
         except HalosInputError as exc:
             if i == 0:
                 raise
             # A run cut short: the last file half-written, or a frame missing in the middle.
             notes.append(f"{p} unreadable ({exc.reason}): run cut short, {i} frames kept")
             break
+        if i == 0:
+            unit = c.q_unit  # one unit for the series: the first file's
         curves.append(c)
     first = curves[0]
     if q_unit is None:

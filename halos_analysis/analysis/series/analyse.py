@@ -205,6 +205,36 @@ def _elution_region(params: FrameParameters, peaks: Sequence[Peak]) -> Range | N
 _RG_MARGIN = 0.02
 
 
+def _implausible(separated: Sequence[Component]) -> str:
+    """Why a separation is not a set of distinct particles ('' if it is).
+
+    Every species needs a Guinier region and an Rg above the resolution π/q_max of the data
+    (a smaller "species" is a background term, not a particle the data can see); no two
+    species may have the same Rg within 3 combined σ plus :data:`_RG_MARGIN` (then one
+    species has been split in two by the rotational ambiguity, not separated from another).
+    """
+    for c in separated:
+        g = c.analysis.guinier
+        q = c.analysis.curve.q
+        if not g.valid:
+            return f"species {c.index} has no Guinier region"
+        if g.Rg < np.pi / float(q[-1]):
+            return (
+                f"species {c.index} Rg {g.Rg:.3g} is below the resolution π/q_max "
+                f"{np.pi / float(q[-1]):.3g}: a background term, not a particle"
+            )
+    for i, c in enumerate(separated):
+        for d in separated[i + 1 :]:
+            gc, gd = c.analysis.guinier, d.analysis.guinier
+            tol = 3.0 * float(np.hypot(gc.Rg_err, gd.Rg_err)) + _RG_MARGIN * max(gc.Rg, gd.Rg)
+            if abs(gc.Rg - gd.Rg) <= tol:
+                return (
+                    f"species {c.index} and {d.index} have the same Rg ({gc.Rg:.4g}, "
+                    f"{gd.Rg:.4g}): one species split in two"
+                )
+    return ""
+
+
 def _disagreement(separated: Sequence[Component], average: Component) -> str:
     """Why the separated species at the sample range contradict its average ('' if not).
 
@@ -383,12 +413,18 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
             averages.append(
                 Component(k + 1, (check.ranges[0][0], check.ranges[-1][1]), "average", analysis)
             )
-        if components and averages:
-            why = _disagreement(components, averages[0])
+        if components:
+            why = _implausible(components)
+            if not why and averages:
+                why = _disagreement(components, averages[0])
             if why:
                 notes.append(
-                    f"the separated species disagree with the validated sample range ({why}): "
-                    "separation not used, the sample range's average is reported"
+                    f"separation of {len(components)} species not used ({why}); "
+                    + (
+                        "the validated sample ranges' averages are reported"
+                        if averages
+                        else "no validated sample range to report instead"
+                    )
                 )
                 components = []
         if not components:
