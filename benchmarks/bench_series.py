@@ -107,6 +107,17 @@ def median_time(fn, repeats: int) -> tuple[float, Any]:
     return statistics.median(times), out
 
 
+def elution_region(p, peaks) -> tuple[int, int]:
+    """Contiguous frames around the main apex with SNR ≥ 10 (as analyse_series takes)."""
+    strong = np.nan_to_num(p.snr) >= 10
+    a = b = max(peaks, key=lambda pk: pk.prominence).position
+    while a > 0 and strong[a - 1]:
+        a -= 1
+    while b < len(strong) - 1 and strong[b + 1]:
+        b += 1
+    return a, b
+
+
 def issue_pipeline(fr: FrameCurves):
     """Buffer + per-frame Rg/MW + sample + SVD + EFA, the steps the issue's target counts."""
     tr = intensity_traces(fr)
@@ -116,11 +127,13 @@ def issue_pipeline(fr: FrameCurves):
     p = frame_parameters(sub)
     main = max(peaks, key=lambda pk: pk.prominence)
     sample = find_sample_range(sub, p, tr, main)
-    strong = np.flatnonzero(np.nan_to_num(p.snr) >= 10)
-    a, b = int(strong.min()), int(strong.max())
+    a, b = elution_region(p, peaks)
     ib, sb, _ = bin_q(sub.intensity[a : b + 1], sub.sigma[a : b + 1], 100)
     sv = svd_rank(ib, sb, (a, b))
-    e = efa(sub.intensity[a : b + 1], sub.sigma[a : b + 1], (a, b), n_components=max(sv.rank, 1))
+    for n_species in range(max(sv.rank, 2), 1, -1):
+        e = efa(sub.intensity[a : b + 1], sub.sigma[a : b + 1], (a, b), n_components=n_species)
+        if e.ranges:
+            break
     return buf, sample, sv, e, p
 
 
@@ -134,15 +147,22 @@ def steps(fr: FrameCurves, repeats: int) -> dict[str, float]:
     out["per_frame"], p = median_time(lambda: frame_parameters(sub), repeats)
     main = max(peaks, key=lambda pk: pk.prominence)
     out["sample"], _ = median_time(lambda: find_sample_range(sub, p, tr, main), repeats)
-    strong = np.flatnonzero(np.nan_to_num(p.snr) >= 10)
-    a, b = int(strong.min()), int(strong.max())
+    a, b = elution_region(p, peaks)
     block_i, block_s = sub.intensity[a : b + 1], sub.sigma[a : b + 1]
     out["svd"], sv = median_time(
         lambda: svd_rank(*bin_q(block_i, block_s, 100)[:2], (a, b)), repeats
     )
-    out["efa"], e = median_time(
-        lambda: efa(block_i, block_s, (a, b), n_components=max(sv.rank, 2)), repeats
-    )
+
+    def placed_efa():
+        # As analyse_series: from the SVD rank down to 2 species until EFA places them.
+        for n_species in range(max(sv.rank, 2), 1, -1):
+            res = efa(block_i, block_s, (a, b), n_components=n_species)
+            if res.ranges:
+                return res
+        return res
+
+    out["efa"], e = median_time(placed_efa, repeats)
+    out["efa_species"] = e.n_components if e.ranges else 0
     if e.ranges:
         out["regals"], _ = median_time(lambda: regals(block_i, block_s, (a, b), e.ranges), repeats)
     out["elution_region_frames"] = b - a + 1
@@ -176,10 +196,10 @@ def timed(key, fn):
     out[key] = time.perf_counter() - t
     return r
 ok, b0, b1 = timed("buffer", lambda: raw.find_buffer_range(series))
-out["buffer_range"] = [b0, b1]
+out["buffer_range"] = [int(b0), int(b1)]
 timed("per_frame", lambda: raw.set_buffer_range(series, [[b0, b1]]))
 ok, s0, s1 = timed("sample", lambda: raw.find_sample_range(series))
-out["sample_range"] = [s0, s1]
+out["sample_range"] = [int(s0), int(s1)]
 a, b = int(sys.argv[2]), int(sys.argv[3])
 t = time.perf_counter(); raw.svd(series, framei=a, framef=b); out["svd"] = time.perf_counter() - t
 mid = (a + b) // 2
@@ -192,17 +212,20 @@ out["efa_rotation"] = time.perf_counter() - t
 # The EFA sweeps (forward and backward), as RAW's EFA panel computes them.
 import bioxtasraw.SASCalc as SASCalc
 sasms = series.subtracted_sasm_list[a : b + 1]
-for key, binning in (("efa", False), ("efa_binned", True)):
+sweeps = (("efa", True),) + ((("efa_full_q", False),) if sys.argv[4] == "1" else ())
+for key, binning in sweeps:
     A = SASCalc.prepareSASMsforSVD(sasms, True, binning, 100)[0]
     t = time.perf_counter()
     SASCalc.runEFA(A, True)
     SASCalc.runEFA(A, False)
     out[key] = time.perf_counter() - t
-print(json.dumps(out))
+print(json.dumps(out, default=float))
 """
 
 
-def run_raw(raw_python: str, fr: FrameCurves, region: tuple[int, int]) -> dict[str, Any] | None:
+def run_raw(
+    raw_python: str, fr: FrameCurves, region: tuple[int, int], full_q: bool = False
+) -> dict[str, Any] | None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "run.npz"
         np.savez(data, q=fr.q, I=fr.intensity, S=fr.sigma)
@@ -211,7 +234,7 @@ def run_raw(raw_python: str, fr: FrameCurves, region: tuple[int, int]) -> dict[s
         # RAW's numba functions compile on first use (36–57 s): a warm-up run on the real
         # run first, so the timed one measures the analysis, as for ours.
         run = subprocess.run(
-            [raw_python, str(script), str(data), str(region[0]), str(region[1])],
+            [raw_python, str(script), str(data), str(region[0]), str(region[1]), str(int(full_q))],
             capture_output=True,
             text=True,
         )
@@ -226,6 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, nargs="+", default=[1000, 2000, 3000])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--raw-python", help="python of an environment with bioxtasraw installed")
+    ap.add_argument(
+        "--raw-full-q",
+        action="store_true",
+        help="also time RAW's EFA sweeps on the full q grid (minutes per run)",
+    )
     ap.add_argument("--validation", type=Path, default=DEFAULT_VALIDATION)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -275,11 +303,10 @@ def main(argv: list[str] | None = None) -> int:
             "raw_issue_s": RAW_ISSUE.get(n),
         }
         if args.raw_python:
-            strong = np.flatnonzero(np.nan_to_num(p.snr) >= 10)
-            row["raw_measured_s"] = run_raw(
-                args.raw_python, fr, (int(strong.min()), int(strong.max()))
-            )
+            region = elution_region(p, find_peaks(intensity_traces(fr)))
+            row["raw_measured_s"] = run_raw(args.raw_python, fr, region, args.raw_full_q)
         report["runs"][n] = row
+        print(f"done {n} frames: {json.dumps(row, default=str)}", file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -301,7 +328,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             "        steps: "
-            + ", ".join(f"{k} {v:.3f}" for k, v in st.items() if k != "elution_region_frames")
+            + ", ".join(
+                f"{k} {v:.3f}"
+                for k, v in st.items()
+                if k not in ("elution_region_frames", "efa_species")
+            )
             + f" (elution region {st['elution_region_frames']} frames)"
         )
         print(
