@@ -287,11 +287,12 @@ def _existing_outputs(args: argparse.Namespace) -> list[Path]:
 
 
 def _series_outputs(args: argparse.Namespace) -> list[Path]:
+    """What `halos series -o OUTDIR` would replace: the named run's files, else any run's."""
     from halos_analysis.series_cli import series_outputs
 
-    return list(series_outputs(args.outdir, args.name).values()) if args.name else [
-        Path(args.outdir) / "_none_"
-    ] + list(Path(args.outdir).glob("*_series.json"))
+    if args.name:
+        return list(series_outputs(args.outdir, args.name).values())
+    return list(Path(args.outdir).glob("*_series.json"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -156,7 +156,7 @@ def test_automatic_deconvolution_separates_dimer_and_monomer(auto):
 def test_molass_aldolase_ovalbumin_mixture_is_separated():
     molass_data = pytest.importorskip("molass_data")
     frames = read_series([f"{molass_data.SAMPLE1}/PREFIX1_0*.dat"], q_unit="A^-1")
-    assert any("read around" in n for n in frames.meta["notes"])  # a σ = 0 bin in the files
+    assert any("dropped" in n for n in frames.meta["notes"])  # a σ = 0 bin in the files
     r = analyse_series(frames, SeriesSettings(subtracted=True))
     assert r.valid, r.problems
     rgs = sorted(c.summary()["Rg"] for c in r.components)
