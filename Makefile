@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_integrate.py
 	$(BIN)/python benchmarks/bench_analysis.py
 	$(BIN)/python benchmarks/bench_accuracy.py --stress
+	$(BIN)/python benchmarks/bench_series.py $(if $(RAW_PYTHON),--raw-python $(RAW_PYTHON))
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

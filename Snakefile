@@ -18,6 +18,7 @@ include: "workflow/rules/integrate.smk"
 include: "workflow/rules/reduce.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/export.smk"
+include: "workflow/rules/series.smk"
 
 
 rule all:

@@ -32,6 +32,7 @@ from halos_analysis.commands import (
     cmd_validate,
 )
 from halos_analysis.errors import HalosError, HalosInputError
+from halos_analysis.series_cli import add_series_parser
 
 # --- parser ----------------------------------------------------------------------------------
 
@@ -255,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="also write the JSON report here")
     p.set_defaults(func=cmd_validate)
 
+    add_series_parser(add)
+
     return parser
 
 
@@ -276,10 +279,20 @@ def _existing_outputs(args: argparse.Namespace) -> list[Path]:
         "simulate": lambda: [Path(args.outdir) / "truth.json"],
         "validate": lambda: [args.output],
         "compare": lambda: [args.output],
+        "series": lambda: [] if not args.outdir else list(_series_outputs(args)),
     }.get(args.command)
     if outputs is None:
         return []
     return [Path(p) for p in outputs() if p is not None and Path(p).exists()]
+
+
+def _series_outputs(args: argparse.Namespace) -> list[Path]:
+    """What `halos series -o OUTDIR` would replace: the named run's files, else any run's."""
+    from halos_analysis.series_cli import series_outputs
+
+    if args.name:
+        return list(series_outputs(args.outdir, args.name).values())
+    return list(Path(args.outdir).glob("*_series.json"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from halos_analysis.errors import HalosInputError
+from halos_analysis.series_cli import cmd_series  # noqa: F401 - `halos series` (own module)
 
 
 def _print_json(obj: object) -> None:

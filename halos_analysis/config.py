@@ -212,7 +212,9 @@ def load_samples(
             raise HalosInputError(f"measurement name {name!r} used twice", path, f"row {i} name")
         poni = row.get("poni") or geometry.get("poni")
         mask = row.get("mask") or geometry.get("mask")
-        if poni is None:
+        if poni is None and row["type"] != "sec":
+            # A SEC run given as 1D curves is not integrated (a frame stack without a
+            # PONI fails at its integration step, naming the row).
             raise HalosInputError(
                 "no PONI file (give a poni column or geometry.poni in the config)",
                 path,

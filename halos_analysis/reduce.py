@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from halos_analysis.cormap import cormap_pairs
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.curves import normalise_intensity_unit
 from halos_analysis.types import Curve, SimilarityResult
@@ -180,13 +181,12 @@ def cormap_test(
     n = len(curves)
     data = np.vstack([c.intensity for c in curves])
     npts = data.shape[1]
-    runs = np.zeros((n, n), dtype=np.int64)
-    pvals = np.ones((n, n))
+    # Run lengths of all pairs at once (blockwise); the exact p-value of each distinct run.
+    runs, _ = cormap_pairs(data)
     iu, ju = np.triu_indices(n, 1)
-    for i, j in zip(iu, ju, strict=True):
-        c = longest_run(data[j] - data[i])
-        runs[i, j] = runs[j, i] = c
-        pvals[i, j] = pvals[j, i] = cormap_pvalue(npts, c)
+    exact = {int(c): cormap_pvalue(npts, int(c)) for c in np.unique(runs[iu, ju])}
+    pvals = np.ones((n, n))
+    pvals[iu, ju] = pvals[ju, iu] = [exact[int(c)] for c in runs[iu, ju]]
     adjusted = np.ones((n, n))
     adj = _adjust(pvals[iu, ju], correction)
     adjusted[iu, ju] = adjusted[ju, iu] = adj

@@ -27,6 +27,12 @@ PLOT_TITLES: dict[str, str] = {
     "kratky": "Dimensionless Kratky plot",
     "pr": "Pair-distance distribution P(r)",
     "similarity": "Frame similarity (CorMap)",
+    # SEC series (halos_analysis.export.series_plots.SERIES_PLOT_KINDS).
+    "series_trace": "Series: intensity and Rg per frame, buffer (blue) and sample (red) ranges",
+    "series_svd": "Series: singular values of the elution region",
+    "series_efa": "Series: evolving factor analysis (forward, backward)",
+    "series_concentrations": "Series: concentrations of the separated species",
+    "series_components": "Series: curves of the components",
 }
 
 _CSS = """

@@ -20,6 +20,7 @@ except HalosInputError as exc:
 
 RESULTS = config["results"]
 SAMPLES = [m.name for m in MEASUREMENTS.values() if m.type == "sample"]
+SEC_RUNS = [m.name for m in MEASUREMENTS.values() if m.type == "sec"]
 CONFIGFILES = [str(f) for f in workflow.configfiles]
 # Samples compared with each other: a group of two or more sharing a compare_group.
 COMPARE_GROUPS = {}
@@ -33,6 +34,7 @@ wildcard_constraints:
     name="|".join(MEASUREMENTS) or "NONE",
     sample="|".join(SAMPLES) or "NONE",
     group="|".join(COMPARE_GROUPS) or "NONE",
+    run="|".join(SEC_RUNS) or "NONE",
 
 
 def measurement(wildcards):
@@ -79,6 +81,17 @@ def buffer_averages(wildcards):
     ]
 
 
+def series_input(wildcards):
+    """A SEC run's curves as given (1D curves), else its integrated frames file."""
+    from halos_analysis.io.series import is_curve_input
+
+    m = MEASUREMENTS[wildcards.run]
+    files = [f.split("::", 1)[0] for f in m.frames]
+    if is_curve_input(files):
+        return files
+    return f"{RESULTS}/{m.name}/{m.name}_frames.h5"
+
+
 def final_outputs():
     out = [
         f"{RESULTS}/summary.csv",
@@ -88,4 +101,6 @@ def final_outputs():
     for s in SAMPLES:
         out += [f"{RESULTS}/{s}/{s}.h5", f"{RESULTS}/{s}/summary.json"]
     out += [comparison_json(g) for g in COMPARE_GROUPS]
+    for r in SEC_RUNS:
+        out += [f"{RESULTS}/{r}/{r}_series.json", f"{RESULTS}/{r}/summary.json"]
     return out

@@ -87,7 +87,7 @@ rule compare:
 
 rule summarise:
     input:
-        expand(f"{RESULTS}/{{sample}}/summary.json", sample=SAMPLES),
+        expand(f"{RESULTS}/{{sample}}/summary.json", sample=SAMPLES + SEC_RUNS),
         expand(f"{RESULTS}/{{sample}}/{{sample}}.h5", sample=SAMPLES),
         [comparison_json(g) for g in COMPARE_GROUPS],
     output:
