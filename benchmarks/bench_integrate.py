@@ -250,12 +250,12 @@ def write_measurement(outdir: Path, name: str, frames, ai, mask) -> Path:
     # simulation uses it): bitshuffle-LZ4, one chunk per frame, as the detector writes.
     from halos_analysis.simulate import DETECTORS as SETUPS
     from halos_analysis.simulate import write_eiger_master
-    from halos_analysis.simulate_writers import _write_eiger_data
+    from halos_analysis.simulate_writers import write_eiger_data
 
     n = len(frames)
     outdir.mkdir(parents=True, exist_ok=True)
     fname = f"{name}_data_000001.h5"
-    _write_eiger_data(outdir / fname, iter(frames), n, frames.shape[1:], 0)
+    write_eiger_data(outdir / fname, iter(frames), n, frames.shape[1:], 0)
     monitor = np.full(n, 1.0e6)
     trans = np.full(n, 0.4)
     return write_eiger_master(outdir, name, SETUPS["eiger4m"], ai, [(fname, n)], monitor, trans,

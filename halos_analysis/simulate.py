@@ -52,7 +52,7 @@ from halos_analysis.simulate_model import (
 )
 from halos_analysis.simulate_writers import (
     _cbf_header,
-    _write_eiger_data,
+    write_eiger_data,
     write_eiger_master,
     write_minicbf,
 )
@@ -80,6 +80,7 @@ __all__ = [
     "simulate_measurement",
     "solvent_cm",
     "user_mask",
+    "write_eiger_data",
     "write_eiger_master",
     "write_minicbf",
 ]
@@ -358,7 +359,7 @@ def simulate_measurement(
                     for first in range(0, n_frames, frames_per_data_file):
                         idx = range(first, min(first + frames_per_data_file, n_frames))
                         fname = f"{name}_data_{first // frames_per_data_file + 1:06d}.h5"
-                        _write_eiger_data(
+                        write_eiger_data(
                             folder / fname, pool.map(frame, idx), len(idx), model.gaps.shape, first
                         )
                         files.append((fname, len(idx)))

@@ -138,10 +138,27 @@ def write_eiger_master(
     return path
 
 
-def _write_eiger_data(
+def write_eiger_data(
     path: Path, frames: Iterable[np.ndarray], n: int, shape: tuple[int, int], first: int
 ) -> None:
-    """Write ``n`` frames as they come (one chunk each), never holding them all."""
+    """Write ``n`` frames as they come (one chunk each), never holding them all.
+
+    A DECTRIS-style data file: ``/entry/data/data`` (n, ny, nx) uint32, bitshuffle-LZ4, one
+    chunk per frame, ``image_nr_low``/``image_nr_high`` counted from ``first`` + 1.
+
+    Parameters
+    ----------
+    path : Path
+        File to write.
+    frames : iterable of numpy.ndarray
+        The frames, each of ``shape``.
+    n : int
+        Number of frames.
+    shape : (int, int)
+        Frame shape (rows, columns).
+    first : int
+        Frames written before this file (for the image numbers).
+    """
     ny, nx = shape
     with h5py.File(path, "w") as f:
         entry = _nx(f.create_group("entry"), "NXentry")
