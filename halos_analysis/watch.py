@@ -1,0 +1,287 @@
+# SPDX-License-Identifier: MIT
+"""Live mode: follow a shift's data and process each measurement once it is complete.
+
+A measurement is processed only when its frames are complete, never while a file is still
+being written:
+
+* **Eiger / NeXus master files** (``*_master.h5``): every data file the master links exists,
+  can be opened (a writer still holding it keeps HDF5's file lock) and together they hold
+  ``nimages × ntrigger`` frames;
+* **frame files** (CBF, TIFF, EDF, one frame per file) and single HDF5 datasets: the sample
+  sheet's ``n_frames`` column (or ``watch.frames_per_measurement``) is reached, or, when no
+  count is known, no file appeared or changed for the settle time; the newest file must read.
+
+Either way the files must also be unchanged between two polls. A measurement whose files stop
+changing before they are complete is reported as *stalled* after the time-out (a writer that
+crashed) and skipped; the watch goes on with the others.
+
+The processing itself is the workflow (one ``snakemake`` run per batch of newly complete
+samples, on a sheet of the complete measurements only), so a restart of the watch picks up
+where it stopped through Snakemake's own bookkeeping and the results are those of
+``halos run`` on the same data.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FrameSet",
+    "MeasurementState",
+    "Tracker",
+    "inspect_frames",
+]
+
+#: States of a measurement as the watch sees it.
+WAITING = "waiting"  # no frame yet
+GROWING = "growing"  # frames still arriving or files still changing
+COMPLETE = "complete"
+STALLED = "stalled"  # incomplete and unchanged for longer than the time-out
+
+
+@dataclass(frozen=True)
+class FrameSet:
+    """What is on disk of one measurement's frames at one poll.
+
+    ``signature`` changes whenever a file appears, grows or is rewritten (names, sizes and
+    modification times); ``ready`` is True when the files themselves say they are complete
+    (an Eiger master's frame count reached, the expected number of frame files present and the
+    newest readable); ``n_frames`` and ``n_expected`` (None when not known) are for the status.
+    """
+
+    files: tuple[str, ...]
+    signature: tuple[tuple[str, int, int], ...]
+    n_frames: int
+    n_expected: int | None
+    ready: bool
+    reason: str = ""
+
+
+def _signature(paths: Iterable[str]) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        out.append((p, st.st_size, st.st_mtime_ns))
+    return tuple(sorted(out))
+
+
+def _eiger(master: str) -> FrameSet:
+    """An Eiger/NeXus master and the data files it links."""
+    import h5py
+
+    try:
+        with h5py.File(master, "r") as f:
+            spec = f.get("entry/instrument/detector/detectorSpecific")
+            nimages = int(spec["nimages"][()]) if spec is not None and "nimages" in spec else None
+            ntrigger = int(spec["ntrigger"][()]) if spec is not None and "ntrigger" in spec else 1
+            links = []
+            data = f.get("entry/data")
+            for key in sorted(data or ()):
+                link = data.get(key, getlink=True)
+                if isinstance(link, h5py.ExternalLink):
+                    links.append(os.path.join(os.path.dirname(master), link.filename))
+    except OSError as exc:  # being written (locked) or truncated
+        return FrameSet((master,), _signature([master]), 0, None, False, f"master: {exc}")
+    expected = None if nimages is None else nimages * max(ntrigger, 1)
+    files = (master, *links)
+    n = 0
+    for path in links:
+        if not os.path.exists(path):
+            return FrameSet(files, _signature(files), n, expected, False, f"{path} missing")
+        try:
+            with h5py.File(path, "r") as f:
+                n += int(f["entry/data/data"].shape[0])
+        except (OSError, KeyError) as exc:
+            return FrameSet(files, _signature(files), n, expected, False, f"{path}: {exc}")
+    ready = bool(links) and (expected is None or n >= expected)
+    return FrameSet(files, _signature(files), n, expected, ready)
+
+
+def _readable(path: str) -> bool:
+    """Whether a frame file is whole, judged from its structure without decoding it.
+
+    A miniCBF must hold the binary section its header announces (fabio itself can hang on a
+    half-written CBF); an EDF the bytes its header's ``Size`` gives; other formats are judged
+    by their size staying the same between polls only.
+    """
+    from halos_analysis.errors import HalosInputError
+    from halos_analysis.io.frames.image import read_minicbf_header
+
+    lower = path.lower()
+    if lower.endswith(".cbf"):
+        try:
+            read_minicbf_header(path)
+        except HalosInputError:
+            return False
+        return True
+    if lower.endswith(".edf"):
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(65536)
+            end = head.find(b"}") + 1
+            m = re.search(rb"Size\s*=\s*(\d+)", head[:end])
+            return bool(end and m) and os.path.getsize(path) >= end + 1 + int(m.group(1))
+        except OSError:
+            return False
+    return True
+
+
+def inspect_frames(spec: str, expected: int | None = None, base: Path | None = None) -> FrameSet:
+    """Look at one frames entry of the sample sheet (a glob, a master file, ``file::/path``).
+
+    Parameters
+    ----------
+    spec : str
+        The ``frames`` entry as the sheet gives it; relative to ``base``.
+    expected : int, optional
+        Number of frames the measurement will have (the sheet's ``n_frames``).
+    base : Path, optional
+        Folder relative paths start from (the sheet's folder).
+
+    Returns
+    -------
+    FrameSet
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> inspect_frames(str(d / "frame_*.cbf"), expected=2).ready
+    False
+    """
+    path_part = spec.split("::", 1)[0]
+    pattern = path_part if base is None or os.path.isabs(path_part) else str(base / path_part)
+    if pattern.endswith((".h5", ".hdf5", ".nxs")) and "_master" in os.path.basename(pattern):
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            return FrameSet((), (), 0, expected, False, "no master file yet")
+        return _eiger(matches[0])
+    files = sorted(glob.glob(pattern))
+    sig = _signature(files)
+    if not files:
+        return FrameSet((), sig, 0, expected, False, "no frame yet")
+    if len(files) == 1 and files[0].endswith((".h5", ".hdf5", ".nxs")):
+        # One HDF5 file holding all frames: complete when no writer holds it (its lock).
+        import h5py
+
+        try:
+            with h5py.File(files[0], "r"):
+                pass
+        except OSError as exc:
+            return FrameSet(tuple(files), sig, 0, expected, False, str(exc))
+        return FrameSet(tuple(files), sig, 1, expected, expected is None)
+    n = len(files)
+    if expected is not None and n < expected:
+        return FrameSet(tuple(files), sig, n, expected, False, f"{n} of {expected} frames")
+    if not _readable(files[-1]):
+        return FrameSet(tuple(files), sig, n, expected, False, f"{files[-1]} not readable yet")
+    return FrameSet(tuple(files), sig, n, expected, expected is not None)
+
+
+@dataclass
+class MeasurementState:
+    """What the watch knows of one measurement across polls."""
+
+    name: str
+    state: str = WAITING
+    reason: str = ""
+    frames: FrameSet | None = None
+    last_change: float = field(default_factory=time.monotonic)
+    complete_at: float | None = None  # when it was first seen complete (latency start)
+
+
+class Tracker:
+    """Follows the measurements of a sample sheet from poll to poll.
+
+    Parameters
+    ----------
+    settle_s : float
+        A frame set without a known count is complete once unchanged this long.
+    timeout_s : float
+        An incomplete frame set unchanged this long is *stalled* (reported, skipped).
+    inspect : callable, optional
+        ``inspect(spec, expected, base) -> FrameSet``; :func:`inspect_frames` by default.
+    clock : callable, optional
+        Monotonic clock (seconds); for tests.
+    """
+
+    def __init__(
+        self,
+        settle_s: float = 10.0,
+        timeout_s: float = 600.0,
+        inspect: Callable[..., FrameSet] = inspect_frames,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settle_s, self.timeout_s = settle_s, timeout_s
+        self._inspect, self._clock = inspect, clock
+        self.states: dict[str, MeasurementState] = {}
+
+    def poll(
+        self, measurements: Mapping[str, tuple[Iterable[str], int | None]], base: Path | None
+    ) -> dict[str, MeasurementState]:
+        """Look at every measurement once; returns the states (also kept in ``states``).
+
+        ``measurements`` maps each name to (its frames entries, the expected frame count or
+        None). A complete measurement stays complete.
+        """
+        now = self._clock()
+        for name, (specs, expected) in measurements.items():
+            st = self.states.setdefault(name, MeasurementState(name, last_change=now))
+            if st.state == COMPLETE:
+                continue
+            sets = [self._inspect(s, expected, base) for s in specs]
+            merged = FrameSet(
+                tuple(f for s in sets for f in s.files),
+                tuple(x for s in sets for x in s.signature),
+                sum(s.n_frames for s in sets),
+                expected,
+                all(s.ready for s in sets),
+                "; ".join(s.reason for s in sets if s.reason),
+            )
+            changed = st.frames is None or merged.signature != st.frames.signature
+            if changed:
+                st.last_change = now
+            quiet = now - st.last_change
+            st.frames = merged
+            if not merged.files:
+                st.state, st.reason = WAITING, merged.reason
+            elif not changed and (merged.ready or (expected is None and quiet >= self.settle_s)):
+                # Unchanged since the last poll, and complete by its own account (or, with no
+                # count known, quiet for the settle time): safe to read.
+                st.state, st.reason, st.complete_at = COMPLETE, "", now
+            elif quiet >= self.timeout_s:
+                st.state = STALLED
+                st.reason = f"unchanged for {quiet:.0f} s and not complete ({merged.reason})"
+            else:
+                st.state, st.reason = GROWING, merged.reason
+        return self.states
+
+    def ready_samples(self, buffers: Mapping[str, Iterable[str]]) -> list[str]:
+        """Samples whose frames and every buffer's frames are complete.
+
+        ``buffers`` maps each sample to the names of its buffers (empty for a SEC run).
+        """
+
+        def done(name: str) -> bool:
+            return self.states.get(name, MeasurementState(name)).state == COMPLETE
+
+        return [s for s, bufs in buffers.items() if done(s) and all(done(b) for b in bufs)]
+
+    def summary(self) -> dict[str, int]:
+        """Counts of measurements per state."""
+        out = dict.fromkeys((WAITING, GROWING, COMPLETE, STALLED), 0)
+        for st in self.states.values():
+            out[st.state] += 1
+        return out

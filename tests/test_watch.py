@@ -1,0 +1,129 @@
+# SPDX-License-Identifier: MIT
+"""Live mode: a measurement counts as complete only when its files are."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from halos_analysis.simulate import write_eiger_data, write_minicbf
+from halos_analysis.watch import COMPLETE, GROWING, STALLED, WAITING, Tracker, inspect_frames
+
+
+# A writer that creates a DECTRIS-like data file with its full shape and keeps it open.
+_HOLDING_WRITER = """
+import sys, time, h5py
+f = h5py.File(sys.argv[1], "w")
+f.create_dataset("entry/data/data", shape=(2, int(sys.argv[2]), int(sys.argv[3])), dtype="u4")
+f.flush()
+print("open", flush=True)
+time.sleep(60)
+"""
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def _cbf(path, k):
+    write_minicbf(path, np.full((20, 30), k, np.int32), {"Exposure_time": "1.0 s"})
+
+
+def test_cbf_frames_complete_when_the_count_is_reached_and_files_are_stable(tmp_path):
+    clock = Clock()
+    tr = Tracker(settle_s=5, timeout_s=60, clock=clock)
+    spec = {"s": ([str(tmp_path / "s_*.cbf")], 3)}
+    assert tr.poll(spec, None)["s"].state == WAITING
+    for k in range(3):
+        _cbf(tmp_path / f"s_{k:05d}.cbf", k)
+        clock.t += 1
+        assert tr.poll(spec, None)["s"].state == GROWING
+    clock.t += 1
+    st = tr.poll(spec, None)["s"]
+    assert st.state == COMPLETE and st.frames.n_frames == 3
+
+
+def test_a_half_written_last_frame_is_not_complete(tmp_path):
+    for k in range(2):
+        _cbf(tmp_path / f"s_{k:05d}.cbf", k)
+    whole = (tmp_path / "s_00001.cbf").read_bytes()
+    (tmp_path / "s_00001.cbf").write_bytes(whole[: len(whole) // 2])
+    fs = inspect_frames(str(tmp_path / "s_*.cbf"), expected=2)
+    assert not fs.ready and "not readable" in fs.reason
+
+
+def test_without_a_count_complete_after_the_settle_time(tmp_path):
+    clock = Clock()
+    tr = Tracker(settle_s=5, timeout_s=60, clock=clock)
+    spec = {"s": ([str(tmp_path / "s_*.cbf")], None)}
+    _cbf(tmp_path / "s_00000.cbf", 0)
+    assert tr.poll(spec, None)["s"].state == GROWING
+    clock.t += 3
+    assert tr.poll(spec, None)["s"].state == GROWING
+    clock.t += 3
+    assert tr.poll(spec, None)["s"].state == COMPLETE
+
+
+def test_frames_that_stop_arriving_are_stalled_after_the_timeout(tmp_path):
+    clock = Clock()
+    tr = Tracker(settle_s=5, timeout_s=30, clock=clock)
+    spec = {"s": ([str(tmp_path / "s_*.cbf")], 4)}
+    _cbf(tmp_path / "s_00000.cbf", 0)
+    tr.poll(spec, None)
+    clock.t += 31
+    st = tr.poll(spec, None)["s"]
+    assert st.state == STALLED and "1 of 4 frames" in st.reason
+
+
+def test_eiger_master_complete_only_when_every_data_file_holds_its_frames(tmp_path):
+    from halos_analysis.simulate import DETECTORS, make_geometry, write_eiger_master
+
+    setup = DETECTORS["eiger1m"]
+    ai = make_geometry(setup)
+    shape = ai.detector.shape
+    frames = [np.full(shape, k, np.uint32) for k in range(4)]
+    files = [("m_data_000001.h5", 2), ("m_data_000002.h5", 2)]
+    mask = np.zeros(shape, np.uint32)
+    write_eiger_master(tmp_path, "m", setup, ai, files, np.ones(4), np.ones(4), mask, "m")
+    master = str(tmp_path / "m_master.h5")
+    assert not inspect_frames(master).ready  # no data file yet
+    write_eiger_data(tmp_path / files[0][0], iter(frames[:2]), 2, shape, 0)
+    fs = inspect_frames(master)
+    assert not fs.ready and "missing" in fs.reason
+    # A data file still held open by its writer, in another process (HDF5's file lock), is
+    # not complete even though its dataset already has the full frame count.
+    path = tmp_path / files[1][0]
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _HOLDING_WRITER, str(path), str(shape[0]), str(shape[1])],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "open"
+        fs = inspect_frames(master)
+        assert not fs.ready and "lock" in fs.reason
+    finally:
+        writer.terminate()
+        writer.wait()
+    write_eiger_data(path, iter(frames[2:]), 2, shape, 2)
+    fs = inspect_frames(master)
+    assert fs.ready and fs.n_frames == 4 and fs.n_expected == 4
+
+
+def test_samples_are_ready_when_they_and_their_buffers_are(tmp_path):
+    clock = Clock()
+    tr = Tracker(settle_s=1, clock=clock)
+    for name in ("buf", "s1"):
+        _cbf(tmp_path / f"{name}_00000.cbf", 0)
+    spec = {n: ([str(tmp_path / f"{n}_*.cbf")], 1) for n in ("buf", "s1", "s2")}
+    tr.poll(spec, None)
+    clock.t += 1
+    tr.poll(spec, None)
+    assert tr.ready_samples({"s1": ["buf"], "s2": ["buf"]}) == ["s1"]
+    assert tr.summary() == {WAITING: 1, GROWING: 0, COMPLETE: 2, STALLED: 0}
