@@ -1,59 +1,88 @@
 # SPDX-License-Identifier: MIT
 """Start the project's Snakemake workflow: the one place that builds that command line.
 
+The workflow (``Snakefile``, ``rules/``, ``schemas/``, ``profiles/``, ``envs/``, ``report/``)
+ships inside the package (``halos_analysis/workflow`` in a wheel; a checkout's ``workflow/``
+folder in an editable install), so ``halos run`` works wherever the package is installed.
+Snakemake is given that ``Snakefile``, so it finds ``profiles/default`` beside it on its own
+and says so in its log ("Using workflow specific profile ...").
+
 ``halos run`` and ``halos reproduce`` both go through :func:`snakemake_command` and
 :func:`workflow_env`, so the workflow is started the same way wherever it is started from.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import sys
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
-from halos_analysis.errors import HalosError, HalosInputError
+from halos_analysis.errors import HalosError
 
-ROOT = Path(__file__).resolve().parents[1]
-SNAKEFILE = ROOT / "Snakefile"
+__all__ = ["snakemake_command", "workflow_dir", "workflow_env"]
 
 
-def snakemake_command(
-    *,
-    cores: int,
-    directory: str | Path | None = None,
-    configfile: str | Path | None = None,
-    extra: Sequence[str] = (),
-) -> list[str]:
+def workflow_dir() -> Path:
+    """The folder holding the workflow's ``Snakefile``, rules, schemas and profiles.
+
+    Returns
+    -------
+    Path
+        ``<package>/workflow`` when installed from a wheel, else the checkout's
+        ``workflow/`` (editable install).
+
+    Raises
+    ------
+    HalosError
+        When neither holds a ``Snakefile`` (a broken installation).
+    """
+    packaged = Path(str(resources.files("halos_analysis") / "workflow"))
+    checkout = Path(__file__).resolve().parents[1] / "workflow"
+    for folder in (packaged, checkout):
+        if (folder / "Snakefile").is_file():
+            return folder
+    raise HalosError(
+        f"the workflow files are missing from this installation (looked in {packaged} and "
+        f"{checkout}); reinstall halos-analysis"
+    )
+
+
+def _has_option(args: Sequence[str], *names: str) -> bool:
+    return any(a in names or any(a.startswith(n + "=") for n in names) for a in args)
+
+
+def snakemake_command(args: Sequence[str] = ()) -> list[str]:
     """The ``snakemake`` command line for the project's workflow.
 
     Parameters
     ----------
-    cores : int
-        Cores Snakemake may use.
-    directory : path, optional
-        Working directory of the run (relative paths in the config are relative to it).
-    configfile : path, optional
-        Config file replacing ``config/config.yaml``.
-    extra : sequence of str
-        Further Snakemake arguments (targets, ``-n``, ``--forcerun`` ...).
+    args : sequence of str
+        Snakemake arguments, passed through unchanged (``--configfile``, ``--config k=v``,
+        ``-n``, ``--cores``, ``--profile``, ``--keep-going``, ``--report``, targets ...).
+        ``--snakefile`` is added unless one is given.
+
+    Returns
+    -------
+    list of str
+        ``python -m snakemake`` of this interpreter, so the Snakemake that runs is the one
+        installed beside this package.
+
+    Raises
+    ------
+    HalosError
+        When Snakemake is not installed (the ``workflow`` extra).
     """
-    here = str(Path(sys.executable).parent)
-    snakemake = shutil.which("snakemake", path=here) or shutil.which("snakemake")
-    if snakemake is None:
-        raise HalosError("snakemake is not installed in this environment")
-    cmd = [snakemake, "--snakefile", str(SNAKEFILE)]
-    if directory is not None:
-        if not Path(directory).is_dir():
-            raise HalosInputError("working directory not found", directory)
-        cmd += ["--directory", str(directory)]
-    if configfile is not None:
-        if not Path(configfile).is_file():
-            raise HalosInputError("config file not found", configfile)
-        cmd += ["--configfile", str(Path(configfile).resolve())]
-    # --configfile takes several values: an option must follow it, not a target.
-    return cmd + ["--cores", str(cores), *extra]
+    if importlib.util.find_spec("snakemake") is None:
+        raise HalosError(
+            "snakemake is not installed here: pip install 'halos-analysis[workflow]'"
+        )
+    cmd = [sys.executable, "-m", "snakemake"]
+    if not _has_option(args, "--snakefile", "-s"):
+        cmd += ["--snakefile", str(workflow_dir() / "Snakefile")]
+    return cmd + list(args)
 
 
 def workflow_env() -> dict[str, str]:
