@@ -129,8 +129,35 @@ def validate_config(config: dict[str, Any], path: str | Path = "config") -> dict
     unknown = _unknown_key(config)
     if unknown:
         raise HalosInputError(f"unknown config key {unknown!r}", path, unknown)
+    _coerce_text(config, yaml.safe_load((_schemas() / "config.schema.yaml").read_text()))
     _schema_validate(config, "config.schema.yaml", path, "config")
     return config
+
+
+def _coerce_text(data: Any, schema: dict[str, Any]) -> None:
+    """Read text values as YAML where the schema wants no text, in place.
+
+    Snakemake's ``--config integration={npt: 613}`` (what ``halos run --config
+    integration.npt=613`` passes) gives nested values as text; here ``"613"`` becomes 613
+    and ``"null"`` None, so a value is the same from the command line as from a file.
+    """
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        sub = schema.get("properties", {}).get(key)
+        if sub is None:
+            continue
+        types = sub.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if isinstance(value, str) and types and "string" not in types:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                continue
+            if not isinstance(parsed, str):
+                data[key] = parsed
+        elif isinstance(value, dict):
+            _coerce_text(value, sub)
 
 
 def _unknown_key(config: dict[str, Any]) -> str | None:

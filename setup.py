@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: MIT
+"""Build hook: the workflow ships inside the package (``halos_analysis/workflow`` in a wheel).
+
+The checkout keeps ``workflow/`` at the top, where the Snakemake workflow catalogue expects
+it; a non-editable build copies it into the package, where ``halos_analysis.runner`` finds it
+through ``importlib.resources``. An editable install reads the checkout's folder directly.
+Everything else is declared in ``pyproject.toml``.
+"""
+
+import shutil
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+
+class BuildPyWithWorkflow(build_py):
+    """``build_py`` that also copies ``workflow/`` into the built package."""
+
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return  # the editable package reads the checkout's workflow/
+        source = Path(__file__).resolve().parent / "workflow"
+        target = Path(self.build_lib) / "halos_analysis" / "workflow"
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(
+            source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".snakemake")
+        )
+
+
+setup(cmdclass={"build_py": BuildPyWithWorkflow})
