@@ -508,7 +508,7 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     from halos_analysis.runner import snakemake_command, workflow_env
 
     cmd = snakemake_command(dotted_config(snakemake_args))
-    env = workflow_env()
+    env = workflow_env(snakemake_args)
     env[COMMAND_ENV] = shlex.join(["halos", *sys.argv[1:]]) if sys.argv[1:] else "halos run"
     log = logging.getLogger(__name__)
     log.info("running %s", shlex.join(cmd))

@@ -85,8 +85,56 @@ def snakemake_command(args: Sequence[str] = ()) -> list[str]:
     return cmd + list(args)
 
 
-def workflow_env() -> dict[str, str]:
-    """Environment for the run: the rules call ``halos``, so this installation's comes first."""
+def package_source() -> Path:
+    """Something ``pip install`` makes this very halos-analysis from (for conda envs).
+
+    A checkout's root when the package runs from one; otherwise (a wheel install) a minimal
+    project holding a copy of the installed package, made once per version in the user's
+    cache folder. The workflow's ``envs/*.post-deploy.sh`` install it into each conda env
+    (``--sdm conda``), so the rules there run the same code as the workflow.
+    """
+    from halos_analysis import __version__
+
+    package = Path(__file__).resolve().parent
+    root = package.parent
+    if (root / "pyproject.toml").is_file() and (root / "workflow" / "Snakefile").is_file():
+        return root
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    target = cache / "halos-analysis" / f"source-{__version__}"
+    if not (target / "pyproject.toml").is_file():
+        import shutil
+        import tempfile
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent))
+        shutil.copytree(package, tmp / "halos_analysis",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
+        (tmp / "pyproject.toml").write_text(
+            '[build-system]\nrequires = ["setuptools>=68"]\n'
+            'build-backend = "setuptools.build_meta"\n\n'
+            f'[project]\nname = "halos-analysis"\nversion = "{__version__}"\n\n'
+            '[project.scripts]\nhalos = "halos_analysis.cli:main"\n\n'
+            '[tool.setuptools.packages.find]\ninclude = ["halos_analysis*"]\n\n'
+            '[tool.setuptools.package-data]\n"*" = ["**/*"]\n'
+        )
+        try:
+            tmp.rename(target)
+        except OSError:  # made meanwhile by another run
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+_CONDA_FLAGS = ("--sdm", "--software-deployment-method", "--use-conda", "--profile",
+                "--workflow-profile")  # fmt: skip
+
+
+def workflow_env(snakemake_args: Sequence[str] = ()) -> dict[str, str]:
+    """Environment for the run: the rules call ``halos``, so this installation's comes
+    first; with conda possibly in use (``--sdm``, or a profile that may say so)
+    ``HALOS_PACKAGE_SOURCE`` names what the conda envs install (:func:`package_source`).
+    """
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    if any(a.split("=", 1)[0] in _CONDA_FLAGS for a in snakemake_args):
+        env.setdefault("HALOS_PACKAGE_SOURCE", str(package_source()))
     return env
