@@ -4,3 +4,10 @@
 
 
 include: "workflow/Snakefile"
+
+
+# An included file's default target does not carry over: name it again here.
+rule checkout_all:
+    default_target: True
+    input:
+        rules.all.input,

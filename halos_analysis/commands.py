@@ -509,7 +509,7 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
 
     cmd = snakemake_command(dotted_config(snakemake_args))
     env = workflow_env(snakemake_args)
-    env[COMMAND_ENV] = shlex.join(["halos", *sys.argv[1:]]) if sys.argv[1:] else "halos run"
+    env[COMMAND_ENV] = shlex.join(["halos", "run", *snakemake_args])
     log = logging.getLogger(__name__)
     log.info("running %s", shlex.join(cmd))
     return subprocess.call(cmd, env=env)

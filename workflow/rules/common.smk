@@ -103,6 +103,23 @@ def sample_frames_files(wildcards):
     run=_alternatives(SEC_RUNS),
 
 
+def analyse_options(wildcards):
+    a = config["analysis"]
+    ref = a["mw_reference"]
+    return [
+        *option("--conc", measurement(wildcards).concentration_mg_ml),
+        *(["--absolute"] if config["integration"]["absolute_scale"] else []),
+        *(
+            ["--reference", ref["i0"], ref["concentration_mg_ml"], ref["mw_kda"]]
+            if ref
+            else []
+        ),
+        *option("--macromolecule", a["macromolecule"]),
+        *option("--psv", a["psv_cm3_g"]),
+        *option("--qrg-max", a["guinier_qrg_max"]),
+    ]
+
+
 def final_outputs():
     out = [
         f"{RESULTS}/summary.csv",
@@ -116,31 +133,3 @@ def final_outputs():
     for r in SEC_RUNS:
         out += [f"{RESULTS}/{r}/{r}_series.json", f"{RESULTS}/{r}/summary.json"]
     return out
-
-
-rule manifest:
-    output:
-        MANIFEST,
-    log:
-        f"{RESULTS}/logs/manifest.log",
-    localrule: True
-    params:
-        run=RUN,
-    run:
-        from halos_analysis.manifest import write_manifest
-
-        write_manifest(output[0], params.run, log=log[0])
-
-
-rule frame_list:
-    output:
-        f"{RESULTS}/.halos/frames/{{name}}.json",
-    log:
-        f"{RESULTS}/logs/frame_list/{{name}}.log",
-    localrule: True
-    params:
-        frames=lambda wc: list(measurement(wc).frames),
-    run:
-        from halos_analysis.manifest import write_frame_list
-
-        write_frame_list(output[0], wildcards.name, params.frames, log=log[0])

@@ -109,9 +109,7 @@ rule summarise:
     conda:
         "../envs/export.yaml"
     params:
-        summaries=lambda wc, input: [
-            f for f in input if Path(f).name == "summary.json"
-        ],
+        summaries=lambda wc, input: [f for f in input if Path(f).name == "summary.json"],
         comparisons=lambda wc, input: [f for f in input if f.endswith("_compare.json")],
         results=lambda wc, output: str(Path(output.json).parent),
     shell:

@@ -24,15 +24,19 @@ rule integrate:
                 "--cache-dir",
                 config["integration"]["cache_dir"] or f"{RESULTS}/.cache",
             )
-            + option("--scale", measurement(wc).scale or config["integration"]["scale"])
+            + option(
+                "--scale", measurement(wc).scale or config["integration"]["scale"]
+            )
             + option("--npt", config["integration"]["npt"])
             + option("--unit", config["integration"]["unit"])
             + option("--method", config["integration"]["method"])
             + option(
                 "--polarization",
-                "none"
-                if config["integration"]["polarization_factor"] is None
-                else config["integration"]["polarization_factor"],
+                (
+                    "none"
+                    if config["integration"]["polarization_factor"] is None
+                    else config["integration"]["polarization_factor"]
+                ),
             )
             + option("--scheduler", config["integration"]["scheduler"])
             + (["--absolute"] if config["integration"]["absolute_scale"] else [])
