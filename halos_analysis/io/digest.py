@@ -235,8 +235,11 @@ class ReadLog:
             return list(self._files)
 
     def add_file(self, path: str | Path, role: str) -> None:
-        """Record a small file read whole by other code (PONI, mask, side table)."""
+        """Record a file in ``role`` (PONI, mask, side table): hashed from the reads made
+        already through this log, else read for the digest now."""
         d = self.digest(path, role)
+        with self._lock:
+            self._roles[os.path.abspath(str(path))] = role
         d.hexdigest()
 
     def finish(self) -> list[dict[str, Any]]:
