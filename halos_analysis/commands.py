@@ -244,8 +244,6 @@ def cmd_integrate(args: argparse.Namespace) -> int:
 def _integrate_recorded(spec, poni, mask, **kwargs):
     """:func:`integrate_files` inside :func:`~halos_analysis.io.digest.record_reads`: the
     frames and the record of every input file read (path, SHA-256, size, bytes read)."""
-    import logging
-
     from halos_analysis.integrate import integrate_files
     from halos_analysis.io.digest import record_reads
 
@@ -266,6 +264,10 @@ def _integrate_recorded(spec, poni, mask, **kwargs):
             if path:
                 reads.add_file(path, role)
         inputs = reads.finish()
+    log = logging.getLogger(__name__)
+    for rec in inputs:
+        log.info("read %s (%s): %d bytes, %d read, sha256 %s", rec["path"], rec["role"],
+                 rec["bytes"], rec["bytes_read"], rec["sha256"])  # fmt: skip
     return frames, {"step": "integrate", "inputs": inputs}
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "manifest_params",
     "read_frame_list",
     "read_manifest",
+    "sync_frame_list",
     "write_frame_list",
     "write_manifest",
 ]
@@ -229,6 +230,20 @@ def write_frame_list(
     if log is not None:
         Path(log).write_text(f"{out}: {len(frames)} frame files of {name}\n")
     return out
+
+
+def sync_frame_list(path: str | Path, name: str, frames: Sequence[str]) -> Path:
+    """:func:`write_frame_list` unless the file holds that list already (its time stamp then
+    stays, so the steps that read it are not re-run). For the workflow's parse stage: one
+    measurement's list costs no job of its own."""
+    path = Path(path)
+    text = json.dumps({"name": name, "frames": list(frames)}, indent=1)
+    try:
+        if path.read_text() == text:
+            return path
+    except OSError:
+        pass
+    return write_frame_list(path, name, frames)
 
 
 def read_frame_list(path: str | Path) -> list[str]:

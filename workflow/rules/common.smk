@@ -7,7 +7,7 @@ from pathlib import Path
 
 from halos_analysis.config import load_samples, validate_config
 from halos_analysis.errors import HalosInputError
-from halos_analysis.manifest import manifest_params
+from halos_analysis.manifest import manifest_params, sync_frame_list
 
 
 def _die(exc):
@@ -65,7 +65,16 @@ def frame_inputs(wildcards):
 
 
 def frame_list(wildcards):
-    return f"{RESULTS}/.halos/frames/{wildcards.name}.json"
+    return f"{RESULTS}/.halos/frames/{wildcards['name']}.json"
+
+
+# One explicit frame list per measurement, what `halos integrate` and `halos validate` read
+# (a shell command line cannot hold thousands of paths). Written here, when the sheet is
+# read, and only when it changes: its time stamp then re-runs that measurement's steps. Only
+# the main process writes them: a job started on a cluster node reads what it decided.
+if workflow.is_main_process:
+    for _m in MEASUREMENTS.values():
+        sync_frame_list(frame_list({"name": _m.name}), _m.name, _m.frames)
 
 
 def raw_validation(wildcards):
