@@ -35,9 +35,14 @@ WEIRD = "raw data/it's here"
 def wheel_bin(tmp_path_factory) -> Path:
     """``bin/`` of a clean venv with the project installed from a freshly built wheel."""
     tmp = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: a build leaves build/ and *.egg-info in the source tree.
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "results", "generated", "build", "dist", "*.egg-info", "__pycache__",
+        ".snakemake", ".pytest_cache", ".ruff_cache"))  # fmt: skip
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp / "dist"),
-         str(ROOT)],
+         str(source)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert build.returncode == 0, build.stderr[-3000:]
