@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""Build hook: the workflow ships inside the package (``halos_analysis/workflow`` in a wheel).
+"""Build hook: the workflow ships inside the package (``halos_analysis/workflow`` in a wheel),
+and so does the example's source profile (``halos_analysis/data/bsa_profile.dat``).
 
 The checkout keeps ``workflow/`` at the top, where the Snakemake workflow catalogue expects
 it; a non-editable build copies it into the package, where ``halos_analysis.runner`` finds it
@@ -28,6 +29,11 @@ class BuildPyWithWorkflow(build_py):
         shutil.copytree(
             source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".snakemake")
         )
+        # The real BSA profile the example is simulated from (CC0), for `halos simulate`.
+        data = Path(self.build_lib) / "halos_analysis" / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        for name in ("bsa_profile.dat", "README.md"):
+            shutil.copy2(source.parent / "example_data" / name, data / name)
 
 
 setup(cmdclass={"build_py": BuildPyWithWorkflow})

@@ -70,14 +70,15 @@ def wheel_bin(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_run(tmp_path_factory) -> Path:
-    """A working folder: small simulated detectors under a path with a space and a quote,
-    a base config, an override config, a sample sheet and a units sheet."""
+def small_run(tmp_path_factory, wheel_bin) -> Path:
+    """A working folder: small simulated detectors (by the wheel's `halos simulate`: the
+    example's source profile is package data) under a path with a space and a quote, a base
+    config, an override config, a sample sheet and a units sheet."""
     work = tmp_path_factory.mktemp("deploy")
     data = work / WEIRD
     sim = subprocess.run(
-        HALOS + ["simulate", str(data), "--frames", str(N_FRAMES), "--damaged-frames", "1",
-                 "--detectors", "pilatus300k", "eiger1m", "--seed", "11"],
+        [str(wheel_bin / "halos"), "simulate", str(data), "--frames", str(N_FRAMES),
+         "--damaged-frames", "1", "--detectors", "pilatus300k", "eiger1m", "--seed", "11"],
         capture_output=True, text=True,
     )  # fmt: skip
     assert sim.returncode == 0, sim.stderr

@@ -109,7 +109,17 @@ def sample_frames_files(wildcards):
     """The frames files of a sample and of its buffers: they record the raw files read."""
     m = MEASUREMENTS[wildcards.sample]
     return [f"{RESULTS}/{n}/{n}_frames.h5" for n in (m.name, *m.buffers)]
-    run=_alternatives(SEC_RUNS),
+
+
+def series_input(wildcards):
+    """A SEC run's curves as given (1D curves), else its integrated frames file."""
+    from halos_analysis.io.series import is_curve_input
+
+    m = MEASUREMENTS[wildcards.run]
+    files = list(m.frame_files)
+    if is_curve_input(files):
+        return files
+    return f"{RESULTS}/{m.name}/{m.name}_frames.h5"
 
 
 def analyse_options(wildcards):
