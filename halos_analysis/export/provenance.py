@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import platform
 import shlex
 import sys
@@ -214,13 +215,13 @@ def sample_provenance(
         name = rec.get("measurement") or Path(f).name.removesuffix("_frames.h5")
         for r in rec.get("inputs", []):
             inputs.append({**r, "measurement": name})
-            read.add(Path(r["path"]).as_posix())
+            read.add(os.path.abspath(r["path"]))
         if not rec:
             notes.append(f"{f} records no inputs (written without halos integrate's record)")
     for row in rows:
         for frame in row["frames"]:
             path = frame.split("::", 1)[0]
-            if Path(path).as_posix() not in read:
+            if os.path.abspath(path) not in read:
                 notes.append(f"{row['name']}: frame file {path} of the manifest was not read")
     m = rows[0]
     data = run.data
