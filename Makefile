@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.halos-installed
 CORES  ?= 2
 EXAMPLE := example_data/generated
 
-.PHONY: demo test bench lint format setup browser clean
+.PHONY: demo test test-fast bench lint format setup browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,10 +37,15 @@ browser:
 	      || echo "warning: could not install chromium; the report rendering test will skip"; \
 	  else echo "note: chromium not installed; the report rendering test will skip"; fi; }
 
-## test: set up, lint, run the test suite (incl. the workflow end to end, lint and dry run)
+## test: set up, lint, run the test suite (incl. the workflow end to end, lint and dry run, and
+## a wheel installed in a clean venv: `halos run -n`, a real run, `halos reproduce`)
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+## test-fast: the unit tests only (no workflow runs, no wheel build)
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not slow"
 
 ## bench: speed against pyFAI and freesas in one process (not part of the tests)
 bench: $(STAMP)
@@ -52,12 +57,12 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 	$(BIN)/snakemake --lint --snakefile Snakefile
 
 format: $(STAMP)
 	$(BIN)/ruff format halos_analysis tests benchmarks
-	$(BIN)/snakefmt Snakefile workflow/rules
+	$(BIN)/snakefmt Snakefile workflow/Snakefile workflow/rules
 
 clean:
-	rm -rf results .snakemake $(EXAMPLE)
+	rm -rf results .snakemake $(EXAMPLE) build dist

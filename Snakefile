@@ -1,27 +1,13 @@
-# HALOS Analysis workflow: detector frames -> integrated, selected, averaged, subtracted and
-# analysed curves -> NXcanSAS, .dat, plots, summary tables and an HTML report.
-# This file only wires; the science lives in the halos_analysis package.
-from snakemake.utils import min_version
-
-min_version("8.0")
+# HALOS Analysis: `snakemake` in a checkout runs the workflow in workflow/ (`halos run` does
+# the same from wherever the package is installed). The default profile is
+# workflow/profiles/default (also reachable as profiles/default from here).
 
 
-configfile: "config/config.yaml"
+include: "workflow/Snakefile"
 
 
-report: "workflow/report/workflow.rst"
-
-
-include: "workflow/rules/common.smk"
-include: "workflow/rules/validate.smk"
-include: "workflow/rules/integrate.smk"
-include: "workflow/rules/reduce.smk"
-include: "workflow/rules/analyse.smk"
-include: "workflow/rules/export.smk"
-include: "workflow/rules/series.smk"
-
-
-rule all:
+# An included file's default target does not carry over: name it again here.
+rule checkout_all:
     default_target: True
     input:
-        final_outputs(),
+        rules.all.input,

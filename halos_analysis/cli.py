@@ -8,7 +8,7 @@ print one line naming the file and field and exit 1; ``--debug`` shows the trace
 from __future__ import annotations
 
 import argparse
-import os
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,8 +33,26 @@ from halos_analysis.commands import (
 )
 from halos_analysis.errors import HalosError, HalosInputError
 from halos_analysis.series_cli import add_series_parser
+from halos_analysis.settings import ANALYSIS, COMPARISON, INTEGRATION, SELECTION, SUBTRACTION
 
 # --- parser ----------------------------------------------------------------------------------
+
+_CORRECTIONS = ["bonferroni", "holm", "none"]
+
+
+def _float_or_none(text: str) -> float | str:
+    """A number, or ``"none"`` (the caller turns it into None)."""
+    if text.strip().lower() in ("none", "null", "off"):
+        return "none"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'none': {text!r}") from None
+
+
+def _none_or(value: float | None) -> float | str:
+    return "none" if value is None else value
+
 
 
 def _q_unit_arg(p: argparse.ArgumentParser) -> None:
@@ -48,8 +66,10 @@ def _q_unit_arg(p: argparse.ArgumentParser) -> None:
 def _mw_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--conc", type=float, help="concentration in mg/ml (for MW from I0)")
     p.add_argument("--absolute", action="store_true", help="the curve is on absolute scale (1/cm)")
-    p.add_argument("--psv", type=float, default=0.7425, help="partial specific volume, cm3/g")
-    p.add_argument("--macromolecule", choices=["protein", "rna"], default="protein")
+    p.add_argument(
+        "--psv", type=float, default=ANALYSIS.psv_cm3_g, help="partial specific volume, cm3/g"
+    )
+    p.add_argument("--macromolecule", choices=["protein", "rna"], default=ANALYSIS.macromolecule)
     p.add_argument(
         "--reference",
         nargs=3,
@@ -61,13 +81,24 @@ def _mw_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``halos`` argument parser (one subparser per stage)."""
+    # No abbreviations: `halos run --config k=v` must not become --configfile, and a
+    # shortened option is never taken for another one.
     parser = argparse.ArgumentParser(
-        prog="halos", description="HALOS Analysis: bioSAXS from detector frames to results."
+        prog="halos",
+        description="HALOS Analysis: bioSAXS from detector frames to results.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"halos {__version__}")
     # --debug and --overwrite work before or after the subcommand; SUPPRESS keeps a
     # subcommand that does not repeat them from resetting what was given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help="say more (-vv: debugging detail)",
+    )
     common.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
     )
@@ -79,12 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="say more (-vv: debugging detail)"
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="replace outputs that exist already"
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, **kwargs) -> argparse.ArgumentParser:
-        return subparsers.add_parser(name, parents=[common], **kwargs)
+        return subparsers.add_parser(name, parents=[common], allow_abbrev=False, **kwargs)
 
     p = add("simulate", help="write the realistic P12-style example data set")
     p.add_argument("outdir")
@@ -106,27 +140,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_simulate)
 
-    p = add("run", help="run the Snakemake workflow (extra args go to snakemake)")
-    p.add_argument("--configfile", help="config YAML (default config/config.yaml)")
-    p.add_argument("--cores", type=int, default=os.cpu_count() or 1)
-    p.add_argument("-d", "--directory", help="working directory (default: the current one)")
+    # `halos run ARGS` hands ARGS to snakemake untouched (see main); this parser is for --help.
+    p = add(
+        "run",
+        help="run the Snakemake workflow (every argument goes to snakemake)",
+        usage="halos run [snakemake arguments: --cores N, --configfile F..., --config k=v..., "
+        "-n, --profile P, --keep-going, --report R, targets ...]",
+        description="Runs snakemake on the workflow shipped with this package; its default "
+        "profile (profiles/default beside the Snakefile) applies. Every argument is passed to "
+        "snakemake as it is, except that --config accepts dotted keys (integration.npt=613).",
+    )
     p.set_defaults(func=cmd_run)
 
     p = add("integrate", help="azimuthal integration, one curve per frame -> NXcanSAS")
-    p.add_argument("inputs", nargs="+", help="frame files, a master file, or FILE.h5::/dataset")
+    p.add_argument("inputs", nargs="*", help="frame files, a master file, or FILE.h5::/dataset")
+    p.add_argument("--frames-from", help="read the frame files from this list (JSON or lines)")
     p.add_argument("--poni", required=True, help="pyFAI PONI geometry file")
     p.add_argument("--mask", help="mask file (.npy/.edf/.tif/.h5), non-zero = masked")
-    p.add_argument("--npt", type=int, default=1000, help="number of q bins")
-    p.add_argument("--unit", default="q_nm^-1", choices=["q_nm^-1", "q_A^-1"])
-    p.add_argument("--method", default="no", choices=["no", "bbox", "full"], help="pixel splitting")
-    p.add_argument("--polarization", type=float, default=0.99, help="polarisation factor")
-    p.add_argument("--scale", type=float, default=1.0, help="absolute scale factor")
+    p.add_argument("--npt", type=int, default=INTEGRATION.npt, help="number of q bins")
+    p.add_argument("--unit", default=INTEGRATION.unit, choices=["q_nm^-1", "q_A^-1"])
+    p.add_argument(
+        "--method", default=INTEGRATION.method, choices=["no", "bbox", "full"],
+        help="pixel splitting",
+    )  # fmt: skip
+    p.add_argument(
+        "--polarization",
+        default=_none_or(INTEGRATION.polarization_factor),
+        type=_float_or_none,
+        help="polarisation factor, or 'none' for no correction",
+    )
+    p.add_argument("--scale", type=float, default=INTEGRATION.scale, help="absolute scale factor")
     p.add_argument("--absolute", action="store_true", help="--scale puts I in 1/cm")
     p.add_argument("--side-table", help="TSV with per-frame monitor/transmission/exposure_s")
     p.add_argument("--batch-size", type=int, help="frames per parallel task (default: auto)")
     p.add_argument(
         "--scheduler",
-        default="threads",
+        default=INTEGRATION.scheduler,
         help="Dask scheduler: threads, processes, sync, or tcp://host:port of a cluster",
     )
     p.add_argument("--profile", help="facility profile: where the files keep their metadata")
@@ -137,9 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("reduce", help="select consistent frames (CorMap) and average them")
     p.add_argument("frames", help="NXcanSAS frames file from `halos integrate`")
-    p.add_argument("--alpha", type=float, default=0.01)
-    p.add_argument("--correction", default="bonferroni", choices=["bonferroni", "holm", "none"])
-    p.add_argument("--reference", default="first", choices=["first", "all"])
+    p.add_argument("--alpha", type=float, default=SELECTION.alpha)
+    p.add_argument("--correction", default=SELECTION.correction, choices=_CORRECTIONS)
+    p.add_argument("--reference", default=SELECTION.reference, choices=["first", "all"])
     p.add_argument("--similarity", help="write the similarity test as JSON here")
     p.add_argument("-o", "--output", required=True, help="averaged curve (.dat)")
     p.set_defaults(func=cmd_reduce)
@@ -147,9 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("subtract", help="subtract a buffer curve from a sample curve")
     p.add_argument("sample")
     p.add_argument("buffers", nargs="+", help="buffer curve(s); several are checked, then averaged")
-    p.add_argument("--scale", type=float, default=1.0, help="buffer scale factor")
-    p.add_argument("--alpha", type=float, default=0.01, help="CorMap level for the buffer check")
-    p.add_argument("--correction", default="bonferroni", choices=["bonferroni", "holm", "none"])
+    p.add_argument(
+        "--scale", type=float, default=SUBTRACTION.buffer_scale, help="buffer scale factor"
+    )
+    p.add_argument(
+        "--alpha", type=float, default=SELECTION.alpha, help="CorMap level for the buffer check"
+    )
+    p.add_argument("--correction", default=SELECTION.correction, choices=_CORRECTIONS)
     p.add_argument("--buffer-out", help="write the buffer curve that was subtracted here")
     p.add_argument("--name", help="name of the result")
     _q_unit_arg(p)
@@ -160,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("curve")
     _q_unit_arg(p)
     _mw_args(p)
-    p.add_argument("--qrg-max", type=float, default=1.3)
+    p.add_argument("--qrg-max", type=float, default=ANALYSIS.guinier_qrg_max)
     p.add_argument("-o", "--output", required=True, help="analysis JSON")
     p.set_defaults(func=cmd_analyse)
 
@@ -171,7 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--buffer-avg", help="averaged buffer curve (.dat)")
     p.add_argument("--similarity", help="similarity JSON of the sample's frames")
     p.add_argument("--frames", help="the sample's frames file (for instrument metadata)")
-    p.add_argument("--configfile", nargs="*", help="workflow config file(s), for provenance")
+    p.add_argument(
+        "--frames-files",
+        nargs="*",
+        help="frames files of the sample and its buffers: the raw files they record, for "
+        "provenance (default: --frames)",
+    )
+    p.add_argument("--manifest", help="the run manifest (results/.halos/run.json)")
     p.add_argument("--outdir", required=True, help="the sample's results folder")
     p.set_defaults(func=cmd_export)
 
@@ -181,13 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--comparisons", nargs="*", default=[], help="comparison JSON files of `halos compare`"
     )
-    p.add_argument("--configfile", nargs="*", help="workflow config file(s), for provenance")
+    p.add_argument(
+        "--manifest", help="the run manifest (results/.halos/run.json): provenance, RO-Crate"
+    )
     p.set_defaults(func=cmd_summarise)
 
     p = add("reproduce", help="re-run a sample from its provenance and compare")
     p.add_argument("result", help="results/<sample>/<sample>.h5")
     p.add_argument("--workdir", help="folder for the re-run (default: a new temporary one)")
-    p.add_argument("--base-dir", default=".", help="where the original run was started")
+    p.add_argument(
+        "--base-dir", help="where the original run was started (default: as recorded)"
+    )
     p.add_argument("--cores", type=int, default=2)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reproduce)
@@ -195,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("guinier", help="automatic Guinier analysis of a curve")
     p.add_argument("curve")
     _q_unit_arg(p)
-    p.add_argument("--qrg-max", type=float, default=1.3)
+    p.add_argument("--qrg-max", type=float, default=ANALYSIS.guinier_qrg_max)
     p.add_argument(
         "--range",
         nargs=2,
@@ -224,8 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("similarity", help="pairwise CorMap p-values of curves")
     p.add_argument("curves", nargs="+", help=".dat curves or NXcanSAS frames files")
     _q_unit_arg(p)
-    p.add_argument("--correction", default="bonferroni", choices=["bonferroni", "holm", "none"])
-    p.add_argument("--alpha", type=float, default=0.01, help="level for the adjusted p-values")
+    p.add_argument("--correction", default=SELECTION.correction, choices=_CORRECTIONS)
+    p.add_argument(
+        "--alpha", type=float, default=SELECTION.alpha, help="level for the adjusted p-values"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_similarity)
 
@@ -233,9 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", help="result files results/<sample>/<sample>.h5")
     p.add_argument("--names", nargs="+", help="names of the results (default: the samples')")
     p.add_argument("--background", action="store_true", help="also fit a flat background")
-    p.add_argument("--alpha", type=float, default=0.01, help="level of the CorMap and chi2 tests")
     p.add_argument(
-        "--k-sigma", type=float, default=3.0, help="a quantity differs beyond this many sigma"
+        "--alpha", type=float, default=COMPARISON.alpha, help="level of the CorMap and chi2 tests"
+    )
+    p.add_argument(
+        "--k-sigma",
+        type=float,
+        default=COMPARISON.k_sigma,
+        help="a quantity differs beyond this many sigma",
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("-o", "--output", help="report REPORT.html (+ .json, .png, .svg)")
@@ -243,6 +313,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("validate", help="check raw or NXcanSAS files against their standard")
     p.add_argument("files", nargs="*")
+    p.add_argument("--frames-from", help="also check the files of this frame list")
+    p.add_argument(
+        "--metadata-only",
+        action="store_true",
+        help="check metadata and file structure, do not decode every frame (the workflow's "
+        "integration reads and checks them, once)",
+    )
     p.add_argument(
         "--profile",
         help="facility profile for raw files (default: recognised from the file's layout)",
@@ -295,14 +372,45 @@ def _series_outputs(args: argparse.Namespace) -> list[Path]:
     return list(Path(args.outdir).glob("*_series.json"))
 
 
+_GLOBAL_FLAGS = ("--debug", "--overwrite", "-v", "--verbose", "-vv")
+
+
+def _split_run(argv: list[str]) -> tuple[list[str], list[str]] | None:
+    """``(halos options, snakemake args)`` when the command is ``run``, else None."""
+    for i, arg in enumerate(argv):
+        if arg == "run":
+            return argv[: i + 1], argv[i + 1 :]
+        if arg not in _GLOBAL_FLAGS:
+            return None
+    return None
+
+
+def _setup_logging(verbosity: int) -> None:
+    # The library logs; the command line shows warnings (and more with -v / -vv) on stderr.
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("halos_analysis")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``halos`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    # `halos run` passes what it does not know to snakemake.
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "run":
-        parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    run = _split_run(argv)
+    extra: list[str] = []
+    if run is not None:
+        # `halos run ...`: everything after `run` is Snakemake's (-h included, unless alone).
+        own, extra = run
+        if extra in (["-h"], ["--help"]):
+            own, extra = own + extra, []
+        args = parser.parse_args(own)
+    else:
+        args = parser.parse_args(argv)
+    _setup_logging(getattr(args, "verbose", 0) or 0)
     try:
         # Results of another run are never replaced silently (the workflow removes a job's
         # old outputs itself before re-running it).

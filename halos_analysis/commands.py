@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -190,7 +191,7 @@ _SETTING_FLAGS = {
 
 def cmd_integrate(args: argparse.Namespace) -> int:
     """``halos integrate``: azimuthal integration of frames to an NXcanSAS frame file."""
-    from halos_analysis.integrate import IntegrationSettings, integrate_files, resolve_scheduler
+    from halos_analysis.integrate import IntegrationSettings, resolve_scheduler
     from halos_analysis.integrate.settings import SettingsError
     from halos_analysis.io.nxcansas import write_frames
     from halos_analysis.pipeline import instrument_from_meta
@@ -200,15 +201,22 @@ def cmd_integrate(args: argparse.Namespace) -> int:
             npt=args.npt,
             unit=args.unit,
             method=args.method,
-            polarization_factor=args.polarization,
+            polarization_factor=None if args.polarization == "none" else float(args.polarization),
             scale=args.scale,
             batch_size=args.batch_size,
             absolute=args.absolute,
         )
     except SettingsError as exc:
         raise HalosInputError(exc.reason, field=_SETTING_FLAGS.get(exc.field, exc.field)) from None
-    spec = args.inputs[0] if len(args.inputs) == 1 else args.inputs
-    frames = integrate_files(
+    inputs = list(args.inputs or [])
+    if args.frames_from:
+        from halos_analysis.manifest import read_frame_list
+
+        inputs += read_frame_list(args.frames_from)
+    if not inputs:
+        raise HalosInputError("give frame files or --frames-from LIST", field="inputs")
+    spec = inputs[0] if len(inputs) == 1 else inputs
+    frames, record = _integrate_recorded(
         spec,
         args.poni,
         args.mask,
@@ -219,9 +227,48 @@ def cmd_integrate(args: argparse.Namespace) -> int:
         profile=args.profile,
         scheduler=resolve_scheduler(args.scheduler),
     )
-    write_frames(args.output, frames, metadata=instrument_from_meta(frames.meta))
+    record.update(measurement=args.name or frames.name, settings=settings.to_dict())
+    write_frames(
+        args.output, frames, metadata=instrument_from_meta(frames.meta), provenance=record
+    )
+    n_bytes = sum(r["bytes"] for r in record["inputs"] if r["role"] == "frames")
+    n_read = sum(r["bytes_read"] for r in record["inputs"] if r["role"] == "frames")
     print(f"{args.output}: {len(frames)} frames, {len(frames.q)} points ({frames.q_unit})")
+    print(
+        f"read {len(record['inputs'])} input files, {n_bytes} bytes of frame files "
+        f"({n_read} bytes read: {n_read / max(n_bytes, 1):.3f}x), SHA-256 of each recorded"
+    )
     return 0
+
+
+def _integrate_recorded(spec, poni, mask, **kwargs):
+    """:func:`integrate_files` inside :func:`~halos_analysis.io.digest.record_reads`: the
+    frames and the record of every input file read (path, SHA-256, size, bytes read)."""
+    from halos_analysis.integrate import integrate_files
+    from halos_analysis.io.digest import record_reads
+
+    with record_reads() as reads:
+        frames = integrate_files(spec, poni, mask, **kwargs)
+        files = [spec] if isinstance(spec, str) else list(spec)
+        recorded = {Path(r).resolve() for r in reads.names()}
+        missed = [f for f in files if Path(f.split("::", 1)[0]).resolve() not in recorded]
+        if missed:
+            # Read in other processes (a process or cluster scheduler): hashed here, again.
+            logging.getLogger(__name__).warning(
+                "%d frame files were read elsewhere; hashing them again here", len(missed)
+            )
+            for f in missed:
+                reads.add_file(f.split("::", 1)[0], "frames")
+        side_table = kwargs.get("side_table")
+        for path, role in ((poni, "poni"), (mask, "mask"), (side_table, "side_table")):
+            if path:
+                reads.add_file(path, role)
+        inputs = reads.finish()
+    log = logging.getLogger(__name__)
+    for rec in inputs:
+        log.info("read %s (%s): %d bytes, %d read, sha256 %s", rec["path"], rec["role"],
+                 rec["bytes"], rec["bytes_read"], rec["sha256"])  # fmt: skip
+    return frames, {"step": "integrate", "inputs": inputs}
 
 
 def cmd_reduce(args: argparse.Namespace) -> int:
@@ -316,44 +363,33 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sample_context(configfiles: Sequence[str], sample: str) -> tuple[dict, dict, list[str]]:
-    """Config, the sample's sheet entry (and its buffer's) and the raw input files."""
-    from halos_analysis.config import load_config, load_samples
-
-    config: dict = {}
-    for f in configfiles:
-        config.update(load_config(f))
-    measurements = load_samples(config["samples"], config)
-    if sample not in measurements:
-        raise HalosInputError(f"sample {sample!r} is not in the sheet", config["samples"], "name")
-    m = measurements[sample]
-    rows = [m] + [measurements[b] for b in m.buffers]
-    inputs = [*configfiles, config["samples"]]
-    for row in rows:
-        inputs += [f.split("::", 1)[0] for f in row.frames]
-        inputs += [x for x in (row.poni, row.mask, row.side_table) if x]
-    info = {
-        "buffer": m.buffer,
-        "concentration_mg_ml": m.concentration_mg_ml,
-        "description": m.description,
-        "measurements": {r.name: dataclasses.asdict(r) for r in rows},
-    }
-    return config, info, list(dict.fromkeys(inputs))
-
-
 def cmd_export(args: argparse.Namespace) -> int:
-    """``halos export``: NXcanSAS, plots, summary and provenance of one sample."""
+    """``halos export``: NXcanSAS, plots, summary and provenance of one sample.
+
+    In the workflow the config, the sample's sheet records and the command come from the run
+    manifest (``--manifest``) and the raw inputs with their SHA-256 from the frames files'
+    records (``--frames-files``): no config file is read again and no glob re-expanded.
+    """
     from halos_analysis.export.bundle import export_sample
-    from halos_analysis.export.provenance import build_provenance
+    from halos_analysis.export.provenance import build_provenance, sample_provenance
     from halos_analysis.io.nxcansas import read_frames
     from halos_analysis.pipeline import SampleAnalysis, instrument_from_meta, result_from_dict
     from halos_analysis.types import SimilarityResult
 
     analysis = SampleAnalysis.from_dict(json.loads(Path(args.analysis).read_text()))
     sample = args.sample or analysis.curve.name
-    config, info, inputs = ({}, {}, [])
-    if args.configfile:
-        config, info, inputs = _sample_context(args.configfile, sample)
+    if args.manifest:
+        from halos_analysis.manifest import read_manifest
+
+        run = read_manifest(args.manifest)
+        frames_files = args.frames_files or ([args.frames] if args.frames else [])
+        provenance = sample_provenance(run, sample, frames_files)
+        config = run.config
+        info = provenance["sample_info"]
+    else:
+        inputs = [args.analysis, args.sample_avg, args.buffer_avg, args.similarity, args.frames]
+        provenance = build_provenance(inputs=[f for f in inputs if f], extra={"sample": sample})
+        config, info = {}, {}
     similarity, frame_ids = None, None
     if args.similarity:
         d = json.loads(Path(args.similarity).read_text())
@@ -361,12 +397,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         frame_ids = d.get("frame_ids")
         similarity = result_from_dict(SimilarityResult, d)
     instrument = instrument_from_meta(read_frames(args.frames).meta) if args.frames else None
-    provenance = build_provenance(
-        inputs=inputs,
-        config=config,
-        config_text="\n".join(Path(f).read_text() for f in args.configfile or []),
-        extra={"sample": sample, "sample_info": info},
-    )
     outputs = export_sample(
         args.outdir,
         analysis,
@@ -385,18 +415,28 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_summarise(args: argparse.Namespace) -> int:
-    """``halos summarise``: run summary tables, overview figure and HTML report."""
+    """``halos summarise``: run summary tables, overview figure, HTML report and (with
+    ``--manifest``) the run's Workflow Run RO-Crate."""
     from halos_analysis.export.bundle import export_run
-    from halos_analysis.export.provenance import build_provenance
+    from halos_analysis.export.provenance import build_provenance, run_provenance
 
-    config_text = "\n".join(Path(f).read_text() for f in args.configfile or [])
-    provenance = build_provenance(
-        inputs=[*(args.configfile or []), *args.summaries], config_text=config_text
-    )
+    if args.manifest:
+        from halos_analysis.manifest import read_manifest
+
+        run = read_manifest(args.manifest)
+        provenance = run_provenance(run)
+    else:
+        run = None
+        provenance = build_provenance(inputs=list(args.summaries))
     out = export_run(
         args.results, args.summaries, provenance=provenance, comparisons=args.comparisons
     )
     print(f"{out['report']}: report of {len(args.summaries)} samples")
+    if run is not None:
+        from halos_analysis.export.crate import write_run_crate
+
+        crate = write_run_crate(args.results, run, args.summaries, args.comparisons)
+        print(f"{crate}: Workflow Run RO-Crate of the run")
     return 0
 
 
@@ -458,14 +498,59 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
-    """``halos run``: run the Snakemake workflow; extra arguments go to snakemake."""
+def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
+    """``halos run``: the Snakemake workflow; every argument goes to snakemake.
+
+    ``--config a.b=v`` (a dotted key, which Snakemake's own ``--config`` does not take)
+    becomes ``--config a={b: v}``; the workflow reads the value as the schema's type.
+    """
+    import shlex
+
+    from halos_analysis.manifest import COMMAND_ENV
     from halos_analysis.runner import snakemake_command, workflow_env
 
-    cmd = snakemake_command(
-        cores=args.cores, directory=args.directory, configfile=args.configfile, extra=extra
-    )
-    return subprocess.call(cmd, env=workflow_env())
+    cmd = snakemake_command(dotted_config(snakemake_args))
+    env = workflow_env(snakemake_args)
+    env[COMMAND_ENV] = shlex.join(["halos", "run", *snakemake_args])
+    log = logging.getLogger(__name__)
+    log.info("running %s", shlex.join(cmd))
+    return subprocess.call(cmd, env=env)
+
+
+def dotted_config(args: Sequence[str]) -> list[str]:
+    """Snakemake arguments with ``--config`` entries ``a.b.c=v`` nested as ``a={b: {c: v}}``.
+
+    Entries of one top-level key are merged into one (``a.x=1 a.y=2`` -> ``a={x: 1, y: 2}``),
+    the values kept as text (JSON-quoted), which the workflow converts to the schema's type.
+    """
+    out: list[str] = []
+    i = 0
+    args = list(args)
+    while i < len(args):
+        arg = args[i]
+        if arg != "--config" and not arg.startswith("--config="):
+            out.append(arg)
+            i += 1
+            continue
+        entries = [arg.split("=", 1)[1]] if arg.startswith("--config=") else []
+        i += 1
+        while i < len(args) and "=" in args[i] and not args[i].startswith("-"):
+            entries.append(args[i])
+            i += 1
+        nested: dict = {}
+        flat: list[str] = []
+        for entry in entries:
+            key, _, value = entry.partition("=")
+            if "." not in key:
+                flat.append(entry)
+                continue
+            node = nested
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        out += ["--config", *flat, *(f"{k}={json.dumps(v)}" for k, v in nested.items())]
+    return out
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -476,11 +561,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
         rows = profiles_listing()
         _print_json(rows) if args.json else print(format_profiles(rows))
         return 0
-    if not args.files:
+    files = list(args.files)
+    if args.frames_from:
+        from halos_analysis.manifest import read_frame_list
+
+        # One report per file; an HDF5 ``::/dataset`` names a dataset of it, not a file.
+        files += list(dict.fromkeys(f.split("::", 1)[0] for f in read_frame_list(args.frames_from)))
+    if not files:
         raise HalosInputError("give one or more files (or --list-profiles)", field="files")
     reports = {
-        f: validate_report(f, profile=args.profile, side_table=args.side_table, poni=args.poni)
-        for f in args.files
+        f: validate_report(
+            f,
+            profile=args.profile,
+            side_table=args.side_table,
+            poni=args.poni,
+            frames=not args.metadata_only,
+        )
+        for f in files
     }
     as_json = {f: r.to_dict() for f, r in reports.items()}
     if args.output:

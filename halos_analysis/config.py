@@ -2,6 +2,13 @@
 """Workflow configuration and sample sheet: loaded, validated against the JSON schemas in
 ``workflow/schemas/``, and cross-checked (buffers exist, frame files exist).
 
+A sheet cell holds one value, never a list in disguise: the ``frames`` cell is one file, one
+glob or one ``FILE.h5::/dataset`` (a path may hold spaces and quotes). A measurement made of
+several files or globs lists them in a second sheet, one per row, in order (config key
+``units``: a TSV with columns ``name`` and ``frames``, as the Snakemake workflow catalogue's
+``units.tsv``). Globs are expanded here, once per run: what comes out is the explicit list
+of frame files the run manifest records and the integration reads.
+
 The Snakefile (``workflow/rules/common.smk``) and ``halos run`` both call these functions, so
 a mistake is reported the same way — one line naming the file and the field — wherever the
 workflow is started from.
@@ -10,6 +17,7 @@ workflow is started from.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import glob
 import re
 from dataclasses import dataclass, field
@@ -20,8 +28,12 @@ import yaml
 
 from halos_analysis.errors import HalosInputError
 
-ROOT = Path(__file__).resolve().parents[1]
-SCHEMAS = ROOT / "workflow" / "schemas"
+
+def _schemas() -> Path:
+    from halos_analysis.runner import workflow_dir
+
+    return workflow_dir() / "schemas"
+
 
 #: Sample-sheet columns, in the order the project writes them.
 SHEET_COLUMNS: tuple[str, ...] = (
@@ -65,9 +77,24 @@ class Measurement:
         return tuple(self.buffer.replace(",", " ").split()) if self.buffer else ()
 
     @property
-    def frames_spec(self) -> str:
-        """The frames as one argument string for ``halos integrate``."""
-        return " ".join(self.frames)
+    def frame_files(self) -> tuple[str, ...]:
+        """The files of :attr:`frames` (without an HDF5 ``::/dataset``), in order."""
+        return tuple(dict.fromkeys(f.split("::", 1)[0] for f in self.frames))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON view (the run manifest's record of this row)."""
+        d = dataclasses.asdict(self)
+        d["frames"] = list(self.frames)
+        d["buffers"] = list(self.buffers)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Measurement:
+        """Inverse of :meth:`to_dict`."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in names}
+        kwargs["frames"] = tuple(kwargs.get("frames", ()))
+        return cls(**kwargs)
 
 
 def _schema_validate(data: dict[str, Any], schema: str, path: str | Path, where: str) -> None:
@@ -76,7 +103,7 @@ def _schema_validate(data: dict[str, Any], schema: str, path: str | Path, where:
     from snakemake.utils import validate
 
     try:
-        validate(data, str(SCHEMAS / schema), set_default=True)
+        validate(data, str(_schemas() / schema), set_default=True)
     except WorkflowError as exc:
         raise HalosInputError(_first_validation_line(exc), path, where) from None
 
@@ -102,13 +129,40 @@ def validate_config(config: dict[str, Any], path: str | Path = "config") -> dict
     unknown = _unknown_key(config)
     if unknown:
         raise HalosInputError(f"unknown config key {unknown!r}", path, unknown)
+    _coerce_text(config, yaml.safe_load((_schemas() / "config.schema.yaml").read_text()))
     _schema_validate(config, "config.schema.yaml", path, "config")
     return config
 
 
+def _coerce_text(data: Any, schema: dict[str, Any]) -> None:
+    """Read text values as YAML where the schema wants no text, in place.
+
+    Snakemake's ``--config integration={npt: 613}`` (what ``halos run --config
+    integration.npt=613`` passes) gives nested values as text; here ``"613"`` becomes 613
+    and ``"null"`` None, so a value is the same from the command line as from a file.
+    """
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        sub = schema.get("properties", {}).get(key)
+        if sub is None:
+            continue
+        types = sub.get("type", [])
+        types = [types] if isinstance(types, str) else types
+        if isinstance(value, str) and types and "string" not in types:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                continue
+            if not isinstance(parsed, str):
+                data[key] = parsed
+        elif isinstance(value, dict):
+            _coerce_text(value, sub)
+
+
 def _unknown_key(config: dict[str, Any]) -> str | None:
     # Name the offending key precisely (jsonschema's additionalProperties message is vague).
-    schema = yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text())
+    schema = yaml.safe_load((_schemas() / "config.schema.yaml").read_text())
 
     def walk(data: Any, sch: dict[str, Any], prefix: str) -> str | None:
         if not isinstance(data, dict) or "properties" not in sch:
@@ -148,23 +202,67 @@ def _natural_key(text: str) -> tuple[Any, ...]:
     return (*(int(p) if i % 2 else p for i, p in enumerate(parts)), text)
 
 
-def _expand_frames(spec: str, sheet: Path, row: int) -> tuple[str, ...]:
+def _expand_frames(items: list[str], sheet: Path, where: str) -> tuple[str, ...]:
+    """Explicit frame files of a measurement from its sheet cell or units-sheet rows.
+
+    Each item is one path (taken as it is when it exists, so ``[`` in a file name is not a
+    glob), one glob, or either with an HDF5 ``::/dataset``.
+    """
     out: list[str] = []
-    for item in spec.split():
+    for item in items:
         path_part, sep, dataset = item.partition("::")
-        if any(ch in path_part for ch in "*?["):
+        if Path(path_part).exists():
+            out.append(item)
+        elif any(ch in path_part for ch in "*?["):
             matches = sorted(glob.glob(path_part), key=_natural_key)
             if not matches:
-                raise HalosInputError(f"no file matches {item!r}", sheet, f"row {row} frames")
+                raise HalosInputError(f"no file matches {item!r}", sheet, f"{where} frames")
             # ``run_*.h5::/entry/data/data``: the dataset applies to every matching file.
             out.extend(m + sep + dataset for m in matches)
         else:
-            if not Path(path_part).exists():
-                raise HalosInputError(
-                    f"frame file {path_part} not found", sheet, f"row {row} frames"
-                )
-            out.append(item)
+            hint = ""
+            if len(path_part.split()) > 1 and all(Path(p).exists() for p in path_part.split()):
+                hint = " (one file or glob per cell: list several in the units sheet)"
+            raise HalosInputError(
+                f"frame file {path_part} not found{hint}", sheet, f"{where} frames"
+            )
     return tuple(out)
+
+
+def _read_tsv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"))
+    return [{k.strip(): (v or "").strip() for k, v in r.items() if k is not None} for r in rows]
+
+
+def load_units(path: str | Path) -> dict[str, list[str]]:
+    """The units sheet: the frame files or globs of each measurement, one per row, in order.
+
+    Parameters
+    ----------
+    path : str or Path
+        TSV with columns ``name`` (a row of the sample sheet) and ``frames``.
+
+    Returns
+    -------
+    dict
+        name -> list of frame items.
+
+    Raises
+    ------
+    HalosInputError
+        Missing file or column, an empty cell.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise HalosInputError("units sheet not found", path)
+    out: dict[str, list[str]] = {}
+    for i, row in enumerate(_read_tsv(path), start=1):
+        for key in ("name", "frames"):
+            if not row.get(key):
+                raise HalosInputError(f"no {key}", path, f"row {i} {key}")
+        out.setdefault(row["name"], []).append(row["frames"])
+    return out
 
 
 def load_samples(
@@ -189,14 +287,20 @@ def load_samples(
     path = Path(path)
     if not path.is_file():
         raise HalosInputError("sample sheet not found", path)
-    with path.open(newline="") as fh:
-        rows = list(csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"))
+    rows = _read_tsv(path)
     if not rows:
         raise HalosInputError("sample sheet has no rows", path)
     geometry = config.get("geometry", {})
+    units_path = config.get("units")
+    units = load_units(units_path) if units_path else {}
+    names = {r.get("name") for r in rows}
+    for name in units:
+        if name not in names:
+            raise HalosInputError(
+                f"measurement {name!r} is not in the sample sheet {path}", units_path, "name"
+            )
     out: dict[str, Measurement] = {}
-    for i, raw in enumerate(rows, start=1):
-        row = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+    for i, row in enumerate(rows, start=1):
         for key in ("concentration_mg_ml", "scale"):
             text = row.get(key, "")
             try:
@@ -220,8 +324,13 @@ def load_samples(
                 path,
                 f"row {i} poni",
             )
+        items = ([row["frames"]] if row.get("frames") else []) + units.get(name, [])
+        if not items:
+            raise HalosInputError(
+                "no frames (a frames cell, or rows in the units sheet)", path, f"row {i} frames"
+            )
         if check_files:
-            frames = _expand_frames(row["frames"], path, i)
+            frames = _expand_frames(items, path, f"row {i}")
             for key, value in (
                 ("poni", poni),
                 ("mask", mask),
@@ -230,7 +339,7 @@ def load_samples(
                 if value and not Path(value).is_file():
                     raise HalosInputError(f"{key} file {value} not found", path, f"row {i} {key}")
         else:
-            frames = tuple(row["frames"].split())
+            frames = tuple(items)
         out[name] = Measurement(
             name=name,
             type=row["type"],

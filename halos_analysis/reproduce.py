@@ -1,16 +1,19 @@
 # SPDX-License-Identifier: MIT
 """Re-run one sample from the provenance stored in its result file and compare the numbers.
 
-The provenance written by the export step holds the validated config, the sample's and its
-buffer's sample-sheet rows and the SHA-256 of every input. :func:`reproduce_sample` checks
-the inputs, writes that config and a two-row sample sheet into a fresh folder, runs the same
-Snakemake workflow there for that one sample, and compares the new result file with the old
-one number by number.
+The provenance written by the export step holds what the run recorded: the effective config
+of the run manifest, the sample's and its buffers' manifest records with their explicit
+frame lists, and the SHA-256 of every raw file the integrations read. :func:`reproduce_sample`
+checks those files, writes that config, a sample sheet and a units sheet listing every frame
+file explicitly into a fresh folder, runs the same Snakemake workflow there for that one
+sample, and compares the new result file with the old one number by number. No config file
+of the original run is read and no glob is expanded again.
 """
 
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import subprocess
 from dataclasses import dataclass
@@ -66,18 +69,23 @@ def load_provenance(result: str | Path) -> dict[str, Any]:
 def _absolute(value: Any, base: Path) -> str:
     if value in (None, ""):
         return ""
-    if isinstance(value, (list, tuple)):
-        return " ".join(_absolute(v, base) for v in value)
     text = str(value)
     path, sep, dataset = text.partition("::")
     return str((base / path).resolve()) + sep + dataset
+
+
+def _write_tsv(path: Path, header: tuple[str, ...], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
 
 
 def reproduce_sample(
     result: str | Path,
     workdir: str | Path,
     *,
-    base_dir: str | Path = ".",
+    base_dir: str | Path | None = None,
     cores: int = 2,
     rtol: float = 1e-6,
 ) -> Reproduction:
@@ -89,9 +97,9 @@ def reproduce_sample(
         ``results/<sample>/<sample>.h5`` written by the workflow.
     workdir : path
         Empty folder for the re-run.
-    base_dir : path
-        Folder the recorded relative input paths are relative to (where the original run
-        was started).
+    base_dir : path, optional
+        Folder the recorded relative input paths are relative to: where the original run
+        was started (the default, as recorded), or where its files are now.
     cores : int
         Cores for the re-run.
     rtol : float
@@ -99,8 +107,8 @@ def reproduce_sample(
     """
     from halos_analysis.export.provenance import check_inputs, compare_results
 
-    base = Path(base_dir).resolve()
     prov = load_provenance(result)
+    base = Path(base_dir or prov.get("workdir") or ".").resolve()
     sample = prov["sample"]
     inputs = check_inputs(prov, base_dir=base)
     if any(v == "missing" for v in inputs.values()):
@@ -108,27 +116,41 @@ def reproduce_sample(
 
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    config = dict(prov.get("config") or {})
+    config = json.loads(json.dumps(prov.get("config") or {}))
     config["samples"] = str(work / "samples.tsv")
+    config["units"] = str(work / "units.tsv")
     config["results"] = str(work / "results")
-    integration = dict(config.get("integration", {}))
-    integration["cache_dir"] = str(work / "cache")
-    config["integration"] = integration
+    config.setdefault("integration", {})["cache_dir"] = str(work / "cache")
+    geometry = config.get("geometry") or {}
+    config["geometry"] = {k: _absolute(v, base) or None for k, v in geometry.items()}
     (work / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    with (work / "samples.tsv").open("w", newline="") as fh:
-        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
-        writer.writerow(SHEET_COLUMNS)
-        for row in prov["sample_info"]["measurements"].values():
-            cells = []
-            for column in SHEET_COLUMNS:
-                value = row.get(column)
-                if column in ("frames", "poni", "mask", "side_table"):
-                    value = _absolute(value, base)
-                cells.append("" if value is None else value)
-            writer.writerow(cells)
+    rows, units = [], []
+    for row in prov["sample_info"]["measurements"].values():
+        cells = []
+        for column in SHEET_COLUMNS:
+            value = row.get(column)
+            if column == "frames":
+                value = ""  # every file is listed in the units sheet, explicitly
+            elif column in ("poni", "mask", "side_table"):
+                value = _absolute(value, base)
+            cells.append(value)
+        rows.append(cells)
+        # glob.escape: a recorded file name holding "[" or "*" is that one file.
+        units += [[row["name"], glob.escape(_absolute(f, base))] for f in row["frames"]]
+    _write_tsv(work / "samples.tsv", SHEET_COLUMNS, rows)
+    _write_tsv(work / "units.tsv", ("name", "frames"), units)
     target = work / "results" / sample / f"{sample}.h5"
     cmd = snakemake_command(
-        cores=cores, directory=work, configfile=work / "config.yaml", extra=[str(target)]
+        [
+            "--cores",
+            str(cores),
+            "--directory",
+            str(work),
+            "--configfile",
+            str(work / "config.yaml"),
+            "--",
+            str(target),
+        ]
     )
     run = subprocess.run(cmd, capture_output=True, text=True, env=workflow_env())
     (work / "reproduce.log").write_text(run.stdout + run.stderr)

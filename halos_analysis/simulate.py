@@ -135,7 +135,11 @@ def _counters(
 
 
 def default_profile_path() -> Path:
-    """``example_data/bsa_profile.dat`` of the source tree (BSA 5 mg/ml, BM29, CC0)."""
+    """``example_data/bsa_profile.dat`` (BSA 5 mg/ml, BM29, CC0): the copy a wheel ships in
+    ``halos_analysis/data``, else the source tree's."""
+    packaged = Path(__file__).resolve().parent / "data" / "bsa_profile.dat"
+    if packaged.is_file():
+        return packaged
     return Path(__file__).resolve().parents[1] / "example_data" / "bsa_profile.dat"
 
 

@@ -15,23 +15,11 @@ from typing import Any
 
 import numpy as np
 
-#: q units understood everywhere, and the length unit that goes with each.
-Q_UNITS: dict[str, str] = {"nm^-1": "nm", "A^-1": "A"}
+from halos_analysis import units as _units
 
-#: Spellings users and other programs write for the two q units.
-_Q_UNIT_ALIASES: dict[str, str] = {
-    "nm^-1": "nm^-1",
-    "1/nm": "nm^-1",
-    "nm-1": "nm^-1",
-    "q_nm^-1": "nm^-1",
-    "a^-1": "A^-1",
-    "å^-1": "A^-1",
-    "1/a": "A^-1",
-    "1/å": "A^-1",
-    "a-1": "A^-1",
-    "angstrom^-1": "A^-1",
-    "q_a^-1": "A^-1",
-}
+#: q units understood everywhere, and the length unit that goes with each (from the one
+#: registry, :mod:`halos_analysis.units`).
+Q_UNITS: dict[str, str] = {u.name: u.length for u in _units.Q_UNITS.values()}
 
 
 def normalise_q_unit(unit: str) -> str:
@@ -47,23 +35,17 @@ def normalise_q_unit(unit: str) -> str:
     ValueError
         When the unit is none of these.
     """
-    key = unit.strip().lower().replace(" ", "")
-    if key not in _Q_UNIT_ALIASES:
-        raise ValueError(f"unknown q unit {unit!r} (use nm^-1 or A^-1)")
-    return _Q_UNIT_ALIASES[key]
+    return _units.q_unit(unit).name
 
 
 def length_unit(q_unit: str) -> str:
     """Length unit (``"nm"`` or ``"A"``) that goes with a q unit."""
-    return Q_UNITS[normalise_q_unit(q_unit)]
+    return _units.q_unit(q_unit).length
 
 
 def q_scale(from_unit: str, to_unit: str) -> float:
     """Factor that converts q values from one unit to the other (1 nm^-1 = 0.1 A^-1)."""
-    a, b = normalise_q_unit(from_unit), normalise_q_unit(to_unit)
-    if a == b:
-        return 1.0
-    return 0.1 if a == "nm^-1" else 10.0
+    return _units.q_scale(from_unit, to_unit)
 
 
 def _jsonable(value: Any) -> Any:

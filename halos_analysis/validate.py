@@ -353,10 +353,13 @@ def validate_report(
     profile: str | None = None,
     side_table: str | Path | None = None,
     poni: str | Path | None = None,
+    frames: bool = True,
 ) -> ValidationReport:
     """:func:`validate_file` with the layout found, notes and the fields read.
 
-    Parameters are those of :func:`validate_file`.
+    Parameters are those of :func:`validate_file`; ``frames=False`` checks a raw file's
+    metadata and structure but does not decode its frames (the workflow's integration reads
+    them, once, and checks each as it goes).
     """
     path = Path(path)
     if not path.exists():
@@ -367,10 +370,10 @@ def validate_report(
 
     is_h5 = h5py.is_hdf5(path)
     if profile is not None:
-        return raw_report(path, profile, side_table, poni)
+        return raw_report(path, profile, side_table, poni, frames)
     if not is_h5:
         if path.suffix.lower() in RAW_SUFFIXES:
-            return raw_report(path, None, side_table, poni)
+            return raw_report(path, None, side_table, poni, frames)
         return ValidationReport(["not an HDF5 file (and not a CBF/EDF/TIFF frame file)"])
     try:
         with h5py.File(path, "r") as h5:
@@ -379,7 +382,7 @@ def validate_report(
         return ValidationReport([f"HDF5 file cannot be opened: {exc}"])
     if nxcansas:
         return ValidationReport(validate_nxcansas(path), layout="NXcanSAS")
-    return raw_report(path, None, side_table, poni)
+    return raw_report(path, None, side_table, poni, frames)
 
 
 def validate_raw(
@@ -420,8 +423,10 @@ def raw_report(
     profile: str | None = None,
     side_table: str | Path | None = None,
     poni: str | Path | None = None,
+    frames: bool = True,
 ) -> ValidationReport:
-    """:func:`validate_raw` with the layout found, notes and fields read."""
+    """:func:`validate_raw` with the layout found, notes and fields read (``frames=False``:
+    without decoding every frame, see :func:`validate_report`)."""
     path = Path(path)
     try:
         from halos_analysis.io import frames as frames_mod
@@ -487,7 +492,7 @@ def raw_report(
             notes.append(f"{field}: the field exists but is empty ({_where(locations, field)})")
     if poni is not None and fields_read is not None:
         problems += _check_against_poni(fields_read, poni)
-    problems += _check_frames(source, meta)
+    problems += _check_frames(source, meta, read=frames)
     close = getattr(source, "close", None)
     if callable(close):
         close()
@@ -590,11 +595,12 @@ def _extra_field(source: Any, field: str) -> Any:
     return None
 
 
-def _check_frames(source: Any, meta: Any) -> list[str]:
-    """Every frame readable, of the detector's shape, and not empty or all-invalid."""
+def _check_frames(source: Any, meta: Any, read: bool = True) -> list[str]:
+    """Every frame readable, of the detector's shape, and not empty or all-invalid (with
+    ``read``); the per-frame counters positive."""
     problems: list[str] = []
     shape = tuple(getattr(source, "shape", None) or getattr(meta, "shape", None) or ())
-    n_expected = len(source)
+    n_expected = len(source) if read else 0
     unreadable: list[str] = []
 
     def check(idx: int, frame: np.ndarray) -> None:
@@ -629,7 +635,7 @@ def _check_frames(source: Any, meta: Any) -> list[str]:
     problems += unreadable[:5]
     if len(unreadable) > 5:
         problems.append(f"{len(unreadable) - 5} more frames cannot be read")
-    if n_expected == 0:
+    if len(source) == 0:
         problems.append("no frames")
     for name in ("monitor", "transmission", "exposure_s"):
         values = getattr(source, name, None)

@@ -228,3 +228,54 @@ def test_curve_without_enough_usable_rows_is_one_line_and_writes_nothing(command
     assert run.stderr.count("\n") == 1 and str(bad) in run.stderr and "usable rows" in run.stderr
     assert "Traceback" not in run.stderr and not out.exists()
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_run_passes_every_argument_to_snakemake(monkeypatch):
+    """`halos run` hands its arguments to snakemake as they are: no abbreviation
+    (--config is not --configfile), -n, --profile, --keep-going, --report, targets; dotted
+    --config keys become Snakemake's nested form."""
+    import halos_analysis.commands as commands
+    from halos_analysis.cli import main
+
+    seen = {}
+
+    def fake_call(cmd, env):
+        seen["cmd"], seen["env"] = cmd, env
+        return 0
+
+    monkeypatch.setattr(commands.subprocess, "call", fake_call)
+    args = ["--cores", "3", "-n", "--keep-going", "--profile", "p", "--report", "r.html",
+            "--configfile", "a.yaml", "b.yaml", "--config", "integration.npt=613",
+            "integration.method=bbox", "results=out", "--", "results/x.h5"]  # fmt: skip
+    assert main(["run", *args]) == 0
+    cmd = seen["cmd"]
+    assert cmd[1:3] == ["-m", "snakemake"] and cmd[3] == "--snakefile"
+    assert cmd[4].endswith("workflow/Snakefile")
+    i = cmd.index("--config")
+    assert cmd[i + 1 : i + 3] == ["results=out", 'integration={"npt": "613", "method": "bbox"}']
+    rest = [a for a in cmd[5:] if a not in cmd[i : i + 3]]
+    config = {"--config", "integration.npt=613", "integration.method=bbox", "results=out"}
+    assert rest == [a for a in args if a not in config]
+    assert "--config" in seen["env"]["HALOS_COMMAND"]
+
+
+def test_no_abbreviated_options():
+    from halos_analysis.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["integrate", "f.cbf", "--pon", "x.poni", "-o", "o.h5"])
+
+
+def test_guinier_on_a_curve_imports_no_integration_or_plotting():
+    """The core needs numpy, scipy and h5py: `halos guinier CURVE.dat` loads neither pyFAI,
+    fabio, Dask, matplotlib nor Snakemake (they are extras)."""
+    code = (
+        "import sys\n"
+        "from halos_analysis.cli import main\n"
+        f"rc = main(['guinier', {str(PROFILE)!r}, '--json'])\n"
+        "heavy = {'pyFAI', 'fabio', 'dask', 'matplotlib', 'snakemake', 'hdf5plugin', 'yaml'}\n"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}), rc)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[] 0"

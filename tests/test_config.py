@@ -117,3 +117,58 @@ def test_glob_keeps_the_dataset_and_sorts_frames_naturally(tmp_path):
     order = (1, 2, 9, 10, 11)
     assert m["s"].frames == tuple(f"{tmp_path}/run_{i}.h5::/entry/data/data" for i in order)
     assert m["b"].frames == tuple(f"{tmp_path}/frame_{i}.cbf" for i in order)
+
+
+def test_one_path_per_cell_with_spaces_quotes_and_brackets(tmp_path):
+    # A cell is one value: a path with a space, a quote and a "[" is that file, no glob.
+    folder = tmp_path / "it's a [run]"
+    folder.mkdir()
+    (folder / "frame 1.cbf").write_text("x")
+    (tmp_path / "geo.poni").write_text("x")
+    cfg = load_config(_config(tmp_path, {"geometry": {"poni": str(tmp_path / "geo.poni")}}))
+    sheet = _sheet(tmp_path, [f"b\tbuffer\t\t{folder}/frame 1.cbf\t\t\t\t\t"])
+    assert load_samples(sheet, cfg)["b"].frames == (f"{folder}/frame 1.cbf",)
+
+
+def test_units_sheet_lists_several_files_in_order(tmp_path):
+    for i in (1, 2, 3):
+        (tmp_path / f"a {i}.cbf").write_text("x")
+    (tmp_path / "geo.poni").write_text("x")
+    units = tmp_path / "units.tsv"
+    units.write_text(f"name\tframes\nb\t{tmp_path}/a 3.cbf\nb\t{tmp_path}/a [12].cbf\n")
+    cfg = load_config(
+        _config(tmp_path, {"geometry": {"poni": str(tmp_path / "geo.poni")}, "units": str(units)})
+    )
+    sheet = _sheet(tmp_path, ["b\tbuffer\t\t\t\t\t\t\t"])
+    frames = load_samples(sheet, cfg)["b"].frames
+    assert frames == tuple(f"{tmp_path}/a {i}.cbf" for i in (3, 1, 2))
+
+
+def test_several_paths_in_one_cell_point_to_the_units_sheet(files):
+    cfg = load_config(_config(files, {"geometry": {"poni": str(files / "geo.poni")}}))
+    sheet = _sheet(files, [f"b\tbuffer\t\t{files}/a_001.cbf {files}/a_002.cbf\t\t\t\t\t"])
+    with pytest.raises(HalosInputError, match="units sheet") as err:
+        load_samples(sheet, cfg)
+    assert err.value.field == "row 1 frames"
+
+
+def test_units_sheet_naming_an_unknown_measurement(files):
+    units = files / "units.tsv"
+    units.write_text(f"name\tframes\nzz\t{files}/a_001.cbf\n")
+    cfg = load_config(
+        _config(files, {"geometry": {"poni": str(files / "geo.poni")}, "units": str(units)})
+    )
+    sheet = _sheet(files, [f"b\tbuffer\t\t{files}/b_001.cbf\t\t\t\t\t"])
+    with pytest.raises(HalosInputError, match="zz") as err:
+        load_samples(sheet, cfg)
+    assert err.value.field == "name" and str(units) in str(err.value)
+
+
+def test_command_line_text_values_take_the_schema_type(tmp_path):
+    from halos_analysis.config import validate_config
+
+    # What Snakemake's --config integration={npt: 613} gives: nested values as text.
+    cfg = validate_config({"integration": {"npt": "613", "polarization_factor": "null"},
+                           "analysis": {"psv_cm3_g": "0.74"}})  # fmt: skip
+    assert cfg["integration"]["npt"] == 613 and cfg["integration"]["polarization_factor"] is None
+    assert cfg["analysis"]["psv_cm3_g"] == 0.74 and cfg["integration"]["unit"] == "q_nm^-1"

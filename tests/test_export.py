@@ -189,7 +189,12 @@ def test_provenance_hashes_versions_and_changes(tmp_path):
         config_text="npt: 500\n",
         command=["halos", "run"],
     )
-    assert prov["inputs"][str(data)] == hashlib.sha256(b"frame bytes").hexdigest()
+    # Each digest is named by its algorithm (RO-Crate / W3C PROV style).
+    assert prov["inputs"][0] == {
+        "path": str(data),
+        "sha256": hashlib.sha256(b"frame bytes").hexdigest(),
+        "bytes": 11,
+    }
     assert prov["missing_inputs"] == [str(tmp_path / "gone.cbf")]
     assert prov["command"] == "halos run" and prov["config"] == {"npt": 500}
     for name in ("numpy", "scipy", "h5py", "pyFAI", "matplotlib"):

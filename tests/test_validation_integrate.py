@@ -135,7 +135,7 @@ def test_validation_pilatus100k_raw_profile(validation_dir, tmp_path):
     counter = diode / float(cfg["NormalizationList"][0][1].split("/")[1])
     scale = cfg["NormAbsWaterConst"] if cfg.get("NormAbsWater") else 1.0
     st = IntegrationSettings(npt=npt, unit="q_A^-1", radial_range=q_range, scale=scale,
-                             error_model="poisson_pyfai")  # fmt: skip
+                             error_model="poisson_pyfai", polarization_factor=None)  # fmt: skip
     integ = Integrator(ai, frame.shape, mask, st, cache_dir=tmp_path)
     intensity, sigma = integ.integrate_batch(frame, monitor=counter)
     first, last = cfg["StartPoint"], cfg["EndPoint"]
@@ -175,7 +175,7 @@ def test_validation_eiger9m_raw_profiles(validation_dir, tmp_path):
     mask = raw_mask(cfg["Masks"]["BeamStopMask"][1], shape)
     scale = cfg["NormAbsCarbonConst"] if cfg.get("NormAbsCarbon") else 1.0
     st = IntegrationSettings(npt=npt, unit="q_A^-1", radial_range=q_range, scale=scale,
-                             error_model="poisson_pyfai")  # fmt: skip
+                             error_model="poisson_pyfai", polarization_factor=None)  # fmt: skip
     integ = Integrator(ai, shape, mask, st, cache_dir=tmp_path, invalid_value=src.invalid_value)
     intensity, sigma = integ.integrate_batch(frames, monitor=counter)
     q_all = np.zeros(npt)

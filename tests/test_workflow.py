@@ -129,7 +129,8 @@ def test_lint_and_dry_run(example_workdir, workflow_results):
 
 def test_snakefmt_clean():
     snakefmt = Path(sys.executable).parent / "snakefmt"
-    rules = [str(ROOT / "Snakefile")] + [str(p) for p in (ROOT / "workflow/rules").glob("*.smk")]
+    rules = [str(ROOT / "Snakefile"), str(ROOT / "workflow" / "Snakefile")]
+    rules += [str(p) for p in (ROOT / "workflow/rules").glob("*.smk")]
     run = subprocess.run([str(snakefmt), "--check", *rules], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
 

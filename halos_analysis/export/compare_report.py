@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from halos_analysis.analysis.compare import Comparison, MeasuredSample
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.atomic import write_text_atomic
+from halos_analysis.units import Q_UNITS as Q_UNIT_REGISTRY
 
 __all__ = [
     "comparison_html",
@@ -31,8 +32,8 @@ __all__ = [
     "write_comparison",
 ]
 
-_Q = {"A^-1": "Å$^{-1}$", "nm^-1": "nm$^{-1}$"}
-_Q2 = {"A^-1": "Å$^{-2}$", "nm^-1": "nm$^{-2}$"}
+_Q = {u.name: u.label for u in Q_UNIT_REGISTRY.values()}
+_Q2 = {u.name: u.label2 for u in Q_UNIT_REGISTRY.values()}
 
 
 def _get(d: dict[str, Any] | None, key: str) -> float | None:

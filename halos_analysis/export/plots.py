@@ -24,13 +24,14 @@ from halos_analysis.types import (
     SimilarityResult,
     length_unit,
 )
+from halos_analysis.units import Q_UNITS as Q_UNIT_REGISTRY
 
 FORMATS: tuple[str, ...] = ("png", "svg")
 #: Peak of the dimensionless Kratky plot of a compact globular particle: (√3, 3/e).
 GLOBULAR_PEAK = (math.sqrt(3.0), 3.0 / math.e)
 
-_Q_LABEL = {"A^-1": "q (Å$^{-1}$)", "nm^-1": "q (nm$^{-1}$)"}
-_Q2_LABEL = {"A^-1": "q$^2$ (Å$^{-2}$)", "nm^-1": "q$^2$ (nm$^{-2}$)"}
+_Q_LABEL = {u.name: f"q ({u.label})" for u in Q_UNIT_REGISTRY.values()}
+_Q2_LABEL = {u.name: f"q$^2$ ({u.label2})" for u in Q_UNIT_REGISTRY.values()}
 
 
 def _save(fig: Figure, out_base: str | Path, formats: Sequence[str]) -> list[Path]:

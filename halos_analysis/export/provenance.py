@@ -2,14 +2,18 @@
 """Provenance: what an output was made from, with what, by which command, where and when.
 
 The dict built here goes into the NXcanSAS ``SASprocess`` of each result and into
-``provenance.json`` beside it; ``halos reproduce`` reads it back to re-run a sample.
+``provenance.json`` beside it; ``halos reproduce`` reads it back to re-run a sample. In the
+workflow it is assembled from what the run recorded as it went (:func:`sample_provenance`):
+the run manifest (effective config, explicit frame lists, command, versions) and the raw
+files each integration read with their SHA-256 (in the frames files). Every digest is named
+by its algorithm (``{"path": ..., "sha256": ...}``, as RO-Crate and W3C PROV records do).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
+import os
 import platform
 import shlex
 import sys
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from halos_analysis.io.atomic import write_text_atomic
+from halos_analysis.io.digest import sha256_file
 
 #: Packages whose versions change results or files; recorded in every provenance.
 DEPENDENCIES = (
@@ -32,28 +37,6 @@ DEPENDENCIES = (
     "dask",
     "matplotlib",
 )
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB chunks (frames files can be large).
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-    chunk : int
-        Bytes read at a time.
-
-    Returns
-    -------
-    str
-        The digest, 64 hex digits.
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def package_versions(names: Iterable[str] = DEPENDENCIES) -> dict[str, str | None]:
@@ -105,7 +88,8 @@ def build_provenance(
     -------
     dict
         ``program``, ``version``, ``date`` (UTC, ISO 8601), ``host``, ``python``,
-        ``platform``, ``command``, ``inputs`` (path -> sha256), ``dependencies``,
+        ``platform``, ``command``, ``inputs`` (``{"path", "sha256", "bytes"}`` each),
+        ``dependencies``,
         ``config``, ``config_text`` and the ``extra`` items.
     """
     from halos_analysis import __version__
@@ -114,10 +98,13 @@ def build_provenance(
         command = sys.argv
     if not isinstance(command, str):
         command = shlex.join(str(c) for c in command)
-    hashes: dict[str, str | None] = {}
+    hashes: list[dict[str, Any]] = []
     for p in inputs:
         p = Path(p)
-        hashes[str(p)] = sha256_file(p) if p.is_file() else None
+        rec: dict[str, Any] = {"path": str(p), "sha256": None}
+        if p.is_file():
+            rec.update(sha256=sha256_file(p), bytes=p.stat().st_size)
+        hashes.append(rec)
     prov: dict[str, Any] = {
         "program": "halos-analysis",
         "version": __version__,
@@ -131,11 +118,20 @@ def build_provenance(
         "config": config or {},
         "config_text": config_text or "",
     }
-    missing = [k for k, v in hashes.items() if v is None]
+    missing = [r["path"] for r in hashes if r["sha256"] is None]
     if missing:
         prov["missing_inputs"] = missing
     prov.update(extra or {})
     return prov
+
+
+def input_records(prov: dict[str, Any]) -> list[dict[str, Any]]:
+    """The recorded inputs as ``{"path", "sha256", ...}`` records (also from the older
+    ``{path: digest}`` form)."""
+    inputs = prov.get("inputs", [])
+    if isinstance(inputs, dict):
+        return [{"path": k, "sha256": v} for k, v in inputs.items()]
+    return list(inputs)
 
 
 def check_inputs(prov: dict[str, Any], base_dir: str | Path = ".") -> dict[str, str]:
@@ -144,7 +140,7 @@ def check_inputs(prov: dict[str, Any], base_dir: str | Path = ".") -> dict[str, 
     Parameters
     ----------
     prov : dict
-        Provenance from :func:`build_provenance`.
+        Provenance from :func:`build_provenance` or :func:`sample_provenance`.
     base_dir : path
         Folder that relative input paths are relative to (where the run was started).
 
@@ -155,13 +151,105 @@ def check_inputs(prov: dict[str, Any], base_dir: str | Path = ".") -> dict[str, 
     """
     base = Path(base_dir)
     out = {}
-    for path, digest in prov.get("inputs", {}).items():
+    for rec in input_records(prov):
+        path, digest = rec["path"], rec.get("sha256")
         p = base / path
-        if not p.is_file():
+        if not p.is_file() or digest is None:
             out[path] = "missing"
         else:
             out[path] = "same" if sha256_file(p) == digest else "changed"
     return out
+
+
+def read_integration_record(frames_file: str | Path) -> dict[str, Any]:
+    """What ``halos integrate`` recorded in a frames file: the raw files it read, each with
+    its SHA-256 (``inputs``), and its settings.
+
+    Returns
+    -------
+    dict
+        The record; ``{}`` for a frames file written without one.
+    """
+    import h5py
+
+    with h5py.File(frames_file, "r") as h5:
+        for entry in h5.values():
+            node = entry.get("sasprocess01/provenance/json") if hasattr(entry, "get") else None
+            if node is not None:
+                text = node[()]
+                return json.loads(text.decode() if isinstance(text, bytes) else text)
+    return {}
+
+
+def sample_provenance(
+    run: Any, sample: str, frames_files: Sequence[str | Path] = ()
+) -> dict[str, Any]:
+    """Provenance of one sample from the run manifest and its frames files' records.
+
+    Parameters
+    ----------
+    run : RunManifest
+        :func:`halos_analysis.manifest.read_manifest` of the run.
+    sample : str
+        The sample.
+    frames_files : sequence of path
+        The frames files of the sample and of its buffers.
+
+    Returns
+    -------
+    dict
+        As :func:`build_provenance`, with ``inputs`` the raw files the integrations read
+        (each ``{"path", "sha256", "bytes", "role", "measurement"}``), ``run_manifest``,
+        ``config_files`` (the config files and sheets, with digests), ``config_overrides``
+        and ``sample_info`` (the sample's and its buffers' manifest records). A frame file
+        of the manifest that no integration read is listed under ``notes``.
+    """
+    import yaml
+
+    rows = run.sample_rows(sample)
+    inputs: list[dict[str, Any]] = []
+    notes: list[str] = []
+    read: set[str] = set()
+    for f in frames_files:
+        rec = read_integration_record(f)
+        name = rec.get("measurement") or Path(f).name.removesuffix("_frames.h5")
+        for r in rec.get("inputs", []):
+            inputs.append({**r, "measurement": name})
+            read.add(os.path.abspath(r["path"]))
+        if not rec:
+            notes.append(f"{f} records no inputs (written without halos integrate's record)")
+    for row in rows:
+        for frame in row["frames"]:
+            path = frame.split("::", 1)[0]
+            if os.path.abspath(path) not in read:
+                notes.append(f"{row['name']}: frame file {path} of the manifest was not read")
+    m = rows[0]
+    data = run.data
+    prov = build_provenance(
+        config=run.config,
+        config_text=yaml.safe_dump(run.config, sort_keys=False),
+        command=data.get("command") or "",
+    )
+    prov.update(
+        version=data.get("version", prov["version"]),
+        inputs=inputs,
+        dependencies=data.get("dependencies", prov["dependencies"]),
+        run_manifest={"path": str(run.path), "sha256": run.sha256, "date": data.get("date")},
+        workdir=data.get("workdir"),
+        config_files=data.get("files", []),
+        config_overrides=data.get("config_overrides", {}),
+        sample=sample,
+        sample_info={
+            "buffer": m.get("buffer"),
+            "concentration_mg_ml": m.get("concentration_mg_ml"),
+            "description": m.get("description", ""),
+            "measurements": {r["name"]: r for r in rows},
+        },
+    )
+    prov.pop("missing_inputs", None)
+    if notes:
+        prov["notes"] = notes
+    return prov
 
 
 def write_provenance(prov: dict[str, Any], path: str | Path) -> Path:
@@ -278,3 +366,36 @@ def _short(x: Any) -> str:
 
     x = np.asarray(x)
     return f"{float(x):.6g}" if x.ndim == 0 else f"array{x.shape}"
+
+
+def run_provenance(run: Any) -> dict[str, Any]:
+    """Provenance of a whole run (for the report), from its manifest.
+
+    Parameters
+    ----------
+    run : RunManifest
+        :func:`halos_analysis.manifest.read_manifest` of the run.
+
+    Returns
+    -------
+    dict
+        As :func:`build_provenance`; ``inputs`` are the config files and sheets with their
+        digests, ``config_text`` the effective config as YAML.
+    """
+    import yaml
+
+    data = run.data
+    prov = build_provenance(
+        config=run.config,
+        config_text=yaml.safe_dump(run.config, sort_keys=False),
+        command=data.get("command") or "",
+    )
+    prov.update(
+        version=data.get("version", prov["version"]),
+        inputs=data.get("files", []),
+        dependencies=data.get("dependencies", prov["dependencies"]),
+        run_manifest={"path": str(run.path), "sha256": run.sha256, "date": data.get("date")},
+        config_overrides=data.get("config_overrides", {}),
+    )
+    prov.pop("missing_inputs", None)
+    return prov

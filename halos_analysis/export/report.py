@@ -150,12 +150,15 @@ def _provenance(prov: Mapping[str, Any]) -> str:
             for k, v in deps.items()
         ]
         parts.append("</table>")
-    inputs = prov.get("inputs") or {}
+    inputs = prov.get("inputs") or []
+    if isinstance(inputs, Mapping):  # the older {path: digest} form
+        inputs = [{"path": k, "sha256": v} for k, v in inputs.items()]
     if inputs:
         parts.append("<h3>Input files (SHA-256)</h3><table>")
         parts += [
-            f'<tr><td class="text">{_esc(k)}</td><td class="text"><code>{_esc(v)}</code></td></tr>'
-            for k, v in inputs.items()
+            f'<tr><td class="text">{_esc(r.get("path"))}</td>'
+            f'<td class="text"><code>{_esc(r.get("sha256"))}</code></td></tr>'
+            for r in inputs
         ]
         parts.append("</table>")
     config_text = prov.get("config_text") or (

@@ -30,7 +30,9 @@ class IntegrationSettings:
         Pixel splitting: ``"no"`` (default; keeps neighbouring bins independent), ``"bbox"``
         or ``"full"``.
     polarization_factor : float or None
-        pyFAI's polarisation factor (−1..1); None for no polarisation correction.
+        pyFAI's polarisation factor (−1..1); None for no polarisation correction. 0.99 by
+        default, as the CLI and the workflow (:mod:`halos_analysis.settings`): a synchrotron
+        beam is horizontally polarised.
     solid_angle : bool
         Correct for the solid angle of each pixel.
     error_model : str
@@ -58,7 +60,7 @@ class IntegrationSettings:
     npt: int = 1000
     unit: str = "q_nm^-1"
     method: str = "no"
-    polarization_factor: float | None = None
+    polarization_factor: float | None = 0.99
     solid_angle: bool = True
     error_model: str = "poisson"
     dark: Any = None

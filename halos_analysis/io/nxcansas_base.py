@@ -20,31 +20,16 @@ from typing import Any
 import h5py
 import numpy as np
 
+from halos_analysis import units as _units
 from halos_analysis.errors import HalosInputError
 from halos_analysis.types import Curve, FrameMetadata
 
-#: Our q units and their NXcanSAS spelling.
-NX_Q_UNITS = {"A^-1": "1/angstrom", "nm^-1": "1/nm"}
-NX_LENGTH_UNITS = {"A": "angstrom", "nm": "nm"}
+#: Our q units and their NXcanSAS spelling (from :mod:`halos_analysis.units`).
+NX_Q_UNITS = {u.name: u.nexus for u in _units.Q_UNITS.values()}
+NX_LENGTH_UNITS = {u.length: u.length_nexus for u in _units.Q_UNITS.values()}
 #: Intensity units allowed by NXcanSAS for I and Idev.
 NX_I_UNITS = ("1/m", "1/cm", "m2/g", "cm2/g", "arbitrary")
 _I_UNIT_ALIASES = {"1/cm": "1/cm", "cm^-1": "1/cm", "cm-1": "1/cm", "1/m": "1/m", "m^-1": "1/m"}
-
-# Spellings of q units found in other programs' files -> (our unit, factor to apply).
-_Q_UNIT_READ = {
-    "1/a": ("A^-1", 1.0),
-    "1/å": ("A^-1", 1.0),
-    "1/angstrom": ("A^-1", 1.0),
-    "1/ang": ("A^-1", 1.0),
-    "a^-1": ("A^-1", 1.0),
-    "a^{-1}": ("A^-1", 1.0),
-    "angstrom^-1": ("A^-1", 1.0),
-    "1/nm": ("nm^-1", 1.0),
-    "nm^-1": ("nm^-1", 1.0),
-    "nm^{-1}": ("nm^-1", 1.0),
-    "1/m": ("nm^-1", 1e-9),
-    "m^-1": ("nm^-1", 1e-9),
-}
 
 
 def nx_intensity_unit(unit: str | None) -> str:
@@ -59,7 +44,13 @@ def q_unit_from_nx(unit: str | None) -> tuple[str, float] | None:
     """Our q unit and the factor to apply for an NXcanSAS ``Q@units`` string, or None."""
     if unit is None:
         return None
-    return _Q_UNIT_READ.get(unit.strip().lower().replace(" ", ""))
+    key = unit.strip().lower().replace(" ", "")
+    if key in ("1/m", "m^-1"):
+        return "nm^-1", 1e-9
+    try:
+        return _units.q_unit(key).name, 1.0
+    except ValueError:
+        return None
 
 
 # --- small writing helpers ------------------------------------------------------------------

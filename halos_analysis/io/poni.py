@@ -11,6 +11,7 @@ Masks follow pyFAI's convention: non-zero (``True``) means masked.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
@@ -167,7 +168,10 @@ def read_image(path: str | Path) -> np.ndarray:
     lower = fname.lower()
     try:
         if lower.endswith(".npy"):
-            arr = np.load(fname, allow_pickle=False)
+            from halos_analysis.io.digest import read_bytes
+
+            data = read_bytes(fname)  # inside record_reads(): hashed as it is read
+            arr = np.load(fname if data is None else io.BytesIO(data), allow_pickle=False)
         elif lower.endswith(_H5_SUFFIXES):
             arr = _h5_read(fname, dset)
         else:

@@ -1,9 +1,13 @@
-# Helpers shared by the rules: config and sample-sheet validation, output paths.
+# Helpers shared by the rules: config and sample-sheet validation, the run manifest, output
+# paths. Rules never assemble a shell string from sheet values: every value goes through
+# Snakemake's `:q` quoting, lists as lists.
+import re
 import sys
 from pathlib import Path
 
 from halos_analysis.config import load_samples, validate_config
 from halos_analysis.errors import HalosInputError
+from halos_analysis.manifest import manifest_params, sync_frame_list
 
 
 def _die(exc):
@@ -21,7 +25,10 @@ except HalosInputError as exc:
 RESULTS = config["results"]
 SAMPLES = [m.name for m in MEASUREMENTS.values() if m.type == "sample"]
 SEC_RUNS = [m.name for m in MEASUREMENTS.values() if m.type == "sec"]
-CONFIGFILES = [str(f) for f in workflow.configfiles]
+# The run manifest: effective config (files, --config overrides and defaults, merged once
+# here), every measurement with its explicit frame list, versions, command.
+MANIFEST = f"{RESULTS}/.halos/run.json"
+RUN = manifest_params(config, MEASUREMENTS, workflow)
 # Samples compared with each other: a group of two or more sharing a compare_group.
 COMPARE_GROUPS = {}
 for _m in MEASUREMENTS.values():
@@ -30,11 +37,16 @@ for _m in MEASUREMENTS.values():
 COMPARE_GROUPS = {g: s for g, s in COMPARE_GROUPS.items() if len(s) >= 2}
 
 
+def _alternatives(names):
+    # Names are regex-escaped: a "." in a name matches only a ".".
+    return "|".join(re.escape(n) for n in names) or "NONE"
+
+
 wildcard_constraints:
-    name="|".join(MEASUREMENTS) or "NONE",
-    sample="|".join(SAMPLES) or "NONE",
-    group="|".join(COMPARE_GROUPS) or "NONE",
-    run="|".join(SEC_RUNS) or "NONE",
+    name=_alternatives(MEASUREMENTS),
+    sample=_alternatives(SAMPLES),
+    group=_alternatives(COMPARE_GROUPS),
+    run=_alternatives(SEC_RUNS),
 
 
 def measurement(wildcards):
@@ -44,13 +56,25 @@ def measurement(wildcards):
 def frame_inputs(wildcards):
     """Frame files, PONI, mask and side table of one measurement (for rerun triggers)."""
     m = measurement(wildcards)
-    files = [f.split("::", 1)[0] for f in m.frames]
     return {
-        "frames": files,
+        "frames": list(m.frame_files),
         "poni": m.poni,
         **({"mask": m.mask} if m.mask else {}),
         **({"side_table": m.side_table} if m.side_table else {}),
     }
+
+
+def frame_list(wildcards):
+    return f"{RESULTS}/.halos/frames/{wildcards['name']}.json"
+
+
+# One explicit frame list per measurement, what `halos integrate` and `halos validate` read
+# (a shell command line cannot hold thousands of paths). Written here, when the sheet is
+# read, and only when it changes: its time stamp then re-runs that measurement's steps. Only
+# the main process writes them: a job started on a cluster node reads what it decided.
+if workflow.is_main_process:
+    for _m in MEASUREMENTS.values():
+        sync_frame_list(frame_list({"name": _m.name}), _m.name, _m.frames)
 
 
 def raw_validation(wildcards):
@@ -60,18 +84,18 @@ def raw_validation(wildcards):
     return f"{RESULTS}/{wildcards.name}/{wildcards.name}_raw_validation.json"
 
 
+def option(flag, value):
+    """``[flag, value]`` for a value that is set, else nothing (for `:q` formatting)."""
+    return [] if value in (None, "") else [flag, str(value)]
+
+
 def row_profile(wildcards):
     """The facility profile of a row: its sheet column, else validation.profile."""
-    prof = measurement(wildcards).profile or config["validation"]["profile"]
-    return optional_arg("--profile", prof)
+    return measurement(wildcards).profile or config["validation"]["profile"]
 
 
 def comparison_json(group):
     return f"{RESULTS}/compare/{group}/{group}_compare.json"
-
-
-def optional_arg(flag, value):
-    return f"{flag} '{value}'" if value not in (None, "") else ""
 
 
 def buffer_averages(wildcards):
@@ -81,15 +105,38 @@ def buffer_averages(wildcards):
     ]
 
 
+def sample_frames_files(wildcards):
+    """The frames files of a sample and of its buffers: they record the raw files read."""
+    m = MEASUREMENTS[wildcards.sample]
+    return [f"{RESULTS}/{n}/{n}_frames.h5" for n in (m.name, *m.buffers)]
+
+
 def series_input(wildcards):
     """A SEC run's curves as given (1D curves), else its integrated frames file."""
     from halos_analysis.io.series import is_curve_input
 
     m = MEASUREMENTS[wildcards.run]
-    files = [f.split("::", 1)[0] for f in m.frames]
+    files = list(m.frame_files)
     if is_curve_input(files):
         return files
     return f"{RESULTS}/{m.name}/{m.name}_frames.h5"
+
+
+def analyse_options(wildcards):
+    a = config["analysis"]
+    ref = a["mw_reference"]
+    return [
+        *option("--conc", measurement(wildcards).concentration_mg_ml),
+        *(["--absolute"] if config["integration"]["absolute_scale"] else []),
+        *(
+            ["--reference", ref["i0"], ref["concentration_mg_ml"], ref["mw_kda"]]
+            if ref
+            else []
+        ),
+        *option("--macromolecule", a["macromolecule"]),
+        *option("--psv", a["psv_cm3_g"]),
+        *option("--qrg-max", a["guinier_qrg_max"]),
+    ]
 
 
 def final_outputs():
@@ -97,6 +144,7 @@ def final_outputs():
         f"{RESULTS}/summary.csv",
         f"{RESULTS}/summary.json",
         f"{RESULTS}/report.html",
+        f"{RESULTS}/ro-crate-metadata.json",
     ]
     for s in SAMPLES:
         out += [f"{RESULTS}/{s}/{s}.h5", f"{RESULTS}/{s}/summary.json"]

@@ -1,4 +1,6 @@
-# Shareable outputs: per-sample NXcanSAS, plots, summary and provenance; run summary and report.
+# Shareable outputs: per-sample NXcanSAS, plots, summary and provenance; run summary, report
+# and the run's RO-Crate. All read the run manifest (config, sheet) and the frames files'
+# records of the raw files read: nothing here re-reads a config file or re-expands a glob.
 
 
 rule export_sample:
@@ -8,6 +10,8 @@ rule export_sample:
         buffer_avg=f"{RESULTS}/{{sample}}/{{sample}}_buffer.dat",
         similarity=f"{RESULTS}/{{sample}}/{{sample}}_similarity.json",
         frames=f"{RESULTS}/{{sample}}/{{sample}}_frames.h5",
+        all_frames=sample_frames_files,
+        manifest=MANIFEST,
     output:
         nxcansas=f"{RESULTS}/{{sample}}/{{sample}}.h5",
         summary=f"{RESULTS}/{{sample}}/summary.json",
@@ -45,15 +49,15 @@ rule export_sample:
     log:
         f"{RESULTS}/logs/export/{{sample}}.log",
     conda:
-        "../../envs/export.yaml"
+        "../envs/export.yaml"
     params:
         outdir=lambda wc: f"{RESULTS}/{wc.sample}",
-        configfiles=" ".join(f"'{f}'" for f in CONFIGFILES),
     shell:
-        "halos export {input.analysis} --sample {wildcards.sample}"
-        " --sample-avg {input.sample_avg} --buffer-avg {input.buffer_avg}"
-        " --similarity {input.similarity} --frames {input.frames}"
-        " --configfile {params.configfiles} --outdir {params.outdir} > {log} 2>&1"
+        "halos export {input.analysis:q} --sample {wildcards.sample:q}"
+        " --sample-avg {input.sample_avg:q} --buffer-avg {input.buffer_avg:q}"
+        " --similarity {input.similarity:q} --frames {input.frames:q}"
+        " --frames-files {input.all_frames:q} --manifest {input.manifest:q}"
+        " --outdir {params.outdir:q} > {log:q} 2>&1"
 
 
 rule compare:
@@ -72,17 +76,17 @@ rule compare:
     log:
         f"{RESULTS}/logs/compare/{{group}}.log",
     conda:
-        "../../envs/export.yaml"
+        "../envs/export.yaml"
     params:
-        names=lambda wc: " ".join(COMPARE_GROUPS[wc.group]),
-        options=(
-            f"--alpha {config['comparison']['alpha']}"
-            f" --k-sigma {config['comparison']['k_sigma']}"
-            + (" --background" if config["comparison"]["background"] else "")
-        ),
+        names=lambda wc: COMPARE_GROUPS[wc.group],
+        options=[
+            *option("--alpha", config["comparison"]["alpha"]),
+            *option("--k-sigma", config["comparison"]["k_sigma"]),
+            *(["--background"] if config["comparison"]["background"] else []),
+        ],
     shell:
-        "halos compare {input} --names {params.names} {params.options}"
-        " -o {output.html} > {log} 2>&1"
+        "halos compare {input:q} --names {params.names:q} {params.options:q}"
+        " -o {output.html:q} > {log:q} 2>&1"
 
 
 rule summarise:
@@ -90,6 +94,7 @@ rule summarise:
         expand(f"{RESULTS}/{{sample}}/summary.json", sample=SAMPLES + SEC_RUNS),
         expand(f"{RESULTS}/{{sample}}/{{sample}}.h5", sample=SAMPLES),
         [comparison_json(g) for g in COMPARE_GROUPS],
+        manifest=MANIFEST,
     output:
         csv=report(
             f"{RESULTS}/summary.csv",
@@ -98,20 +103,16 @@ rule summarise:
         ),
         json=f"{RESULTS}/summary.json",
         report=f"{RESULTS}/report.html",
+        crate=f"{RESULTS}/ro-crate-metadata.json",
     log:
         f"{RESULTS}/logs/summarise.log",
     conda:
-        "../../envs/export.yaml"
+        "../envs/export.yaml"
     params:
         summaries=lambda wc, input: [f for f in input if Path(f).name == "summary.json"],
-        comparisons=lambda wc, input: (
-            "--comparisons "
-            + " ".join(f for f in input if f.endswith("_compare.json"))
-            if COMPARE_GROUPS
-            else ""
-        ),
-        configfiles=" ".join(f"'{f}'" for f in CONFIGFILES),
+        comparisons=lambda wc, input: [f for f in input if f.endswith("_compare.json")],
         results=lambda wc, output: str(Path(output.json).parent),
     shell:
-        "halos summarise {params.summaries} --results {params.results}"
-        " {params.comparisons} --configfile {params.configfiles} > {log} 2>&1"
+        "halos summarise {params.summaries:q} --results {params.results:q}"
+        " --comparisons {params.comparisons:q} --manifest {input.manifest:q}"
+        " > {log:q} 2>&1"

@@ -1,35 +1,47 @@
-# Azimuthal integration: one job per measurement, frames in parallel inside (Dask).
+# Azimuthal integration: one job per measurement, frames in parallel inside (Dask). The job
+# records every raw file it read and its SHA-256, computed from the bytes it read anyway.
 
 
 rule integrate:
     input:
         unpack(frame_inputs),
+        frame_list=frame_list,
         validated=raw_validation,
     output:
         f"{RESULTS}/{{name}}/{{name}}_frames.h5",
     log:
         f"{RESULTS}/logs/integrate/{{name}}.log",
     conda:
-        "../../envs/integrate.yaml"
+        "../envs/integrate.yaml"
     threads: 4
     params:
-        frames=lambda wc: " ".join(f"'{f}'" for f in measurement(wc).frames),
-        mask=lambda wc: optional_arg("--mask", measurement(wc).mask),
-        side_table=lambda wc: optional_arg("--side-table", measurement(wc).side_table),
-        batch=optional_arg("--batch-size", config["integration"]["batch_size"]),
-        cache=optional_arg(
-            "--cache-dir", config["integration"]["cache_dir"] or f"{RESULTS}/.cache"
+        options=lambda wc: (
+            option("--mask", measurement(wc).mask)
+            + option("--side-table", measurement(wc).side_table)
+            + option("--profile", row_profile(wc))
+            + option("--batch-size", config["integration"]["batch_size"])
+            + option(
+                "--cache-dir",
+                config["integration"]["cache_dir"] or f"{RESULTS}/.cache",
+            )
+            + option(
+                "--scale", measurement(wc).scale or config["integration"]["scale"]
+            )
+            + option("--npt", config["integration"]["npt"])
+            + option("--unit", config["integration"]["unit"])
+            + option("--method", config["integration"]["method"])
+            + option(
+                "--polarization",
+                (
+                    "none"
+                    if config["integration"]["polarization_factor"] is None
+                    else config["integration"]["polarization_factor"]
+                ),
+            )
+            + option("--scheduler", config["integration"]["scheduler"])
+            + (["--absolute"] if config["integration"]["absolute_scale"] else [])
         ),
-        scale=lambda wc: measurement(wc).scale or config["integration"]["scale"],
-        profile=row_profile,
-        settings=(
-            f"--npt {config['integration']['npt']} --unit '{config['integration']['unit']}'"
-            f" --method {config['integration']['method']}"
-            f" --polarization {config['integration']['polarization_factor']}"
-            f" --scheduler '{config['integration']['scheduler']}'"
-        ),
-        absolute="--absolute" if config["integration"]["absolute_scale"] else "",
     shell:
-        "DASK_NUM_WORKERS={threads} halos integrate {params.frames} --poni '{input.poni}'"
-        " {params.mask} {params.side_table} {params.settings} {params.absolute} --scale {params.scale} {params.profile} {params.batch} {params.cache}"
-        " --name {wildcards.name} -o {output} > {log} 2>&1"
+        "DASK_NUM_WORKERS={threads} halos integrate --frames-from {input.frame_list:q}"
+        " --poni {input.poni:q} {params.options:q} --name {wildcards.name:q}"
+        " -o {output:q} > {log:q} 2>&1"

@@ -10,16 +10,16 @@ rule reduce:
     log:
         f"{RESULTS}/logs/reduce/{{name}}.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../envs/analysis.yaml"
     params:
-        selection=(
-            f"--alpha {config['selection']['alpha']}"
-            f" --correction {config['selection']['correction']}"
-            f" --reference {config['selection']['reference']}"
-        ),
+        selection=[
+            *option("--alpha", config["selection"]["alpha"]),
+            *option("--correction", config["selection"]["correction"]),
+            *option("--reference", config["selection"]["reference"]),
+        ],
     shell:
-        "halos reduce {input} {params.selection} --similarity {output.similarity}"
-        " -o {output.average} > {log} 2>&1"
+        "halos reduce {input:q} {params.selection:q} --similarity {output.similarity:q}"
+        " -o {output.average:q} > {log:q} 2>&1"
 
 
 rule subtract:
@@ -32,14 +32,14 @@ rule subtract:
     log:
         f"{RESULTS}/logs/subtract/{{sample}}.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../envs/analysis.yaml"
     params:
-        scale=config["subtraction"]["buffer_scale"],
-        check=(
-            f"--alpha {config['selection']['alpha']}"
-            f" --correction {config['selection']['correction']}"
-        ),
+        options=[
+            *option("--scale", config["subtraction"]["buffer_scale"]),
+            *option("--alpha", config["selection"]["alpha"]),
+            *option("--correction", config["selection"]["correction"]),
+        ],
     shell:
-        "halos subtract {input.sample} {input.buffers} --scale {params.scale} {params.check}"
-        " --name {wildcards.sample} --buffer-out {output.buffer} -o {output.subtracted}"
-        " > {log} 2>&1"
+        "halos subtract {input.sample:q} {input.buffers:q} {params.options:q}"
+        " --name {wildcards.sample:q} --buffer-out {output.buffer:q}"
+        " -o {output.subtracted:q} > {log:q} 2>&1"

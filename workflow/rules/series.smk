@@ -17,14 +17,13 @@ rule series:
     log:
         f"{RESULTS}/logs/series/{{run}}.log",
     conda:
-        "../../envs/analysis.yaml"
+        "../envs/analysis.yaml"
     params:
         outdir=lambda wc: f"{RESULTS}/{wc.run}",
-        inputs=lambda wc, input: " ".join(f"'{f}'" for f in input),
-        options=(
-            f"--macromolecule {config['analysis']['macromolecule']}"
-            f" --alpha {config['selection']['alpha']}"
-        ),
+        options=[
+            *option("--macromolecule", config["analysis"]["macromolecule"]),
+            *option("--alpha", config["selection"]["alpha"]),
+        ],
     shell:
-        "halos --overwrite series {params.inputs} --name {wildcards.run} {params.options}"
-        " -o {params.outdir} > {log} 2>&1"
+        "halos --overwrite series {input:q} --name {wildcards.run:q} {params.options:q}"
+        " -o {params.outdir:q} > {log:q} 2>&1"

@@ -74,8 +74,11 @@ def energy_to_wavelength(energy: float, unit: str = "eV") -> float:
 
 def open_h5(path: str | Path) -> h5py.File:
     """Open an HDF5 file read-only; a missing or corrupt file is a one-line input error."""
+    from halos_analysis.io.digest import open_h5_file
+
     try:
-        return h5py.File(path, "r")
+        # Inside record_reads() the bytes HDF5 reads are hashed on the way (io.digest).
+        return open_h5_file(path)
     except FileNotFoundError:
         raise HalosInputError("file not found", path) from None
     except OSError as exc:

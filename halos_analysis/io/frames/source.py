@@ -16,25 +16,10 @@ import numpy as np
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.profiles import get_profile
 from halos_analysis.types import FrameMetadata
+from halos_analysis.units import LENGTHS, TIMES
 
-_UNITS = {
-    "m": 1.0,
-    "mm": 1e-3,
-    "um": 1e-6,
-    "µm": 1e-6,
-    "micron": 1e-6,
-    "nm": 1e-9,
-    "a": 1e-10,
-    "å": 1e-10,
-    "angstrom": 1e-10,
-    "s": 1.0,
-    "sec": 1.0,
-    "ms": 1e-3,
-    "us": 1e-6,
-    "pixel": 1.0,
-    "pixels": 1.0,
-    "px": 1.0,
-}
+#: Header units (lengths and times from :mod:`halos_analysis.units`, pixels as they are).
+_UNITS = {**LENGTHS, **TIMES, "pixel": 1.0, "pixels": 1.0, "px": 1.0}
 _PER_FRAME = ("monitor", "transmission", "exposure_s")
 
 
