@@ -11,7 +11,6 @@ import numpy as np
 from halos_analysis.simulate import write_eiger_data, write_minicbf
 from halos_analysis.watch import COMPLETE, GROWING, STALLED, WAITING, Tracker, inspect_frames
 
-
 # A writer that creates a DECTRIS-like data file with its full shape and keeps it open.
 _HOLDING_WRITER = """
 import sys, time, h5py
