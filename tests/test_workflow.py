@@ -127,6 +127,26 @@ def test_lint_and_dry_run(example_workdir, workflow_results):
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
+def test_a_new_row_does_not_redo_the_other_samples(example_workdir, workflow_results, tmp_path):
+    # At a shift the sheet gains a row per sample: the new sample is processed, the run
+    # summary updated, and nothing of the samples already done is redone.
+    sheet = tmp_path / "samples.tsv"
+    rows = (example_workdir / "config" / "samples.tsv").read_text().splitlines()
+    extra = rows[1].replace("bsa_pilatus", "bsa_pilatus_again", 1).replace("\tbsa\n", "\t\n")
+    sheet.write_text("\n".join([*rows, extra]) + "\n")
+    dry = subprocess.run(
+        HALOS
+        + ["run", "--cores", "2", "--directory", str(example_workdir), "-n"]
+        + ["--config", f"samples={sheet}"],
+        capture_output=True,
+        text=True,
+    )
+    assert dry.returncode == 0, dry.stdout[-2000:] + dry.stderr[-2000:]
+    planned = [ln.split()[-1].rstrip(":") for ln in dry.stdout.splitlines() if "rule " in ln]
+    assert planned.count("export_sample") == 1 and "summarise" in planned, planned
+    assert "integrate" in planned and planned.count("integrate") == 1, planned
+
+
 def test_snakefmt_clean():
     snakefmt = Path(sys.executable).parent / "snakefmt"
     rules = [str(ROOT / "Snakefile"), str(ROOT / "workflow" / "Snakefile")]

@@ -29,6 +29,17 @@ SEC_RUNS = [m.name for m in MEASUREMENTS.values() if m.type == "sec"]
 # here), every measurement with its explicit frame list, versions, command.
 MANIFEST = f"{RESULTS}/.halos/run.json"
 RUN = manifest_params(config, MEASUREMENTS, workflow)
+
+
+def sample_record(name):
+    """What of the manifest decides one sample's exports: the effective config and the
+    records of the sample and its buffers (a rule's params: a change re-runs that sample).
+    """
+    m = RUN["measurements"][name]
+    rows = [m] + [RUN["measurements"][b] for b in m.get("buffers", ())]
+    return {"config": RUN["config"], "measurements": rows}
+
+
 # Samples compared with each other: a group of two or more sharing a compare_group.
 COMPARE_GROUPS = {}
 for _m in MEASUREMENTS.values():

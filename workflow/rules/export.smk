@@ -11,7 +11,10 @@ rule export_sample:
         similarity=f"{RESULTS}/{{sample}}/{{sample}}_similarity.json",
         frames=f"{RESULTS}/{{sample}}/{{sample}}_frames.h5",
         all_frames=sample_frames_files,
-        manifest=MANIFEST,
+        # The manifest grows with every measurement a run adds: a sample's export re-runs
+        # when its own record or the effective config changes (params), not whenever the
+        # sheet gains a row (which would redo every sample of a shift for each new one).
+        manifest=ancient(MANIFEST),
     output:
         nxcansas=f"{RESULTS}/{{sample}}/{{sample}}.h5",
         summary=f"{RESULTS}/{{sample}}/summary.json",
@@ -52,6 +55,7 @@ rule export_sample:
         "../envs/export.yaml"
     params:
         outdir=lambda wc: f"{RESULTS}/{wc.sample}",
+        record=lambda wc: sample_record(wc.sample),
     shell:
         "halos export {input.analysis:q} --sample {wildcards.sample:q}"
         " --sample-avg {input.sample_avg:q} --buffer-avg {input.buffer_avg:q}"
