@@ -30,6 +30,7 @@ from halos_analysis.commands import (
     cmd_subtract,
     cmd_summarise,
     cmd_validate,
+    cmd_watch,
 )
 from halos_analysis.errors import HalosError, HalosInputError
 from halos_analysis.series_cli import add_series_parser
@@ -151,6 +152,43 @@ def build_parser() -> argparse.ArgumentParser:
         "snakemake as it is, except that --config accepts dotted keys (integration.npt=613).",
     )
     p.set_defaults(func=cmd_run)
+
+    p = add(
+        "watch",
+        help="live mode: process each sample as soon as it and its buffers are complete",
+        description="Follows the sample sheet (re-read at every poll) and the frames it names; "
+        "a measurement is processed once its files are complete (never while written), by the "
+        "same workflow as `halos run`, and the run summary and report.html are updated after "
+        "each sample. Ctrl-C stops it; a restart picks up where it stopped. Arguments after "
+        "`--` go to every snakemake run.",
+    )
+    p.add_argument(
+        "--configfile",
+        nargs="+",
+        default=["config/config.yaml"],
+        help="config files (default config/config.yaml)",
+    )
+    p.add_argument("--cores", type=int, default=2, help="cores of each workflow run")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+    p.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        help="frames without a known count (n_frames column) are complete after this "
+        "many seconds without change",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="incomplete frames unchanged this long are reported stalled and skipped",
+    )
+    p.add_argument("--refresh", type=float, default=10.0, help="report reload period, s (0: off)")
+    p.add_argument(
+        "--once", action="store_true", help="process what is complete, stop when nothing arrives"
+    )
+    p.add_argument("snakemake_args", nargs="*", help="after --: arguments for snakemake")
+    p.set_defaults(func=cmd_watch)
 
     p = add("integrate", help="azimuthal integration, one curve per frame -> NXcanSAS")
     p.add_argument("inputs", nargs="*", help="frame files, a master file, or FILE.h5::/dataset")

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -428,8 +429,14 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     else:
         run = None
         provenance = build_provenance(inputs=list(args.summaries))
+    # `halos watch` rewrites the report after each sample; a browser showing it reloads.
+    refresh = float(os.environ.get("HALOS_REPORT_REFRESH") or 0) or None
     out = export_run(
-        args.results, args.summaries, provenance=provenance, comparisons=args.comparisons
+        args.results,
+        args.summaries,
+        provenance=provenance,
+        comparisons=args.comparisons,
+        refresh_s=refresh,
     )
     print(f"{out['report']}: report of {len(args.summaries)} samples")
     if run is not None:
@@ -515,6 +522,26 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     log = logging.getLogger(__name__)
     log.info("running %s", shlex.join(cmd))
     return subprocess.call(cmd, env=env)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """``halos watch``: live mode over the sample sheet (see :mod:`halos_analysis.watch`)."""
+    from halos_analysis.watch import watch
+
+    files = [Path(f) for f in args.configfile]
+    for f in files:
+        if not f.is_file():
+            raise HalosInputError("config file not found", f)
+    return watch(
+        files,
+        dotted_config(args.snakemake_args),
+        cores=args.cores,
+        interval=args.interval,
+        settle=args.settle,
+        timeout=args.timeout,
+        once=args.once,
+        refresh=args.refresh,
+    )
 
 
 def dotted_config(args: Sequence[str]) -> list[str]:

@@ -49,6 +49,7 @@ SHEET_COLUMNS: tuple[str, ...] = (
     "description",
     "profile",
     "compare_group",
+    "n_frames",
 )
 
 
@@ -308,6 +309,13 @@ def load_samples(
             except ValueError:
                 raise HalosInputError(
                     f"{key} {text!r} is not a number", path, f"row {i} {key}"
+                ) from None
+        if row.get("n_frames"):
+            try:
+                row["n_frames"] = int(row["n_frames"])
+            except ValueError:
+                raise HalosInputError(
+                    f"n_frames {row['n_frames']!r} is not a whole number", path, f"row {i} n_frames"
                 ) from None
         clean = {k: v for k, v in row.items() if v not in ("", None)}
         _schema_validate(clean, "samples.schema.yaml", path, f"row {i}")

@@ -8,8 +8,8 @@ being written:
   can be opened (a writer still holding it keeps HDF5's file lock) and together they hold
   ``nimages × ntrigger`` frames;
 * **frame files** (CBF, TIFF, EDF, one frame per file) and single HDF5 datasets: the sample
-  sheet's ``n_frames`` column (or ``watch.frames_per_measurement``) is reached, or, when no
-  count is known, no file appeared or changed for the settle time; the newest file must read.
+  sheet's ``n_frames`` column is reached, or, when no count is known, no file appeared or
+  changed for the settle time; the newest file must be whole (its structure, not decoded).
 
 Either way the files must also be unchanged between two polls. A measurement whose files stop
 changing before they are complete is reported as *stalled* after the time-out (a writer that
@@ -285,3 +285,234 @@ class Tracker:
         for st in self.states.values():
             out[st.state] += 1
         return out
+
+
+# --- the watch loop ------------------------------------------------------------------------
+
+
+def _merged_config(files: list[Path]) -> dict:
+    """The config files merged in order (later keys win, nested mappings merged)."""
+    import yaml
+
+    def merge(a: dict, b: dict) -> dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+
+    config: dict = {}
+    for f in files:
+        config = merge(config, yaml.safe_load(f.read_text()) or {})
+    return config
+
+
+def _read_sheet(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """Header and rows of a TSV sheet (``#`` lines skipped), cells stripped."""
+    import csv
+
+    with path.open(newline="") as fh:
+        reader = csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t")
+        rows = [{k.strip(): (v or "").strip() for k, v in r.items() if k} for r in reader]
+        header = [h.strip() for h in reader.fieldnames or []]
+    return header, rows
+
+
+def _write_sheet(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    from halos_analysis.io.atomic import write_text_atomic
+
+    lines = ["\t".join(header)] + ["\t".join(r.get(h, "") for h in header) for r in rows]
+    write_text_atomic("\n".join(lines) + "\n", path)
+
+
+@dataclass
+class WatchStatus:
+    """What the watch reports after each cycle."""
+
+    done: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    last: dict | None = None
+    latency_s: float | None = None
+
+    def line(self, tracker: Tracker) -> str:
+        counts = tracker.summary()
+        text = (
+            f"[{time.strftime('%H:%M:%S')}] samples done {len(self.done)} · measurements "
+            f"waiting {counts[WAITING]} · growing {counts[GROWING]} · stalled {counts[STALLED]}"
+            f" · failed {len(self.failed)}"
+        )
+        if self.last:
+            rg = self.last.get("guinier_rg")
+            unit = self.last.get("length_unit") or ""
+            doubts = ", ".join(self.last.get("doubts") or []) or "none"
+            text += (
+                f" — last: {self.last.get('sample')} Rg "
+                f"{'–' if rg is None else f'{rg:.3g}'} {unit}, doubts: {doubts}"
+            )
+            if self.latency_s is not None:
+                text += f" ({self.latency_s:.1f} s after its last frame)"
+        return text
+
+
+def watch(
+    configfiles: list[Path],
+    snakemake_args: list[str] = (),
+    *,
+    cores: int = 2,
+    interval: float = 1.0,
+    settle: float = 10.0,
+    timeout: float = 600.0,
+    once: bool = False,
+    refresh: float = 10.0,
+    echo: Callable[[str], None] | None = None,
+) -> int:
+    """Follow the sample sheet and process each sample once it and its buffers are complete.
+
+    Parameters
+    ----------
+    configfiles : list of Path
+        The workflow's config files (their ``samples``, ``units`` and ``results``).
+    snakemake_args : list of str
+        More arguments for every Snakemake run.
+    cores : int
+        Cores of each Snakemake run.
+    interval, settle, timeout : float
+        Seconds between polls; quiet time after which frames without a known count are
+        complete; quiet time after which incomplete frames are *stalled*.
+    once : bool
+        Process what is complete, then return as soon as nothing is still arriving.
+    refresh : float
+        The report reloads itself in a browser every this many seconds (0: never).
+    echo : callable, optional
+        Where status lines go (stderr by default).
+
+    Returns
+    -------
+    int
+        0, or 130 after Ctrl-C.
+    """
+    import signal
+    import subprocess
+    import sys
+
+    echo = echo or (lambda s: print(s, file=sys.stderr, flush=True))
+    config = _merged_config(configfiles)
+    sheet = Path(config.get("samples", "config/samples.tsv"))
+    results = Path(config.get("results", "results"))
+    units = Path(config["units"]) if config.get("units") else None
+    live = results / ".halos" / "live"
+    tracker = Tracker(settle, timeout)
+    status = WatchStatus()
+    processed: set[str] = set()  # measurements given to a finished workflow run
+    reported_stalled: set[str] = set()
+
+    def run_workflow(rows, unit_rows, header, unit_header, targets) -> int:
+        from halos_analysis.manifest import COMMAND_ENV
+        from halos_analysis.runner import snakemake_command, workflow_env
+
+        _write_sheet(live / "samples.tsv", header, rows)
+        # Targets first: --config takes every following name=value (and would take them).
+        args = [*targets, "--cores", str(cores), "--keep-going", "--rerun-incomplete"]
+        args += ["--configfile", *map(str, configfiles)]
+        args += ["--config", f"samples={live / 'samples.tsv'}"]
+        if units is not None:
+            _write_sheet(live / "units.tsv", unit_header, unit_rows)
+            args.append(f"units={live / 'units.tsv'}")
+        args += list(snakemake_args)
+        env = workflow_env(args)
+        env[COMMAND_ENV] = "halos watch " + " ".join(str(f) for f in configfiles)
+        env["HALOS_REPORT_REFRESH"] = str(refresh)
+        log = (live / "snakemake.log").open("a")
+        proc = subprocess.Popen(snakemake_command(args), env=env, stdout=log, stderr=log)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            # Snakemake removes the outputs of the jobs it had started: nothing half-written.
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=120)
+            raise
+        finally:
+            log.close()
+
+    try:
+        while True:
+            header, rows = _read_sheet(sheet)
+            unit_header, unit_rows = (["name", "frames"], [])
+            if units is not None:
+                unit_header, unit_rows = _read_sheet(units)
+            by_name = {r["name"]: r for r in rows if r.get("name")}
+            frames = {}
+            for name, r in by_name.items():
+                items = [u["frames"] for u in unit_rows if u.get("name") == name] or [r["frames"]]
+                n = r.get("n_frames")
+                frames[name] = (items, int(float(n)) if n else None)
+            tracker.poll(frames, None)
+            for name, st in tracker.states.items():
+                if st.state == STALLED and name not in reported_stalled:
+                    reported_stalled.add(name)
+                    status.failed[name] = st.reason
+                    echo(f"halos watch: {name}: {st.reason}; skipped")
+
+            def buffers_of(r):
+                return [b.strip() for b in (r.get("buffer") or "").split(",") if b.strip()]
+
+            wanted = {
+                n: buffers_of(r)
+                for n, r in by_name.items()
+                if r.get("type") in ("sample", "sec") and n not in status.failed
+            }
+            ready = tracker.ready_samples(wanted)
+            ready_buffers = [
+                n
+                for n, r in by_name.items()
+                if r.get("type") == "buffer" and tracker.states[n].state == COMPLETE
+            ]
+            new = [s for s in ready if s not in processed]
+            new_buffers = [b for b in ready_buffers if b not in processed]
+            if new or new_buffers:
+                names = set(processed) | set(new) | set(new_buffers)
+                for s in new:
+                    names.update(wanted[s])
+                take = [r for r in rows if r.get("name") in names]
+                utake = [u for u in unit_rows if u.get("name") in names]
+                # Buffers without a complete sample yet are integrated and averaged ahead,
+                # so that a sample's turn only runs its own steps.
+                # (Without a sample yet, only those: a run summary of no sample is no summary.)
+                has_sample = any(n in wanted for n in processed | set(new))
+                targets = (["all"] if has_sample else []) + [
+                    str(results / b / f"{b}_avg.dat") for b in new_buffers if b not in wanted
+                ]
+                started = min(
+                    (tracker.states[s].complete_at or time.monotonic() for s in new),
+                    default=None,
+                )
+                code = run_workflow(take, utake, header, unit_header, targets)
+                processed |= names
+                for s in new:
+                    summary = results / s / "summary.json"
+                    if summary.is_file():
+                        status.done.append(s)
+                        import json
+
+                        status.last = json.loads(summary.read_text())
+                    else:
+                        status.failed[s] = (
+                            f"the workflow failed (exit {code}); see {results / 'logs'}"
+                        )
+                        echo(f"halos watch: {s}: {status.failed[s]}")
+                if any(s in status.failed for s in new):
+                    # Without the failed samples, so that the run summary and report update.
+                    keep = {n for n in processed if n not in status.failed}
+                    take = [r for r in rows if r.get("name") in keep]
+                    utake = [u for u in unit_rows if u.get("name") in keep]
+                    run_workflow(take, utake, header, unit_header, ["all"])
+                if started is not None and status.done and status.done[-1] in new:
+                    status.latency_s = time.monotonic() - started
+                echo(status.line(tracker))
+            counts = tracker.summary()
+            if once and counts[GROWING] == 0 and counts[WAITING] == 0:
+                echo(status.line(tracker))
+                return 0
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        echo(status.line(tracker) + " — stopped")
+        return 130

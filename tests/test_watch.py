@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from halos_analysis.simulate import write_eiger_data, write_minicbf
 from halos_analysis.watch import COMPLETE, GROWING, STALLED, WAITING, Tracker, inspect_frames
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # A writer that creates a DECTRIS-like data file with its full shape and keeps it open.
 _HOLDING_WRITER = """
@@ -126,3 +130,95 @@ def test_samples_are_ready_when_they_and_their_buffers_are(tmp_path):
     tr.poll(spec, None)
     assert tr.ready_samples({"s1": ["buf"], "s2": ["buf"]}) == ["s1"]
     assert tr.summary() == {WAITING: 1, GROWING: 0, COMPLETE: 2, STALLED: 0}
+
+
+@pytest.mark.slow
+def test_watch_processes_a_sample_written_frame_by_frame_and_stops_cleanly(tmp_path):
+    """`halos watch` on an empty folder: frames arrive one by one (each written in two
+    halves), the sample appears in the run summary with the simulated Rg, Ctrl-C stops it."""
+    import json
+    import shutil
+    import signal
+    import threading
+    import time
+
+    stage = tmp_path / "stage"
+    sim = subprocess.run(
+        [sys.executable, "-m", "halos_analysis", "simulate", str(stage)]
+        + ["--detectors", "pilatus300k", "--frames", "6", "--damaged-frames", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert sim.returncode == 0, sim.stderr
+    truth = json.loads((stage / "truth.json").read_text())
+    live = tmp_path / "live"
+    (live / "data").mkdir(parents=True)
+    cols = ["name", "type", "buffer", "frames", "poni", "mask", "n_frames"]
+    rows = [
+        ["buffer", "buffer", "", "data/buffer/*.cbf"],
+        ["bsa", "sample", "buffer", "data/bsa/*.cbf"],
+    ]
+    geom = [str(stage / "pilatus300k.poni"), str(stage / "pilatus300k_mask.npy"), "6"]
+    (live / "samples.tsv").write_text(
+        "\t".join(cols) + "\n" + "".join("\t".join(r + geom) + "\n" for r in rows)
+    )
+    config = (ROOT / "config" / "config.yaml").read_text()
+    config = config.replace("samples: config/samples.tsv", "samples: samples.tsv")
+    config = config.replace("absolute_scale: true", "absolute_scale: false")
+    (live / "config.yaml").write_text(config)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "halos_analysis", "watch", "--configfile", "config.yaml"]
+        + ["--interval", "0.5", "--settle", "2", "--refresh", "5"],
+        cwd=live,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []  # its stderr, read in a thread
+    reader = threading.Thread(target=lambda: lines.extend(watcher.stderr), daemon=True)
+    reader.start()
+    try:
+        for name in ("buffer", "bsa"):
+            (live / "data" / name).mkdir()
+            for src in sorted((stage / "pilatus300k" / name).glob("*.cbf")):
+                data = src.read_bytes()
+                dst = live / "data" / name / src.name
+                dst.write_bytes(data[: len(data) // 2])  # a frame being written
+                time.sleep(0.3)
+                dst.write_bytes(data)
+                time.sleep(0.2)
+        # The status line after the cycle that processed the sample.
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not any("samples done 1" in ln for ln in lines):
+            assert watcher.poll() is None, "".join(lines)
+            time.sleep(0.5)
+        summary = live / "results" / "summary.json"
+        row = next(s for s in json.loads(summary.read_text())["samples"] if s["sample"] == "bsa")
+        rg_true = truth["expected"]["rg_nm"]
+        assert abs(row["guinier_rg"] - rg_true) / rg_true < 0.03
+        assert 'http-equiv="refresh"' in (live / "results" / "report.html").read_text()
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        code = watcher.wait(timeout=120)
+        reader.join(timeout=10)
+    err = "".join(lines)
+    assert code == 130, err
+    assert "samples done 1" in err and "stopped" in err
+    assert not list((live / "results").rglob("*.part"))
+    # Restarted, it finds everything done and redoes nothing.
+    again = subprocess.run(
+        [sys.executable, "-m", "halos_analysis", "watch", "--configfile", "config.yaml"]
+        + ["--interval", "0.2", "--once"],
+        cwd=live,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    log = (live / "results" / ".halos" / "live" / "snakemake.log").read_text()
+    assert (
+        log.rstrip().endswith(
+            "Nothing to be done (all requested files are present and up to date)."
+        )
+        or "Nothing to be done" in log.split("Building DAG")[-1]
+    )
+    shutil.rmtree(stage)

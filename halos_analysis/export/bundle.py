@@ -155,6 +155,7 @@ def export_run(
     *,
     provenance: dict[str, Any] | None = None,
     comparisons: Sequence[str | Path] = (),
+    refresh_s: float | None = None,
 ) -> dict[str, Path]:
     """Write the run's ``summary.csv``/``summary.json``, overview figure and ``report.html``.
 
@@ -168,6 +169,8 @@ def export_run(
         Provenance of the run, shown in the report.
     comparisons : sequence of path
         JSON files of ``halos compare`` (their figure next to them): a report section each.
+    refresh_s : float, optional
+        The report reloads itself in a browser this often (live mode).
     """
     results = Path(results)
     rows = [json.loads(Path(p).read_text()) for p in summaries]
@@ -192,6 +195,7 @@ def export_run(
         overview=[p for p in overview if str(p).endswith(".png")],
         provenance=provenance,
         sections=[comparison_section(p) for p in comparisons],
+        refresh_s=refresh_s,
     )
     return {"summary_csv": csv_path, "summary_json": json_path, "report": report}
 

@@ -178,6 +178,7 @@ def write_report(
     provenance: Mapping[str, Any] | None = None,
     title: str = "HALOS Analysis report",
     sections: Sequence[tuple[str, str]] = (),
+    refresh_s: float | None = None,
 ) -> Path:
     """Write the run's self-contained HTML report.
 
@@ -199,6 +200,9 @@ def write_report(
     sections : sequence of (str, str)
         Further sections (title, HTML body), e.g. the comparisons of ``halos compare``,
         shown after the summary table.
+    refresh_s : float, optional
+        A browser showing the page reloads it every this many seconds (live mode, while the
+        report is rewritten after each sample); never when None or 0.
 
     Returns
     -------
@@ -242,9 +246,10 @@ def write_report(
     if provenance:
         body.append("<h2>Provenance</h2>")
         body.append(_provenance(provenance))
+    reload = f'<meta http-equiv="refresh" content="{refresh_s:g}">' if refresh_s else ""
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>"
+        f"{reload}<title>{_esc(title)}</title><style>{_CSS}</style></head><body>"
         + "\n".join(body)
         + "</body></html>\n"
     )
