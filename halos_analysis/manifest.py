@@ -38,6 +38,7 @@ __all__ = [
     "read_frame_list",
     "read_manifest",
     "sync_frame_list",
+    "sync_manifest",
     "write_frame_list",
     "write_manifest",
 ]
@@ -141,6 +142,7 @@ def write_manifest(path: str | Path, params: Mapping[str, Any], log: str | Path 
     ]
     manifest = {
         "format": MANIFEST_FORMAT,
+        "decided_by": _decision(params, files),
         "program": "halos-analysis",
         "version": __version__,
         "date": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
@@ -163,6 +165,57 @@ def write_manifest(path: str | Path, params: Mapping[str, Any], log: str | Path 
         frames = sum(len(m["frames"]) for m in manifest["measurements"].values())
         Path(log).write_text(f"{out}: {n} measurements, {frames} frame files\n")
     return out
+
+
+def _decision(params: Mapping[str, Any], files: Sequence[Mapping[str, Any] | None]) -> str:
+    """Digest of what decides a run's results: its params and its config files' and sheets'
+    contents (a comment changed in a config file is recorded too)."""
+    import hashlib
+
+    text = json.dumps(
+        [params, [f.get("sha256") for f in files if f is not None]], sort_keys=True, default=str
+    )
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def sync_manifest(path: str | Path, params: Mapping[str, Any], log: str | Path | None = None):
+    """Write the run manifest unless the one there was decided by the same things.
+
+    The workflow calls this once, when it reads the sheet (no job, no process of its own):
+    the manifest's time stamp then changes only with what decides the results, so nothing
+    is re-run for a manifest that says the same (date and command aside).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``results/.halos/run.json``.
+    params : mapping
+        From :func:`manifest_params`.
+    log : str or Path, optional
+        Log file for the one line :func:`write_manifest` writes.
+
+    Returns
+    -------
+    Path
+        The manifest (written or kept).
+    """
+    path = Path(path)
+    params = _plain(params)
+    if path.is_file():
+        files = [_file_record(f, "config") for f in params.get("config_files", [])] + [
+            _file_record(params.get("sample_sheet"), "sample_sheet"),
+            _file_record(params.get("units_sheet"), "units_sheet"),
+        ]
+        try:
+            old = json.loads(path.read_text()).get("decided_by")
+        except (OSError, ValueError):
+            old = None
+        if old == _decision(params, files):
+            return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if log is not None:
+        Path(log).parent.mkdir(parents=True, exist_ok=True)
+    return write_manifest(path, params, log=log)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from halos_analysis.config import load_samples, validate_config
 from halos_analysis.errors import HalosInputError
-from halos_analysis.manifest import manifest_params, sync_frame_list
+from halos_analysis.manifest import manifest_params, sync_frame_list, sync_manifest
 
 
 def _die(exc):
@@ -37,7 +37,9 @@ def sample_record(name):
     """
     m = RUN["measurements"][name]
     rows = [m] + [RUN["measurements"][b] for b in m.get("buffers", ())]
-    return {"config": RUN["config"], "measurements": rows}
+    # Where the sheets are is not what they say: their rows of this sample are compared.
+    settings = {k: v for k, v in RUN["config"].items() if k not in ("samples", "units")}
+    return {"config": settings, "measurements": rows}
 
 
 # Samples compared with each other: a group of two or more sharing a compare_group.
@@ -86,6 +88,9 @@ def frame_list(wildcards):
 if workflow.is_main_process:
     for _m in MEASUREMENTS.values():
         sync_frame_list(frame_list({"name": _m.name}), _m.name, _m.frames)
+    # The run manifest, likewise: written here (no job, no process of its own) and only when
+    # what decides the results changes, so its time stamp re-runs only what depends on that.
+    sync_manifest(MANIFEST, RUN, log=f"{RESULTS}/logs/manifest.log")
 
 
 def raw_validation(wildcards):
