@@ -22,7 +22,7 @@ from pathlib import Path
 
 from halos_analysis.errors import HalosError
 
-__all__ = ["snakemake_command", "workflow_dir", "workflow_env"]
+__all__ = ["resolve_profiles", "snakemake_command", "workflow_dir", "workflow_env"]
 
 
 def workflow_dir() -> Path:
@@ -82,7 +82,60 @@ def snakemake_command(args: Sequence[str] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "snakemake"]
     if not _has_option(args, "--snakefile", "-s"):
         cmd += ["--snakefile", str(workflow_dir() / "Snakefile")]
-    return cmd + list(args)
+    return cmd + resolve_profiles(args)
+
+
+def resolve_profiles(args: Sequence[str], cwd: str | Path | None = None) -> list[str]:
+    """``--profile NAME`` of a profile shipped with the workflow, as that folder.
+
+    Snakemake looks a ``--profile`` name up in the working folder and the user's and site's
+    config folders, not beside the Snakefile; ``halos run --profile slurm`` means the
+    workflow's ``profiles/slurm`` (the one copy: ``profiles/`` at a checkout's root links
+    to it). It becomes ``--workflow-profile`` of that folder, so it stands in for the
+    default profile rather than under it (whose ``cores`` would cap every job's threads);
+    where a ``--workflow-profile`` is given too, ``--profile`` of that folder. A name that
+    is a file or folder in the working folder stays as it is.
+
+    Parameters
+    ----------
+    args : sequence of str
+        Snakemake arguments.
+    cwd : str or Path, optional
+        Where Snakemake looks relative names up (default: the current folder).
+
+    Returns
+    -------
+    list of str
+        The arguments, shipped profile names replaced by their paths.
+    """
+    args = list(args)
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    shipped = workflow_dir() / "profiles"
+    own_workflow_profile = _has_option(args, "--workflow-profile")
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--profile" and i + 1 < len(args):
+            name, i = args[i + 1], i + 2
+        elif arg.startswith("--profile="):
+            name, i = arg.split("=", 1)[1], i + 1
+        else:
+            out.append(arg)
+            i += 1
+            continue
+        path = _shipped_profile(name, base, shipped)
+        flag = "--profile" if path is None or own_workflow_profile else "--workflow-profile"
+        own_workflow_profile |= flag == "--workflow-profile"
+        out += [flag, name if path is None else str(path)]
+    return out
+
+
+def _shipped_profile(name: str, base: Path, shipped: Path) -> Path | None:
+    if "/" in name or os.sep in name or name == "none" or (base / name).exists():
+        return None
+    candidate = shipped / name
+    return candidate if (candidate / "config.yaml").is_file() else None
 
 
 def package_source() -> Path:
