@@ -4,7 +4,7 @@
 # slurmd of Debian's slurm-wlm, all in a temporary folder), the small simulated example run
 # through the Snakemake SLURM executor with workflow/profiles/slurm, and every result
 # compared with a local run of the same inputs. One integration job is scancel'ed while it
-# runs and must come back through a retry; a wrong account must stop with a clear message.
+# runs and must come back through a retry; a wrong partition must stop with a clear message.
 #
 #   tests/cluster/slurm_local.sh            # make test-cluster runs this
 #   KEEP=1 tests/cluster/slurm_local.sh     # keep the temporary folder (it names it)
@@ -150,7 +150,7 @@ say "one-node SLURM up on $NODE ($CPUS CPUs, $MEM_MB MB; ports $CTLD_PORT/$SLURM
 mkdir -p "$WORK/local/config"
 cp "$ROOT/config/config.yaml" "$ROOT/config/samples.tsv" "$WORK/local/config/"
 cp -a "$WORK/local" "$WORK/cluster"
-cp -a "$WORK/local" "$WORK/account"
+cp -a "$WORK/local" "$WORK/account" # for the wrong setting
 
 "$PY" -m halos_analysis run --cores 2 --directory "$WORK/local" >"$WORK/log/local.log" 2>&1 \
   || fail "local run: $(tail -3 "$WORK/log/local.log")"
@@ -192,14 +192,17 @@ say "$N_SLURM SLURM submissions; cancelled job $CANCELLED recovered"
 "$PY" "$HERE/compare_results.py" "$WORK/local/results" "$WORK/cluster/results" \
   || fail "SLURM results differ from the local run's"
 
-# A wrong account: a clear message, quickly, not a hang.
-HALOS_SLURM_ACCOUNT=no_such_account timeout 120 "$PY" -m halos_analysis run --profile slurm \
-  --directory "$WORK/account" --slurm-status-command squeue \
-  --slurm-init-seconds-before-status-checks 2 >"$WORK/log/account.log" 2>&1
+# A wrong setting of the user's: a clear message, quickly, not a hang. (A wrong account is
+# refused only by a SLURM that keeps accounts, with slurmdbd; this one has none, so it is a
+# wrong partition here.)
+HALOS_SLURM_PARTITION=no_such_partition timeout 120 "$PY" -m halos_analysis run \
+  --profile slurm --directory "$WORK/account" --slurm-status-command squeue \
+  --set-threads "integrate=$CPUS" --slurm-init-seconds-before-status-checks 2 \
+  >"$WORK/log/account.log" 2>&1
 RC=$?
-[ "$RC" = 124 ] && fail "a wrong account hangs (log: $(tail -3 "$WORK/log/account.log"))"
-[ "$RC" != 0 ] || fail "a wrong account was accepted"
-grep -qi "account" "$WORK/log/account.log" || fail "a wrong account gives no message naming it"
-say "wrong account refused: $(grep -i -m1 account "$WORK/log/account.log" | cut -c1-160)"
+[ "$RC" = 124 ] && fail "a wrong partition hangs (log: $(tail -3 "$WORK/log/account.log"))"
+[ "$RC" != 0 ] || fail "a wrong partition was accepted"
+grep -q "no_such_partition" "$WORK/log/account.log" || fail "a wrong partition is not named"
+say "wrong partition refused: $(grep -m1 -i "partition" "$WORK/log/account.log" | cut -c1-160)"
 
 say "passed"
