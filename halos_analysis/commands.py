@@ -518,10 +518,11 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     import shlex
 
     from halos_analysis.manifest import COMMAND_ENV
-    from halos_analysis.runner import snakemake_command, workflow_env
+    from halos_analysis.runner import check_slurm_settings, snakemake_command, workflow_env
 
     cmd = snakemake_command(dotted_config(snakemake_args))
     env = workflow_env(snakemake_args)
+    check_slurm_settings(cmd, env)
     env[COMMAND_ENV] = shlex.join(["halos", "run", *snakemake_args])
     log = logging.getLogger(__name__)
     log.info("running %s", shlex.join(cmd))

@@ -22,7 +22,13 @@ from pathlib import Path
 
 from halos_analysis.errors import HalosError
 
-__all__ = ["resolve_profiles", "snakemake_command", "workflow_dir", "workflow_env"]
+__all__ = [
+    "check_slurm_settings",
+    "resolve_profiles",
+    "snakemake_command",
+    "workflow_dir",
+    "workflow_env",
+]
 
 
 def workflow_dir() -> Path:
@@ -136,6 +142,55 @@ def _shipped_profile(name: str, base: Path, shipped: Path) -> Path | None:
         return None
     candidate = shipped / name
     return candidate if (candidate / "config.yaml").is_file() else None
+
+
+def check_slurm_settings(cmd: Sequence[str], env: dict[str, str] | None = None) -> None:
+    """Check ``HALOS_SLURM_PARTITION`` / ``HALOS_SLURM_ACCOUNT`` before a run with the
+    shipped slurm profile: a wrong one otherwise fails every submission with a message
+    Snakemake does not show for grouped jobs.
+
+    Nothing is checked without that profile, on a dry run, or where ``sinfo`` is not
+    installed; the account only where SLURM keeps accounts (``sacctmgr`` answers).
+
+    Raises
+    ------
+    HalosInputError
+        One line naming the variable, the value and what the cluster offers.
+    """
+    import shutil
+    import subprocess
+
+    from halos_analysis.errors import HalosInputError
+
+    env = dict(os.environ if env is None else env)
+    slurm = str(workflow_dir() / "profiles" / "slurm")
+    if slurm not in cmd or _has_option(cmd, "-n", "--dry-run", "--dryrun"):
+        return
+    if not shutil.which("sinfo"):
+        return
+    partition = env.get("HALOS_SLURM_PARTITION")
+    if partition:
+        run = subprocess.run(["sinfo", "-h", "-o", "%R"], capture_output=True, text=True,
+                             env=env, timeout=60)  # fmt: skip
+        known = sorted(set(run.stdout.split()))
+        if run.returncode == 0 and partition not in known:
+            raise HalosInputError(
+                f"no partition {partition!r} on this cluster (sinfo: {', '.join(known)})",
+                field="HALOS_SLURM_PARTITION",
+            )
+    account = env.get("HALOS_SLURM_ACCOUNT")
+    if account and shutil.which("sacctmgr"):
+        user = env.get("USER") or env.get("LOGNAME") or ""
+        run = subprocess.run(["sacctmgr", "-n", "-P", "list", "associations", f"user={user}",
+                              "format=account"], capture_output=True, text=True, env=env,
+                             timeout=60)  # fmt: skip
+        known = sorted(set(run.stdout.split()))
+        if run.returncode == 0 and known and account.lower() not in known:
+            raise HalosInputError(
+                f"no account {account!r} of user {user} on this cluster "
+                f"(sacctmgr: {', '.join(known)})",
+                field="HALOS_SLURM_ACCOUNT",
+            )
 
 
 def package_source() -> Path:

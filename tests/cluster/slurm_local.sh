@@ -192,9 +192,15 @@ say "$N_SLURM SLURM submissions; cancelled job $CANCELLED recovered"
 "$PY" "$HERE/compare_results.py" "$WORK/local/results" "$WORK/cluster/results" \
   || fail "SLURM results differ from the local run's"
 
-# A wrong setting of the user's: a clear message, quickly, not a hang. (A wrong account is
-# refused only by a SLURM that keeps accounts, with slurmdbd; this one has none, so it is a
-# wrong partition here.)
+# Dask workers as SLURM jobs (dask-jobqueue): the same curves as local threads.
+(cd "$WORK/cluster" && "$PY" "$HERE/dask_slurm_check.py" results/.halos/frames/bsa_pilatus.json \
+  example_data/generated/pilatus2m.poni example_data/generated/pilatus2m_mask.npy halos) \
+  || fail "Dask on SLURM (dask-jobqueue) did not give the curves of local threads"
+say "dask-jobqueue SLURMCluster checked"
+
+# A wrong setting of the user's: one line naming it, at once, not a hang. (A wrong account
+# is found only where SLURM keeps accounts, with slurmdbd; this one has none, so it is a
+# wrong partition here. halos run checks both before it starts Snakemake.)
 HALOS_SLURM_PARTITION=no_such_partition timeout 120 "$PY" -m halos_analysis run \
   --profile slurm --directory "$WORK/account" --slurm-status-command squeue \
   --set-threads "integrate=$CPUS" --slurm-init-seconds-before-status-checks 2 \
@@ -202,7 +208,8 @@ HALOS_SLURM_PARTITION=no_such_partition timeout 120 "$PY" -m halos_analysis run 
 RC=$?
 [ "$RC" = 124 ] && fail "a wrong partition hangs (log: $(tail -3 "$WORK/log/account.log"))"
 [ "$RC" != 0 ] || fail "a wrong partition was accepted"
-grep -q "no_such_partition" "$WORK/log/account.log" || fail "a wrong partition is not named"
-say "wrong partition refused: $(grep -m1 -i "partition" "$WORK/log/account.log" | cut -c1-160)"
+grep -q "HALOS_SLURM_PARTITION.*no_such_partition" "$WORK/log/account.log" \
+  || fail "a wrong partition is not named: $(tail -2 "$WORK/log/account.log")"
+say "wrong partition refused: $(grep -m1 "no_such_partition" "$WORK/log/account.log" | cut -c1-160)"
 
 say "passed"
