@@ -8,6 +8,8 @@
 #
 #   tests/cluster/slurm_local.sh            # make test-cluster runs this
 #   KEEP=1 tests/cluster/slurm_local.sh     # keep the temporary folder (it names it)
+#   SLURM_LOCAL_THEN='CMD' tests/cluster/...  # run CMD too while the cluster is up (SLURM_CONF
+#                                            # set), e.g. benchmarks/bench_shift.py --slurm
 #
 # Exit status: 0 passed, or skipped with one line saying why (not root, no apt, the packages
 # or the daemons not to be had: the machine, not the project); 1 when a result differs, the
@@ -25,11 +27,11 @@ say() { echo "slurm_local: $* ($(($(date +%s) - T0)) s)"; }
 
 [ "$(id -u)" = 0 ] || skip "needs root (it installs slurm-wlm and munge and runs their daemons)"
 [ -x "$PY" ] || skip "no Python at $PY (make setup first)"
-"$PY" -c "import snakemake_executor_plugin_slurm" 2>/dev/null \
-  || "$PY" -m pip install --quiet "$ROOT[cluster]" >/dev/null 2>&1 \
+"$PY" -c "import snakemake_executor_plugin_slurm, dask_jobqueue" 2>/dev/null \
+  || "$PY" -m pip install --quiet snakemake-executor-plugin-slurm dask-jobqueue >/dev/null 2>&1 \
   || skip "snakemake-executor-plugin-slurm not installed and pip could not install it"
-"$PY" -c "import snakemake_executor_plugin_slurm" 2>/dev/null \
-  || skip "snakemake-executor-plugin-slurm not importable"
+"$PY" -c "import snakemake_executor_plugin_slurm, dask_jobqueue" 2>/dev/null \
+  || skip "snakemake-executor-plugin-slurm or dask-jobqueue not importable"
 
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v munged >/dev/null; then
   command -v apt-get >/dev/null || skip "slurm-wlm/munge missing and no apt-get to install them"
@@ -213,3 +215,7 @@ grep -q "HALOS_SLURM_PARTITION.*no_such_partition" "$WORK/log/account.log" \
 say "wrong partition refused: $(grep -m1 "no_such_partition" "$WORK/log/account.log" | cut -c1-160)"
 
 say "passed"
+if [ -n "${SLURM_LOCAL_THEN:-}" ]; then
+  say "running: $SLURM_LOCAL_THEN"
+  bash -c "$SLURM_LOCAL_THEN"
+fi
