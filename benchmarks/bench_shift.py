@@ -194,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         out["local"] = local
         if args.slurm:
-            if not shutil.which("sinfo") or subprocess.run(["sinfo"], capture_output=True).returncode:
+            sinfo = shutil.which("sinfo")
+            if not sinfo or subprocess.run([sinfo], capture_output=True).returncode:
                 out["slurm"] = "no SLURM answers sinfo here"
             else:
                 cpus = os.cpu_count() or 1
@@ -238,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: {n} samples, {r['jobs']} jobs in {r['wall_s']} s "
               f"(jobs' own time {r['job_time_s']} s; {extra})")  # fmt: skip
         for step, s in r["steps"].items():
-            print(f"  {step:14s} {s['jobs']:4d} jobs  median {s['median_s']:6.2f} s  "
-                  f"RSS median {s['median_rss_mb']:5d} MB, peak {s['peak_rss_mb']:5d} MB")  # fmt: skip
+            print(f"  {step:14s} {s['jobs']:4d} jobs  median {s['median_s']:6.2f} s  RSS "
+                  f"median {s['median_rss_mb']:5d} MB, peak {s['peak_rss_mb']:5d} MB")  # fmt: skip
     return 0
 
 

@@ -58,6 +58,7 @@ cleanup() {
   if [ -n "${KEEP:-}" ]; then echo "slurm_local: kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+trap "exit 143" INT TERM
 
 # --- the cluster: munged and SLURM on free loopback ports, everything under $WORK ----------
 mkdir -p "$WORK"/{munge,spool,state,log,run}

@@ -20,14 +20,16 @@ DETECTOR_PIXELS = {
     "eiger16m": 4371 * 4150,
     "eiger2_16m": 4362 * 4148,
 }
-# Measured (benchmarks/bench_shift.py, README "Running a shift"): peak RSS of one
-# integration ~ 300 MB of Python and pyFAI, ~120 B per pixel while the bin map is built,
-# 4 B per pixel per frame in flight (batches of 16 per thread), and the curves kept.
+# Peak RSS of `halos integrate` measured here (/usr/bin/time, 10 frames, 2 threads, no bin
+# map cached): Eiger2 4M 772 MB, Pilatus 2M 490 MB (512 and 354 MB with the map cached).
+# Modelled as 300 MB of Python and pyFAI, 120 B per pixel for the bin map, 4 B per pixel
+# per frame in flight (batches of 16 per thread) and the curves kept: ~1.3x the measured.
 BASE_MB = 300
 MAP_BYTES_PER_PIXEL = 120
 BATCH = 16
-# Throughput of one thread on pixels (Eiger 4M: ~45 Mpixel/s; timed on this project's CI).
-PIXELS_PER_S_PER_THREAD = 2e7
+# Pixels one thread integrates per second, low: 10 Eiger2 4M frames took 3.3 s on 2 threads
+# here, Python's start and the file reads included (~7 Mpixel/s per thread).
+PIXELS_PER_S_PER_THREAD = 5e6
 
 
 def _npy_pixels(path):
@@ -120,5 +122,7 @@ def integrate_mem_mb(wildcards, attempt, threads=None):
 def integrate_runtime(wildcards, attempt, threads=None):
     """Run time of one integration (minutes): 5 min, plus 3x the measured throughput."""
     m = measurement(wildcards)
-    seconds = frame_pixels(m) * frame_count(m) / (PIXELS_PER_S_PER_THREAD * (threads or 1))
+    seconds = (
+        frame_pixels(m) * frame_count(m) / (PIXELS_PER_S_PER_THREAD * (threads or 1))
+    )
     return int(math.ceil((5 + 3 * seconds / 60) * attempt))
