@@ -10,6 +10,7 @@ sample sheet of N samples, each with its own buffer, points at its files. Then:
 2. The N samples run locally (``--cores``; Snakemake's local executor), every ``halos``
    command of every job through a wrapper that records its wall time and peak RSS. The
    per-job overhead is the run's wall time x cores less the jobs' own time, per job.
+   On SLURM: wall time less the jobs' own time, per submission.
 3. With ``--slurm`` (a SLURM answering ``sinfo``, e.g. the one ``tests/cluster/slurm_local.sh``
    starts: ``SLURM_LOCAL_THEN='... bench_shift.py --slurm' tests/cluster/slurm_local.sh``)
    the same samples go through the slurm profile as well.
@@ -207,10 +208,11 @@ def main(argv: list[str] | None = None) -> int:
                      "--seconds-between-status-checks", "2"],
                     "slurm",
                 )  # fmt: skip
-                # The node's CPU-seconds not spent in a halos command, per submission.
+                # Wall time not spent in a halos command, per submission: submission, queue,
+                # the job's own Snakemake, status polls. (On one small node the submissions
+                # run about one at a time: an integration group holds all its CPUs.)
                 slurm["overhead_s_per_submission"] = round(
-                    (slurm["wall_s"] * cpus - slurm["job_time_s"]) / max(slurm["submissions"], 1),
-                    2,
+                    (slurm["wall_s"] - slurm["job_time_s"]) / max(slurm["submissions"], 1), 2
                 )
                 out["slurm"] = slurm
     finally:
