@@ -391,7 +391,7 @@ def simulate_measurement(
 
 def _facility_sheet(outdir: Path, manifest: dict[str, Any], conc: float) -> Path:
     """``samples_<facility>.tsv``: the simulated sample and buffer, ready for ``halos run``."""
-    from halos_analysis.config import SHEET_COLUMNS
+    from halos_analysis.app.config import SHEET_COLUMNS
 
     facility = manifest["facility"]["name"]
     sample, buffer = manifest["sample_name"], manifest["buffer_name"]

@@ -27,7 +27,7 @@ from halos_analysis.analysis.series import (
     validate_buffer_range,
 )
 from halos_analysis.analysis.series.ranges import spearman_windows
-from halos_analysis.cli import main
+from halos_analysis.app.cli import main
 from halos_analysis.cormap import (
     adjust_pvalues,
     cormap_against_reference,

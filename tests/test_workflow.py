@@ -315,9 +315,9 @@ def test_workflow_compares_the_two_detectors(workflow_results):
 
 
 def test_compare_flags_a_copy_with_aggregates(workflow_results, example_workdir, tmp_path):
+    from halos_analysis.analysis.pipeline import analyse_curve
     from halos_analysis.io.curves import read_curve
     from halos_analysis.io.nxcansas import read_main_curve, write_sample_result
-    from halos_analysis.pipeline import analyse_curve
     from halos_analysis.simulate import AGGREGATE_N, ProteinModel, default_profile_path
 
     truth = json.loads((example_workdir / "example_data/generated/truth.json").read_text())

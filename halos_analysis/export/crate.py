@@ -51,7 +51,7 @@ def write_run_crate(
     results : path
         The run's results folder (the crate's root).
     run : RunManifest
-        The run manifest (:func:`halos_analysis.manifest.read_manifest`).
+        The run manifest (:func:`halos_analysis.app.manifest.read_manifest`).
     summaries : sequence of path
         Each sample's ``summary.json``; its ``provenance.json`` beside it lists the raw files
         read with their digests.
@@ -65,7 +65,7 @@ def write_run_crate(
     """
     from rocrate.rocrate import ROCrate
 
-    from halos_analysis.runner import workflow_dir
+    from halos_analysis.app.runner import workflow_dir
 
     results = Path(results).resolve()
     data = run.data

@@ -5,7 +5,7 @@
 found) → subtraction (→ optional baseline correction) → per-frame Rg/I0/MW → sample range
 per peak → SVD of the elution region → EFA and regularised deconvolution when a peak holds
 more than one species → the averaged (or separated) curve of each species through the full
-analysis of a static sample (:func:`halos_analysis.pipeline.analyse_curve`).
+analysis of a static sample (:func:`halos_analysis.analysis.pipeline.analyse_curve`).
 
 Nothing here raises for a run that simply lacks something (no peak, no flat buffer, no
 valid sample range, ranges outside the run): the result says what is missing and why in
@@ -264,9 +264,9 @@ def _deconvolve(
     subtracted: FrameCurves, region: Range, rank: int, s, problems: list[str], notes: list[str]
 ):
     """EFA ranges, then REGALS-class separation; components of the separated species."""
+    from halos_analysis.analysis.pipeline import analyse_curve
     from halos_analysis.analysis.series.efa import efa as run_efa
     from halos_analysis.analysis.series.regals import regals
-    from halos_analysis.pipeline import analyse_curve
 
     a, b = region
     block_i, block_s = subtracted.intensity[a : b + 1], subtracted.sigma[a : b + 1]
@@ -346,7 +346,7 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
         ``valid`` when a valid buffer (unless subtracted input) and sample range were found
         and the components analysed; ``problems`` says what is missing otherwise.
     """
-    from halos_analysis.pipeline import analyse_curve
+    from halos_analysis.analysis.pipeline import analyse_curve
 
     s = settings or SeriesSettings()
     problems: list[str] = []

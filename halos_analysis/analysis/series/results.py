@@ -337,7 +337,7 @@ class Baseline(_Plain):
 class Component(_Plain):
     """One separated species: where it elutes and the analysis of its averaged curve.
 
-    ``analysis`` is a :class:`halos_analysis.pipeline.SampleAnalysis` of the subtracted
+    ``analysis`` is a :class:`halos_analysis.analysis.pipeline.SampleAnalysis` of the subtracted
     averaged (or deconvolved) curve; ``method`` says how the curve was made
     (``"average"``, ``"efa"``, ``"regals"``).
     """

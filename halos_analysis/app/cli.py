@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The ``halos`` command: one entry point, one thin subcommand per pipeline stage.
 
-The subcommands themselves are in :mod:`halos_analysis.commands`. Errors a user can cause
+The subcommands themselves are in :mod:`halos_analysis.app.commands`. Errors a user can cause
 print one line naming the file and field and exit 1; ``--debug`` shows the traceback instead.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from halos_analysis import __version__
-from halos_analysis.commands import (
+from halos_analysis.app.commands import (
     cmd_analyse,
     cmd_compare,
     cmd_export,
@@ -32,8 +32,8 @@ from halos_analysis.commands import (
     cmd_validate,
     cmd_watch,
 )
+from halos_analysis.app.series_cli import add_series_parser
 from halos_analysis.errors import HalosError, HalosInputError
-from halos_analysis.series_cli import add_series_parser
 from halos_analysis.settings import ANALYSIS, COMPARISON, INTEGRATION, SELECTION, SUBTRACTION
 
 # --- parser ----------------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def _existing_outputs(args: argparse.Namespace) -> list[Path]:
 
 def _series_outputs(args: argparse.Namespace) -> list[Path]:
     """What `halos series -o OUTDIR` would replace: the named run's files, else any run's."""
-    from halos_analysis.series_cli import series_outputs
+    from halos_analysis.app.series_cli import series_outputs
 
     if args.name:
         return list(series_outputs(args.outdir, args.name).values())

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """``halos series``: SEC-SAXS analysis of one run (its parser and its command).
 
-Kept in its own module so that :mod:`halos_analysis.cli` only registers it.
+Kept in its own module so that :mod:`halos_analysis.app.cli` only registers it.
 
 Exit status: 0 when the run was analysed (even when it holds no peak or no valid range:
 the JSON and stderr say so, ``valid`` is false); 1 when the input is wrong (unreadable
