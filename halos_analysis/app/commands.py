@@ -490,7 +490,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"{args.frames} (the first frame is the undamaged reference)",
             field="--damaged-frames",
         )
-    from halos_analysis.simulate_model import DETECTORS
+    from halos_analysis.simulate.model import DETECTORS
 
     for det in args.detectors or ():
         if det not in DETECTORS:
