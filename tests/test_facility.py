@@ -20,9 +20,9 @@ from halos_analysis.errors import HalosInputError
 from halos_analysis.integrate import IntegrationSettings, integrate_files
 from halos_analysis.io.frames import detect_layout, open_frames
 from halos_analysis.io.profiles import ALIASES, PROFILES, get_profile, list_profiles
+from halos_analysis.io.validate import validate_file, validate_report
 from halos_analysis.reduce import subtract
 from halos_analysis.simulate import simulate_example
-from halos_analysis.validate import validate_file, validate_report
 
 HALOS = [sys.executable, "-m", "halos_analysis"]
 N = 4

@@ -586,7 +586,7 @@ def dotted_config(args: Sequence[str]) -> list[str]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``halos validate``: check raw or NXcanSAS files; exit 1 if any is invalid."""
-    from halos_analysis.validate import format_profiles, profiles_listing, validate_report
+    from halos_analysis.io.validate import format_profiles, profiles_listing, validate_report
 
     if args.list_profiles:
         rows = profiles_listing()
