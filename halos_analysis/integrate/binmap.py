@@ -20,7 +20,7 @@ import scipy.sparse as sp
 #: Version of the on-disk bin-map format (part of the cache key).
 _MAP_FORMAT = 3
 #: Pixels per chunk: the float32 block of one chunk (pixels × columns) stays in cache.
-_CHUNK_PIXELS = 32768
+CHUNK_PIXELS = 32768
 
 
 def default_cache_dir() -> Path:
@@ -36,7 +36,7 @@ def _digest(arr: np.ndarray | None) -> str | None:
     return hashlib.sha256(a.tobytes() + str(a.dtype).encode() + str(a.shape).encode()).hexdigest()
 
 
-def _geometry_key(ai) -> dict[str, Any]:
+def geometry_key(ai) -> dict[str, Any]:
     det = ai.detector
     try:
         det_config = det.get_config()
@@ -92,7 +92,7 @@ def _build_map(ai, shape, mask, settings, flat) -> dict[str, np.ndarray]:
 
 def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npix: int,
                   split: bool) -> list:  # fmt: skip
-    """The map cut into float32 CSR blocks of :data:`_CHUNK_PIXELS` pixels (columns).
+    """The map cut into float32 CSR blocks of :data:`CHUNK_PIXELS` pixels (columns).
 
     Rows are pyFAI's bins, then (splitting) the bins again with squared coefficients for the
     variance. Each block comes with its pixel range and the pixels of that range no bin
@@ -106,8 +106,8 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
         indices = np.concatenate([indices, indices])
         rows = np.concatenate([rows, rows + nrows])
         nrows *= 2
-    nchunks = -(-npix // _CHUNK_PIXELS)
-    chunk = indices // _CHUNK_PIXELS
+    nchunks = -(-npix // CHUNK_PIXELS)
+    chunk = indices // CHUNK_PIXELS
     key = chunk.astype(np.uint8 if nchunks <= 256 else np.uint16 if nchunks <= 65536 else np.int64)
     order = np.argsort(key, kind="stable")  # radix sort; keeps each block's rows in order
     per_chunk = np.bincount(chunk, minlength=nchunks)
@@ -115,12 +115,12 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
     row_counts = np.bincount(chunk.astype(np.int64) * nrows + rows, minlength=nchunks * nrows)
     row_counts = row_counts.reshape(nchunks, nrows)
     block_data = data[order]
-    block_indices = (indices[order] - chunk[order] * _CHUNK_PIXELS).astype(np.int32)
+    block_indices = (indices[order] - chunk[order] * CHUNK_PIXELS).astype(np.int32)
     used = np.zeros(npix, bool)
     used[indices] = True
     blocks = []
     for k in np.flatnonzero(per_chunk):
-        a, b = int(k) * _CHUNK_PIXELS, min((int(k) + 1) * _CHUNK_PIXELS, npix)
+        a, b = int(k) * CHUNK_PIXELS, min((int(k) + 1) * CHUNK_PIXELS, npix)
         ptr = np.zeros(nrows + 1, np.int32)
         np.cumsum(row_counts[k], out=ptr[1:])
         part = slice(starts[k], starts[k + 1])
@@ -130,7 +130,7 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
     return blocks
 
 
-class _MapMixin:
+class MapMixin:
     """The bin-map part of :class:`~halos_analysis.integrate.engine.Integrator`.
 
     Uses ``ai``, ``geometry``, ``shape``, ``settings``, ``mask``, ``_flat`` and ``cache_key``,

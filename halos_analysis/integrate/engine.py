@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from halos_analysis.errors import HalosInputError
-from halos_analysis.integrate.binmap import _geometry_key, _MapMixin
-from halos_analysis.integrate.kernels import _COLUMNS, _KernelMixin
-from halos_analysis.integrate.settings import IntegrationSettings, _as_array
+from halos_analysis.integrate.binmap import MapMixin, geometry_key
+from halos_analysis.integrate.kernels import COLUMNS, KernelMixin
+from halos_analysis.integrate.settings import IntegrationSettings, as_array
 from halos_analysis.io.frames import FrameBatch, FrameSource
 from halos_analysis.types import FrameCurves
 
 
-class Integrator(_MapMixin, _KernelMixin):
+class Integrator(MapMixin, KernelMixin):
     """Integrate frames of one detector geometry into 1D curves, fast.
 
     Parameters
@@ -54,7 +54,7 @@ class Integrator(_MapMixin, _KernelMixin):
                  cache_dir: str | Path | None | bool = None, *, invalid_value=None):  # fmt: skip
         self.ai = ai
         #: The geometry as plain numbers (what the cache key and the metadata use).
-        self.geometry = _geometry_key(ai)
+        self.geometry = geometry_key(ai)
         self.shape = (int(shape[0]), int(shape[1]))
         self.settings = settings or IntegrationSettings()
         self.invalid_value = invalid_value
@@ -66,8 +66,8 @@ class Integrator(_MapMixin, _KernelMixin):
                     field="mask",
                 )
         self.mask = mask
-        self._flat = _as_array(self.settings.flat, self.shape, "flat")
-        dark = _as_array(self.settings.dark, self.shape, "dark")
+        self._flat = as_array(self.settings.flat, self.shape, "flat")
+        dark = as_array(self.settings.dark, self.shape, "dark")
         t0 = time.perf_counter()
         self.cache_key = self._cache_key()
         arrays, self.from_cache, self.cache_path = self._load_or_build(cache_dir)
@@ -100,7 +100,7 @@ class Integrator(_MapMixin, _KernelMixin):
         npix = self.shape[0] * self.shape[1]
         per_frame_s = npix * 1.5e-9 * (2 if self._split else 1)
         want = math.ceil(0.1 / max(per_frame_s, 1e-6))
-        return int(_COLUMNS * max(1, math.ceil(want / _COLUMNS)))
+        return int(COLUMNS * max(1, math.ceil(want / COLUMNS)))
 
     def _integrate_range(self, source: FrameSource, start: int, stop: int,
                          buffers: _FrameBuffers | None = None):  # fmt: skip
@@ -158,7 +158,7 @@ class Integrator(_MapMixin, _KernelMixin):
         edges = np.linspace(0, n, n_tasks + 1).round().astype(int)  # even split
         ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
         reusable = hasattr(source, "read_into") and not hasattr(scheduler, "scatter")
-        buffers = _FrameBuffers((_COLUMNS, *self.shape), source.dtype) if reusable else None
+        buffers = _FrameBuffers((COLUMNS, *self.shape), source.dtype) if reusable else None
         try:
             results = self._run(source, ranges, scheduler, buffers)
         except HalosInputError as exc:
@@ -287,13 +287,13 @@ class _FrameBuffers:
 
 def _batches(source: FrameSource, start: int, stop: int,
              buffers: _FrameBuffers | None) -> Iterator[FrameBatch]:  # fmt: skip
-    """Batches of at most ``_COLUMNS`` frames, read into a reused buffer where possible."""
+    """Batches of at most ``COLUMNS`` frames, read into a reused buffer where possible."""
     if buffers is None or not hasattr(source, "read_into"):
-        yield from source.batches(size=_COLUMNS, start=start, stop=stop)
+        yield from source.batches(size=COLUMNS, start=start, stop=stop)
         return
     with buffers.take() as buf:
-        for s in range(start, stop, _COLUMNS):
-            e = min(s + _COLUMNS, stop)
+        for s in range(start, stop, COLUMNS):
+            e = min(s + COLUMNS, stop)
             per = [
                 None if a is None else a[s:e].copy()
                 for a in (source.monitor, source.transmission, source.exposure_s)

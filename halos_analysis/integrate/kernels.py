@@ -10,11 +10,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from halos_analysis.errors import HalosInputError
-from halos_analysis.integrate.binmap import _CHUNK_PIXELS
+from halos_analysis.integrate.binmap import CHUNK_PIXELS
 from halos_analysis.io.frames.source import invalid_values
 
 #: Frames per sparse × dense product (columns of the dense block).
-_COLUMNS = 16
+COLUMNS = 16
 
 
 def _per_frame(op: np.ufunc, x: np.ndarray) -> np.ndarray:
@@ -38,7 +38,7 @@ def _frame_check(dtype: np.dtype, invalid_value: int | None):
 
     One reduction over the chunk (min, max or sum, whichever the dtype needs), so its cost
     does not depend on the counts; the pixels of a flagged frame are then looked at one by
-    one (:meth:`_KernelMixin._clear_bad`). Returns a function giving a bool per frame.
+    one (:meth:`KernelMixin._clear_bad`). Returns a function giving a bool per frame.
     """
     inv = invalid_value
     if np.issubdtype(dtype, np.integer):
@@ -58,10 +58,10 @@ def _frame_check(dtype: np.dtype, invalid_value: int | None):
     return lambda x: ~np.isfinite(_per_frame(np.add, x))
 
 
-class _KernelMixin:
+class KernelMixin:
     """The kernel part of :class:`~halos_analysis.integrate.engine.Integrator`.
 
-    Uses ``settings``, ``shape``, ``invalid_value`` and what :meth:`_MapMixin._setup` prepared.
+    Uses ``settings``, ``shape``, ``invalid_value`` and what :meth:`MapMixin._setup` prepared.
     """
 
     # -- kernels -------------------------------------------------------------------------------
@@ -78,10 +78,10 @@ class _KernelMixin:
         pyfai = self.settings.error_model == "poisson_pyfai"
         rows = self._npt * (2 if self._split else 1)
         out = np.zeros((rows, m), np.float64)
-        buf = np.empty((_CHUNK_PIXELS, m), np.float32)
+        buf = np.empty((CHUNK_PIXELS, m), np.float32)
         if pyfai:  # pyFAI's extra variance, in its own contiguous block and product
             out_extra = np.zeros((rows, m), np.float64)
-            buf_extra = np.empty((_CHUNK_PIXELS, m), np.float32)
+            buf_extra = np.empty((CHUNK_PIXELS, m), np.float32)
         native = flat
         if flat.dtype == np.uint32:
             # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the
@@ -248,8 +248,8 @@ class _KernelMixin:
         var = np.empty((n, self._nbins))
         norm = np.broadcast_to(self._sum_norm, (n, self._nbins)).copy()
         clip = self.settings.sigma_clip is not None
-        for a in range(0, n, _COLUMNS):
-            part = flat[a : a + _COLUMNS]
+        for a in range(0, n, COLUMNS):
+            part = flat[a : a + COLUMNS]
             if clip:
                 for j, frame in enumerate(part):
                     sums = self._sums_clipped(frame, self._frame_bad_pixels(frame))
