@@ -29,11 +29,12 @@ does, and equals pyFAI's ``integrate1d`` with those pixels masked.
 from halos_analysis.integrate.binmap import default_cache_dir
 from halos_analysis.integrate.engine import Integrator
 from halos_analysis.integrate.files import ArrayFrames, integrate_files, resolve_scheduler
-from halos_analysis.integrate.settings import IntegrationSettings
+from halos_analysis.integrate.settings import IntegrationSettings, SettingsError
 
 __all__ = [
     "ArrayFrames",
     "IntegrationSettings",
+    "SettingsError",
     "Integrator",
     "default_cache_dir",
     "integrate_files",
