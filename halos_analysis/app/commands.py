@@ -182,7 +182,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 #: Integration settings and the `halos integrate` flags that set them (for error messages).
 _SETTING_FLAGS = {
     "npt": "--npt",
-    "unit": "--unit",
+    "unit": "--q-unit",
     "method": "--method",
     "polarization_factor": "--polarization",
     "scale": "--scale",
@@ -200,7 +200,7 @@ def cmd_integrate(args: argparse.Namespace) -> int:
     try:
         settings = IntegrationSettings(
             npt=args.npt,
-            unit=args.unit,
+            unit=f"q_{args.q_unit}",
             method=args.method,
             polarization_factor=None if args.polarization == "none" else float(args.polarization),
             scale=args.scale,

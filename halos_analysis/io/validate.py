@@ -672,7 +672,7 @@ def format_profiles(rows: list[dict[str, Any]]) -> str:
         if r["from_poni"]:
             extra.append("from the PONI: " + ", ".join(r["from_poni"]))
         if not r["detectable"]:
-            extra.append("not auto-detected (give --profile)")
+            extra.append("not auto-detected (name it as the facility profile)")
         lines.append("")
         lines.append(f"{r['name']}  [{r['evidence']}]  {r['format']}  {r['label']}")
         lines.append(f"    {r['description']}")

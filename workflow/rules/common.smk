@@ -145,7 +145,7 @@ def analyse_options(wildcards):
         *option("--conc", measurement(wildcards).concentration_mg_ml),
         *(["--absolute"] if config["integration"]["absolute_scale"] else []),
         *(
-            ["--reference", ref["i0"], ref["concentration_mg_ml"], ref["mw_kda"]]
+            ["--mw-standard", ref["i0"], ref["concentration_mg_ml"], ref["mw_kda"]]
             if ref
             else []
         ),
