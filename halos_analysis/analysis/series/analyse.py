@@ -15,6 +15,7 @@ could be computed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -406,9 +407,8 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
             curve = average_frames(
                 subtracted, check.ranges, name=f"{frames.name}_component{k + 1}", what="sample"
             )
-            curve.meta["source"] = (
-                f"{frames.name} frames {check.ranges[0][0]}-{check.ranges[-1][1]}"
-            )
+            source = f"{frames.name} frames {check.ranges[0][0]}-{check.ranges[-1][1]}"
+            curve = dataclasses.replace(curve, meta={**curve.meta, "source": source})
             analysis = analyse_curve(curve, macromolecule=s.macromolecule, qrg_max=s.qrg_max)
             averages.append(
                 Component(k + 1, (check.ranges[0][0], check.ranges[-1][1]), "average", analysis)

@@ -33,6 +33,7 @@ from :mod:`halos_analysis.io.nxcansas`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -161,8 +162,8 @@ def read_nxcansas(path: str | Path) -> list[Curve]:
                     reasons.append(why)
                 else:
                     title = decode(entry["title"][()]) if "title" in entry else ""
-                    curve.meta["title"] = title.item() if hasattr(title, "item") else title
-                    curves.append(curve)
+                    title = title.item() if hasattr(title, "item") else title
+                    curves.append(dataclasses.replace(curve, meta={**curve.meta, "title": title}))
     if not curves:
         raise HalosInputError(
             "no readable 1D SASdata (" + "; ".join(reasons[:3]) + ")", path, "SASdata"
