@@ -262,16 +262,17 @@ class GuinierResult(_Result):
     """Guinier fit ln I = ln I0 − (q Rg)²/3 over rows ``first``..``last`` (inclusive, 0-based).
 
     ``flags`` name what looks wrong: ``"aggregation"``, ``"repulsion"``, ``"few_points"``,
-    ``"no_guinier_region"``. When no region was found, the numbers are NaN and ``valid`` is
-    False.
+    ``"no_guinier_region"``. When no region was found the result is falsy (``bool(result)``
+    is ``found``): the numbers are NaN, ``first``/``last`` are None unless a given range was
+    fitted, ``valid`` is False and ``reason`` says why, in one line.
     """
 
     Rg: float
     Rg_err: float
     I0: float
     I0_err: float
-    first: int
-    last: int
+    first: int | None
+    last: int | None
     qRg_min: float
     qRg_max: float
     q_unit: str
@@ -280,11 +281,15 @@ class GuinierResult(_Result):
     quality: float = math.nan
     flags: tuple[str, ...] = ()
     skipped: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    reason: str = ""
 
     @property
     def found(self) -> bool:
         """A Guinier range was found: Rg and I0 are numbers (maybe doubtful, see ``valid``)."""
         return math.isfinite(self.Rg) and self.Rg > 0
+
+    def __bool__(self) -> bool:
+        return self.found
 
     @property
     def valid(self) -> bool:
@@ -299,9 +304,11 @@ class GuinierResult(_Result):
 
     def to_dict(self, arrays: bool = False) -> dict[str, Any]:
         d = super().to_dict(arrays)
-        if not self.found:
-            # first/last are -1 placeholders (ints for the dataclass) and the qRg range has no
-            # meaning without an Rg: JSON readers get null, not a row index that looks real.
+        if self.found:
+            d.pop("reason")  # nothing to explain
+        else:
+            # Without an Rg, a fitted range and its qRg have no meaning: JSON readers get
+            # null, not a row index that looks real.
             for key in ("first", "last", "qRg_min", "qRg_max"):
                 d[key] = None
         d["length_unit"] = length_unit(self.q_unit)
@@ -313,7 +320,8 @@ class GuinierResult(_Result):
 
     def __str__(self) -> str:
         if not self.found:
-            return f"Guinier: no region found ({', '.join(self.flags) or 'no flag'})"
+            why = f": {self.reason}" if self.reason else ""
+            return f"Guinier: no region found ({', '.join(self.flags) or 'no flag'}){why}"
         lu = length_unit(self.q_unit)
         return (
             f"Guinier: Rg = {self.Rg:.4g} ± {self.Rg_err:.2g} {lu}, I0 = {self.I0:.5g} ± "

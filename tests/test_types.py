@@ -50,3 +50,35 @@ def test_results_pickle_and_copy_with_their_meta():
         with pytest.raises(TypeError):
             b.meta["source"] = "y"  # type: ignore[index]
     assert a.to_dict()["meta"] == {"source": "x.dat"}
+
+
+def test_no_guinier_region_is_a_falsy_result_with_its_reason():
+    import json
+
+    from halos_analysis.analysis.guinier import auto_guinier
+    from halos_analysis.analysis.pipeline import result_from_dict
+    from halos_analysis.types import GuinierResult
+
+    q = np.linspace(0.01, 0.3, 60)
+    flat = Curve(q, 1.0 + q**2, np.full_like(q, 0.01), "A^-1")  # rises: no Guinier decay
+    res = auto_guinier(flat)
+    assert not res and not res.found and not res.valid
+    assert res.first is None and res.last is None
+    assert "Guinier" in res.reason and res.reason in str(res)
+    d = json.loads(json.dumps(res.to_dict()))
+    assert d["first"] is None and d["last"] is None and d["reason"] == res.reason
+    back = result_from_dict(GuinierResult, d)
+    assert not back and back.reason == res.reason and back.first is None
+
+    too_short = auto_guinier(Curve(q[:4], np.ones(4), np.ones(4), "A^-1"))
+    assert not too_short and "at least 5" in too_short.reason
+
+
+def test_a_found_guinier_result_is_truthy_and_says_no_reason():
+    from halos_analysis.analysis.guinier import auto_guinier
+
+    q = np.linspace(0.005, 0.3, 200)
+    i = 100.0 * np.exp(-((q * 30.0) ** 2) / 3)
+    res = auto_guinier(Curve(q, i, 0.01 * i + 1e-4, "A^-1"))
+    assert res and res.found and isinstance(res.first, int)
+    assert "reason" not in res.to_dict()
