@@ -11,7 +11,10 @@ name resolves:
 - every subpackage declares its public API in ``__all__``, every declared name resolves, and
   every name that another room (``io``, ``integrate``, ``reduce``, ``analysis``, ``export``,
   ``app``, ``simulate``; the Snakemake rules count as one) imports from a room is declared in
-  that room's ``__all__`` (or in the ``__all__`` of the subpackage it comes from).
+  that room's ``__all__`` (or in the ``__all__`` of the subpackage it comes from);
+- the rooms depend along the data flow only: ``io`` → ``integrate`` → ``reduce`` →
+  ``analysis`` → ``export`` → ``app``; no room imports from one further down
+  (``simulate`` stands beside them and may use any).
 """
 
 from __future__ import annotations
@@ -187,6 +190,25 @@ def undeclared_crossings(imports: list[Import]) -> list[str]:
     return bad
 
 
+#: The rooms in the order the data goes through them.
+FLOW = ("io", "integrate", "reduce", "analysis", "export", "app")
+
+
+def upstream_imports(imports: list[Import]) -> list[str]:
+    """Imports of a room further down the data flow than the importer's."""
+    bad = []
+    for imp in imports:
+        mine, theirs = _room(imp.importer), _room(imp.module)
+        if mine in FLOW and theirs in FLOW and FLOW.index(theirs) > FLOW.index(mine):
+            bad.append(f"{imp.where}: {mine} imports {imp.module} ({theirs} comes after it)")
+    return bad
+
+
+def test_rooms_depend_along_the_data_flow():
+    bad = upstream_imports(IMPORTS)
+    assert not bad, "\n".join(bad)
+
+
 def test_no_private_name_crosses_a_module_boundary():
     bad = private_name_imports(IMPORTS)
     assert not bad, f"{len(bad)} private names imported from another module:\n" + "\n".join(bad)
@@ -230,5 +252,7 @@ def test_checks_find_planted_crossings():
     assert len(private_name_imports(planted)) == 2
     assert len(private_module_imports(planted)) == 1
     assert len(undeclared_crossings(planted[3:])) == 1
+    assert len(upstream_imports(planted)) == 0 and len(upstream_imports(
+        [Import("halos_analysis.export.crate", "z:1", "halos_analysis.app.runner", "x")])) == 1
     assert not private_name_imports(allowed) + private_module_imports(allowed)
     assert not undeclared_crossings(allowed)

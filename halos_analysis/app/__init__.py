@@ -4,10 +4,9 @@
 (``manifest``), the workflow runner (``runner``), live mode (``watch``) and
 ``halos reproduce`` (``reproduce``).
 
-The library rooms do not import from here, with two exceptions left to remove:
-``export.crate`` asks ``runner.workflow_dir`` where the shipped workflow is, and
-``simulate.example`` writes its sample sheet with ``config.SHEET_COLUMNS``. The Snakemake
-rules (``workflow/rules/common.smk``) use the config and manifest names below.
+The library rooms do not import from here; ``simulate.example`` (beside the library, not
+in it) writes its sample sheet with ``config.SHEET_COLUMNS``. The Snakemake rules
+(``workflow/rules/common.smk``) use the config and manifest names below.
 """
 from __future__ import annotations
 

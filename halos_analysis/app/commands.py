@@ -444,9 +444,12 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     )
     print(f"{out['report']}: report of {len(args.summaries)} samples")
     if run is not None:
+        from halos_analysis.app.runner import workflow_dir
         from halos_analysis.export.crate import write_run_crate
 
-        crate = write_run_crate(args.results, run, args.summaries, args.comparisons)
+        crate = write_run_crate(
+            args.results, run, args.summaries, args.comparisons, workflow=workflow_dir()
+        )
         print(f"{crate}: Workflow Run RO-Crate of the run")
     return 0
 
