@@ -45,7 +45,8 @@ def _default(command: str, dest: str):
     ("command", "dest", "expected"),
     [
         ("integrate", "npt", settings.INTEGRATION.npt),
-        ("integrate", "unit", settings.INTEGRATION.unit),
+        # --q-unit nm^-1 is the settings' pyFAI unit q_nm^-1
+        ("integrate", "q_unit", settings.INTEGRATION.unit.removeprefix("q_")),
         ("integrate", "method", settings.INTEGRATION.method),
         ("integrate", "polarization", settings.INTEGRATION.polarization_factor),
         ("integrate", "scale", settings.INTEGRATION.scale),
