@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-$(EXAMPLE)/.complete: $(STAMP) $(wildcard halos_analysis/simulate*.py) example_data/bsa_profile.dat
+$(EXAMPLE)/.complete: $(STAMP) $(wildcard halos_analysis/simulate/*.py) example_data/bsa_profile.dat
 	$(BIN)/halos --overwrite simulate $(EXAMPLE)
 	touch $@
 

@@ -3,7 +3,7 @@
 and so does the example's source profile (``halos_analysis/data/bsa_profile.dat``).
 
 The checkout keeps ``workflow/`` at the top, where the Snakemake workflow catalogue expects
-it; a non-editable build copies it into the package, where ``halos_analysis.runner`` finds it
+it; a non-editable build copies it into the package, where ``halos_analysis.app.runner`` finds it
 through ``importlib.resources``. An editable install reads the checkout's folder directly.
 Everything else is declared in ``pyproject.toml``.
 """

@@ -2,8 +2,9 @@
 """Accuracy of the analysis core on real curves, beside freesas, in one run.
 
 Every curve of a corpus that has reference values (another tool's Guinier, GNOM/BIFT P(r),
-MW) goes through our whole per-curve analysis (:func:`halos_analysis.pipeline.analyse_curve`:
-Guinier, P(r), MW, Kratky and the consistency checks between them) and through freesas
+MW) goes through our whole per-curve analysis
+(:func:`halos_analysis.analysis.pipeline.analyse_curve`: Guinier, P(r), MW, Kratky and the
+consistency checks between them) and through freesas
 ``autoRg`` and ``auto_bift`` on the same rows. Printed: one line per curve, then per method
 the mean / median / max relative deviation from the reference, the number of curves refused,
 and the number of **silent failures**: results reported as trustworthy (``valid``, no flag
@@ -49,9 +50,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from halos_analysis.analysis.pipeline import analyse_curve  # noqa: E402
 from halos_analysis.errors import HalosInputError  # noqa: E402
 from halos_analysis.io.curves import read_curve  # noqa: E402
-from halos_analysis.pipeline import analyse_curve  # noqa: E402
 
 #: Thresholds of a silent failure (the issue's definition).
 SILENT_RG = 0.10

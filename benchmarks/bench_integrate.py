@@ -23,7 +23,7 @@ Cases:
   timed in turn, round after round, so that a shared machine's drift hits them alike;
   ``speed_vs_dim`` is the median over rounds of dim's time over the level's.
 * ``eiger_h5``: Eiger2 4M DECTRIS-style NeXus (master + bitshuffle-LZ4 data file, written by
-  :mod:`halos_analysis.simulate_writers`) at the same three levels: read + decompress +
+  :mod:`halos_analysis.simulate.writers`) at the same three levels: read + decompress +
   integrate, HALOS (``open_frames`` + ``integrate_source``) vs the loop that reads each frame
   with h5py and integrates it; also reading alone (HALOS's raw-chunk reader vs h5py) and
   HALOS with reading through h5py (``HALOS_H5PY_READ=1``).
@@ -250,7 +250,7 @@ def write_measurement(outdir: Path, name: str, frames, ai, mask) -> Path:
     # simulation uses it): bitshuffle-LZ4, one chunk per frame, as the detector writes.
     from halos_analysis.simulate import DETECTORS as SETUPS
     from halos_analysis.simulate import write_eiger_master
-    from halos_analysis.simulate_writers import write_eiger_data
+    from halos_analysis.simulate.writers import write_eiger_data
 
     n = len(frames)
     outdir.mkdir(parents=True, exist_ok=True)

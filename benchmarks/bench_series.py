@@ -58,8 +58,8 @@ from halos_analysis.analysis.series import (  # noqa: E402
 from halos_analysis.analysis.series.efa import efa  # noqa: E402
 from halos_analysis.analysis.series.regals import regals  # noqa: E402
 from halos_analysis.analysis.series.svd import bin_q  # noqa: E402
-from halos_analysis.cormap import cormap_pairs  # noqa: E402
 from halos_analysis.io.series import read_series  # noqa: E402
+from halos_analysis.reduce.cormap import cormap_pairs  # noqa: E402
 from halos_analysis.types import FrameCurves  # noqa: E402
 
 DEFAULT_VALIDATION = Path(

@@ -3,6 +3,6 @@
 
 import sys
 
-from halos_analysis.cli import main
+from halos_analysis.app.cli import main
 
 sys.exit(main())

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -58,7 +60,7 @@ def _jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _jsonable(v) for k, v in value.items()}
     return value
 
@@ -83,6 +85,28 @@ class _Result:
                 continue
             out[f.name] = _jsonable(getattr(self, f.name))
         return out
+
+
+class _ReadOnlyMeta:
+    """Mixin: ``meta`` is a read-only copy of the mapping given (``types.MappingProxyType``).
+
+    A frozen result must not change behind its back: ``dataclasses.replace`` copies used to
+    share one mutable dict. To change metadata, make a new object:
+    ``dataclasses.replace(curve, meta={**curve.meta, "key": value})``.
+    """
+
+    def _freeze_meta(self) -> None:
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    # A mappingproxy does not pickle (Dask's processes, multiprocessing): pickle a dict.
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["meta"] = dict(state["meta"])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._freeze_meta()
 
 
 #: Why a row of a curve is left out of every fit (the row itself stays in the curve).
@@ -161,7 +185,7 @@ def row_use(q: np.ndarray, intensity: np.ndarray, sigma: np.ndarray) -> RowUse:
 
 
 @dataclass(frozen=True, eq=False)
-class Curve(_Result):
+class Curve(_ReadOnlyMeta, _Result):
     """A 1D scattering curve: q, I and σ with the q unit.
 
     Parameters
@@ -172,8 +196,9 @@ class Curve(_Result):
         ``"nm^-1"`` or ``"A^-1"``.
     name : str
         Sample or frame name (for messages and headers).
-    meta : dict
-        Free metadata carried along (source file, concentration, ...).
+    meta : mapping
+        Free metadata carried along (source file, concentration, ...); read-only, a copy of
+        the mapping given.
     """
 
     q: np.ndarray
@@ -181,11 +206,12 @@ class Curve(_Result):
     sigma: np.ndarray
     q_unit: str
     name: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     _array_fields = ("q", "intensity", "sigma")
 
     def __post_init__(self) -> None:
+        self._freeze_meta()
         object.__setattr__(self, "q_unit", normalise_q_unit(self.q_unit))
         for name in ("q", "intensity", "sigma"):
             object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float64))
@@ -236,16 +262,17 @@ class GuinierResult(_Result):
     """Guinier fit ln I = ln I0 − (q Rg)²/3 over rows ``first``..``last`` (inclusive, 0-based).
 
     ``flags`` name what looks wrong: ``"aggregation"``, ``"repulsion"``, ``"few_points"``,
-    ``"no_guinier_region"``. When no region was found, the numbers are NaN and ``valid`` is
-    False.
+    ``"no_guinier_region"``. When no region was found the result is falsy (``bool(result)``
+    is ``found``): the numbers are NaN, ``first``/``last`` are None unless a given range was
+    fitted, ``valid`` is False and ``reason`` says why, in one line.
     """
 
     Rg: float
     Rg_err: float
     I0: float
     I0_err: float
-    first: int
-    last: int
+    first: int | None
+    last: int | None
     qRg_min: float
     qRg_max: float
     q_unit: str
@@ -254,11 +281,15 @@ class GuinierResult(_Result):
     quality: float = math.nan
     flags: tuple[str, ...] = ()
     skipped: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    reason: str = ""
 
     @property
     def found(self) -> bool:
         """A Guinier range was found: Rg and I0 are numbers (maybe doubtful, see ``valid``)."""
         return math.isfinite(self.Rg) and self.Rg > 0
+
+    def __bool__(self) -> bool:
+        return self.found
 
     @property
     def valid(self) -> bool:
@@ -273,9 +304,11 @@ class GuinierResult(_Result):
 
     def to_dict(self, arrays: bool = False) -> dict[str, Any]:
         d = super().to_dict(arrays)
-        if not self.found:
-            # first/last are -1 placeholders (ints for the dataclass) and the qRg range has no
-            # meaning without an Rg: JSON readers get null, not a row index that looks real.
+        if self.found:
+            d.pop("reason")  # nothing to explain
+        else:
+            # Without an Rg, a fitted range and its qRg have no meaning: JSON readers get
+            # null, not a row index that looks real.
             for key in ("first", "last", "qRg_min", "qRg_max"):
                 d[key] = None
         d["length_unit"] = length_unit(self.q_unit)
@@ -287,7 +320,8 @@ class GuinierResult(_Result):
 
     def __str__(self) -> str:
         if not self.found:
-            return f"Guinier: no region found ({', '.join(self.flags) or 'no flag'})"
+            why = f": {self.reason}" if self.reason else ""
+            return f"Guinier: no region found ({', '.join(self.flags) or 'no flag'}){why}"
         lu = length_unit(self.q_unit)
         return (
             f"Guinier: Rg = {self.Rg:.4g} ± {self.Rg_err:.2g} {lu}, I0 = {self.I0:.5g} ± "
@@ -430,7 +464,7 @@ class SimilarityResult(_Result):
 
 
 @dataclass(frozen=True, eq=False)
-class FrameCurves(_Result):
+class FrameCurves(_ReadOnlyMeta, _Result):
     """The curves of many frames of one measurement, on one q grid.
 
     ``intensity`` and ``sigma`` have shape (n_frames, n_q); ``frame_ids`` are the frames'
@@ -444,11 +478,12 @@ class FrameCurves(_Result):
     q_unit: str
     name: str = ""
     frame_ids: tuple[int, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
     _array_fields = ("q", "intensity", "sigma")
 
     def __post_init__(self) -> None:
+        self._freeze_meta()
         object.__setattr__(self, "q_unit", normalise_q_unit(self.q_unit))
         if not self.frame_ids:
             object.__setattr__(self, "frame_ids", tuple(range(len(self.intensity))))

@@ -234,8 +234,8 @@ def test_run_passes_every_argument_to_snakemake(monkeypatch):
     """`halos run` hands its arguments to snakemake as they are: no abbreviation
     (--config is not --configfile), -n, --profile, --keep-going, --report, targets; dotted
     --config keys become Snakemake's nested form."""
-    import halos_analysis.commands as commands
-    from halos_analysis.cli import main
+    import halos_analysis.app.commands as commands
+    from halos_analysis.app.cli import main
 
     seen = {}
 
@@ -260,7 +260,7 @@ def test_run_passes_every_argument_to_snakemake(monkeypatch):
 
 
 def test_no_abbreviated_options():
-    from halos_analysis.cli import build_parser
+    from halos_analysis.app.cli import build_parser
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["integrate", "f.cbf", "--pon", "x.poni", "-o", "o.h5"])
@@ -271,7 +271,7 @@ def test_guinier_on_a_curve_imports_no_integration_or_plotting():
     fabio, Dask, matplotlib nor Snakemake (they are extras)."""
     code = (
         "import sys\n"
-        "from halos_analysis.cli import main\n"
+        "from halos_analysis.app.cli import main\n"
         f"rc = main(['guinier', {str(PROFILE)!r}, '--json'])\n"
         "heavy = {'pyFAI', 'fabio', 'dask', 'matplotlib', 'snakemake', 'hdf5plugin', 'yaml'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}), rc)\n"

@@ -13,9 +13,9 @@ from halos_analysis.analysis.compare import (
     fit_scale,
     rebin,
 )
+from halos_analysis.analysis.pipeline import analyse_curve
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.curves import read_curve
-from halos_analysis.pipeline import analyse_curve
 from halos_analysis.simulate import AGGREGATE_N, ProteinModel, default_profile_path
 from halos_analysis.types import Curve
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from halos_analysis.config import load_config, load_samples
+from halos_analysis.app.config import load_config, load_samples
 from halos_analysis.errors import HalosInputError
 
 HEADER = "name\ttype\tbuffer\tframes\tponi\tmask\tside_table\tconcentration_mg_ml\tdescription\n"
@@ -165,7 +165,7 @@ def test_units_sheet_naming_an_unknown_measurement(files):
 
 
 def test_command_line_text_values_take_the_schema_type(tmp_path):
-    from halos_analysis.config import validate_config
+    from halos_analysis.app.config import validate_config
 
     # What Snakemake's --config integration={npt: 613} gives: nested values as text.
     cfg = validate_config({"integration": {"npt": "613", "polarization_factor": "null"},

@@ -228,7 +228,7 @@ def test_conda_envs_install_this_package(wheel_bin, tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     source = subprocess.run(
         [str(wheel_bin / "python"), "-c",
-         "from halos_analysis.runner import package_source; print(package_source())"],
+         "from halos_analysis.app.runner import package_source; print(package_source())"],
         capture_output=True, text=True, env=env, check=True, cwd=tmp_path,
     ).stdout.strip()  # fmt: skip
     venv = tmp_path / "condalike"

@@ -70,7 +70,7 @@ def test_hdf5_read_through_the_digest(tmp_path):
 
 def test_cbf_read_once_through_the_digest(tmp_path):
     from halos_analysis.io.frames import open_frames
-    from halos_analysis.simulate_writers import write_minicbf
+    from halos_analysis.simulate.writers import write_minicbf
 
     frames = np.random.default_rng(1).poisson(20, (3, 40, 50)).astype(np.int32)
     files = []

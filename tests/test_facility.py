@@ -15,14 +15,14 @@ import h5py
 import numpy as np
 import pytest
 
+from halos_analysis.analysis.pipeline import analyse_curve, reduce_frames
 from halos_analysis.errors import HalosInputError
 from halos_analysis.integrate import IntegrationSettings, integrate_files
 from halos_analysis.io.frames import detect_layout, open_frames
 from halos_analysis.io.profiles import ALIASES, PROFILES, get_profile, list_profiles
-from halos_analysis.pipeline import analyse_curve, reduce_frames
+from halos_analysis.io.validate import validate_file, validate_report
 from halos_analysis.reduce import subtract
 from halos_analysis.simulate import simulate_example
-from halos_analysis.validate import validate_file, validate_report
 
 HALOS = [sys.executable, "-m", "halos_analysis"]
 N = 4
@@ -238,7 +238,7 @@ def test_real_biocat_file_and_log(validation_dir, tmp_path):
 
 
 def test_profiles_state_their_evidence_and_old_names_still_work(capsys):
-    from halos_analysis.cli import main
+    from halos_analysis.app.cli import main
 
     rows = {r["name"]: r for r in list_profiles()}
     assert set(rows) == set(PROFILES)

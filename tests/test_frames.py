@@ -338,7 +338,7 @@ def test_real_pilatus100k_tiff(validation_dir):
 
 
 def test_facility_profiles_validate_the_simulated_master(sim, tmp_path):
-    from halos_analysis.validate import validate_file, validate_report
+    from halos_analysis.io.validate import validate_file, validate_report
 
     out, truth = sim
     master = out / "eiger4m" / "bsa_master.h5"

@@ -10,17 +10,17 @@ from types import SimpleNamespace
 import h5py
 import pytest
 
-from halos_analysis.config import Measurement
-from halos_analysis.errors import HalosInputError
-from halos_analysis.export.provenance import check_inputs, sample_provenance
-from halos_analysis.io.digest import sha256_file
-from halos_analysis.manifest import (
+from halos_analysis.app.config import Measurement
+from halos_analysis.app.manifest import (
     manifest_params,
     read_frame_list,
     read_manifest,
     sync_frame_list,
     write_manifest,
 )
+from halos_analysis.errors import HalosInputError
+from halos_analysis.export.provenance import check_inputs, sample_provenance
+from halos_analysis.io.digest import sha256_file
 
 
 def _frames_file(path: Path, name: str, inputs: list[dict]) -> Path:

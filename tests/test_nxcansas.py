@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import h5py
@@ -180,7 +181,7 @@ def test_layout_follows_nxcansas(result_file):
 
 def test_nm_units_and_absolute_scale(tmp_path):
     sub = sphere_curve(q_unit="nm^-1")
-    sub.meta["intensity_unit"] = "cm^-1"
+    sub = dataclasses.replace(sub, meta={**sub.meta, "intensity_unit": "cm^-1"})
     path = write_sample_result(tmp_path / "x.h5", subtracted=sub, **results(sub))
     with h5py.File(path) as h5:
         assert h5["sasentry01/sasdata/Q"].attrs["units"] == "1/nm"

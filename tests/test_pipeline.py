@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from halos_analysis.analysis.pipeline import analyse_curve, combine_buffers
 from halos_analysis.io.curves import read_curve, write_dat
-from halos_analysis.pipeline import analyse_curve, combine_buffers
 from halos_analysis.types import Curve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +52,8 @@ def test_flags_travel_with_the_curve_file_into_the_analysis(tmp_path):
 
 def test_a_failed_pr_keeps_guinier_and_mw(monkeypatch):
     from halos_analysis.analysis import pr as pr_mod
+    from halos_analysis.analysis.pipeline import SampleAnalysis
     from halos_analysis.errors import HalosInputError
-    from halos_analysis.pipeline import SampleAnalysis
 
     def refuse(curve, guinier=None, **kw):
         raise HalosInputError("too few points for an IFT", "sub.dat", "rows")

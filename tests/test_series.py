@@ -27,18 +27,18 @@ from halos_analysis.analysis.series import (
     validate_buffer_range,
 )
 from halos_analysis.analysis.series.ranges import spearman_windows
-from halos_analysis.cli import main
-from halos_analysis.cormap import (
+from halos_analysis.app.cli import main
+from halos_analysis.errors import HalosInputError
+from halos_analysis.io.curves import write_dat
+from halos_analysis.io.nxcansas import write_frames
+from halos_analysis.io.series import read_series
+from halos_analysis.reduce.cormap import (
     adjust_pvalues,
     cormap_against_reference,
     cormap_pairs,
     longest_runs,
     pvalue_table,
 )
-from halos_analysis.errors import HalosInputError
-from halos_analysis.io.curves import write_dat
-from halos_analysis.io.nxcansas import write_frames
-from halos_analysis.io.series import read_series
 from halos_analysis.types import Curve
 
 # --- CorMap at series scale -------------------------------------------------------------------
@@ -72,7 +72,7 @@ def test_cormap_pairs_and_reference_agree_with_cormap_test():
 
 def test_holm_adjustment_matches_reduce():
     p = np.array([0.01, 0.04, 0.03, 0.5])
-    np.testing.assert_allclose(adjust_pvalues(p, "holm"), reduce._adjust(p, "holm"))
+    np.testing.assert_allclose(adjust_pvalues(p, "holm"), reduce.similarity._adjust(p, "holm"))
 
 
 # --- reader -------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from halos_analysis import settings
-from halos_analysis.cli import build_parser
-from halos_analysis.runner import workflow_dir
+from halos_analysis.app.cli import build_parser
+from halos_analysis.app.runner import workflow_dir
 
 
 def _schema_defaults(schema: dict) -> dict:
@@ -45,7 +45,8 @@ def _default(command: str, dest: str):
     ("command", "dest", "expected"),
     [
         ("integrate", "npt", settings.INTEGRATION.npt),
-        ("integrate", "unit", settings.INTEGRATION.unit),
+        # --q-unit nm^-1 is the settings' pyFAI unit q_nm^-1
+        ("integrate", "q_unit", settings.INTEGRATION.unit.removeprefix("q_")),
         ("integrate", "method", settings.INTEGRATION.method),
         ("integrate", "polarization", settings.INTEGRATION.polarization_factor),
         ("integrate", "scale", settings.INTEGRATION.scale),
@@ -87,8 +88,8 @@ def _kw(func, name):
 
 
 def test_function_defaults_are_the_settings():
-    from halos_analysis import pipeline, reduce
-    from halos_analysis.analysis import compare, guinier, mw
+    from halos_analysis import reduce
+    from halos_analysis.analysis import compare, guinier, mw, pipeline
 
     a, s = settings.ANALYSIS, settings.SELECTION
     checks = {

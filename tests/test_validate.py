@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from halos_analysis.io.nxcansas import write_frames, write_sample_result
+from halos_analysis.io.validate import nexusformat_errors, validate_file
 from halos_analysis.types import Curve, FrameCurves, GuinierResult
-from halos_analysis.validate import nexusformat_errors, validate_file
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from halos_analysis.app.watch import COMPLETE, GROWING, STALLED, WAITING, Tracker, inspect_frames
 from halos_analysis.simulate import write_eiger_data, write_minicbf
-from halos_analysis.watch import COMPLETE, GROWING, STALLED, WAITING, Tracker, inspect_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 

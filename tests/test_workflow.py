@@ -64,6 +64,14 @@ def workflow_results(example_workdir) -> Path:
     return example_workdir / "results"
 
 
+def test_workflow_uses_no_deprecated_option(workflow_results):
+    """The rules call every subcommand with the current spelling of its options."""
+    logs = sorted((workflow_results / "logs").rglob("*.log"))
+    assert logs
+    warned = [str(p) for p in logs if "deprecated" in p.read_text(errors="replace")]
+    assert not warned, warned
+
+
 def test_workflow_recovers_rg_of_the_source_profile(workflow_results, example_workdir):
     truth = json.loads((example_workdir / "example_data/generated/truth.json").read_text())
     rg_true = truth["expected"]["rg_nm"]
@@ -315,9 +323,9 @@ def test_workflow_compares_the_two_detectors(workflow_results):
 
 
 def test_compare_flags_a_copy_with_aggregates(workflow_results, example_workdir, tmp_path):
+    from halos_analysis.analysis.pipeline import analyse_curve
     from halos_analysis.io.curves import read_curve
     from halos_analysis.io.nxcansas import read_main_curve, write_sample_result
-    from halos_analysis.pipeline import analyse_curve
     from halos_analysis.simulate import AGGREGATE_N, ProteinModel, default_profile_path
 
     truth = json.loads((example_workdir / "example_data/generated/truth.json").read_text())

@@ -186,6 +186,7 @@ def fit_guinier(curve: Curve, first: int, last: int) -> GuinierResult:
             r2,
             chi2,
             flags=tuple(flags),
+            reason=f"ln I does not fall with q² over rows {first}–{last}: no Guinier decay",
         )
     rg = math.sqrt(-3.0 * slope)
     i0 = math.exp(icpt)
@@ -493,10 +494,17 @@ def auto_guinier(
     (('beamstop_shadow', (0,)),)
     """
     if len(curve) < 5:
-        return _invalid_flagged(curve, ("no_guinier_region", "few_points"))
+        return _invalid_flagged(
+            curve, ("no_guinier_region", "few_points"),
+            reason=f"the curve has {len(curve)} rows; a Guinier fit needs at least 5",
+        )  # fmt: skip
     x, y, w, ok, weighted = _weights(curve)
     if ok.sum() < 5:
-        return _invalid_flagged(curve, ("no_guinier_region",))
+        return _invalid_flagged(
+            curve, ("no_guinier_region",),
+            reason=f"{int(ok.sum())} rows have a finite q and a positive I (and σ); a Guinier "
+            "fit needs at least 5",
+        )  # fmt: skip
     start0, shadow = _data_start(curve.intensity, curve.sigma, ok)
     head = np.flatnonzero(ok[start0:])[:5] + start0
     i_ref = float(np.median(curve.intensity[head]))
@@ -510,7 +518,10 @@ def auto_guinier(
         found = _search(*args, 5, qrg_max, qrg_min_max)
         flags.append("few_points")
     if found is None:
-        return _invalid_flagged(curve, ("no_guinier_region",), skipped)
+        return _invalid_flagged(
+            curve, ("no_guinier_region",), skipped,
+            reason=f"no range of the curve follows Guinier's law up to q·Rg = {qrg_max:g}",
+        )  # fmt: skip
     first, last, score, t_curv, kappa, smaller_later = found
     res = fit_guinier(curve, first, last)
     flags.extend(res.flags)
@@ -595,8 +606,12 @@ def _residual_runs_p(curve: Curve, res: GuinierResult, first: int, last: int, ok
     return float(cormap_pvalue(len(rows), longest_run(diff))) if len(rows) > 1 else 1.0
 
 
-def _invalid_flagged(curve: Curve, flags: tuple[str, ...], skipped=()) -> GuinierResult:
+def _invalid_flagged(
+    curve: Curve, flags: tuple[str, ...], skipped=(), *, reason: str
+) -> GuinierResult:
+    """The falsy result of a search that found no Guinier range, with its reason."""
     nan = math.nan
     return GuinierResult(
-        nan, nan, nan, nan, -1, -1, nan, nan, curve.q_unit, flags=flags, skipped=skipped
-    )
+        nan, nan, nan, nan, None, None, nan, nan, curve.q_unit, flags=flags, skipped=skipped,
+        reason=reason,
+    )  # fmt: skip

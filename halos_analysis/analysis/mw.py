@@ -149,7 +149,7 @@ def _cleaned(curve: Curve, guinier: GuinierResult) -> tuple[Curve, int]:
     """
     c = curve.to_unit("A^-1")
     use = c.rows().usable
-    start = max(guinier.first, 0)
+    start = max(guinier.first if guinier.first is not None else 0, 0)
     start = int(np.count_nonzero(use[:start]))
     return c.select(use), start
 

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: MIT
+"""Export: what a run hands to people and to other programs.
+
+Per sample (``bundle.export_sample``): NXcanSAS, ``.dat``, ``summary.json``, plots, provenance;
+per run (``bundle.export_run``): ``summary.csv``/``.json``, the overview figure, the HTML
+report (``report``), the Workflow Run RO-Crate (``crate``); comparisons
+(``compare_report``) and SEC series (``series_bundle``) likewise. Plots need matplotlib.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "build_provenance",
+    "check_inputs",
+    "compare_results",
+    "export_run",
+    "export_sample",
+    "export_series",
+    "load_measured",
+    "package_versions",
+    "read_run_summary",
+    "run_provenance",
+    "sample_provenance",
+    "sample_summary",
+    "write_comparison",
+    "write_pr_table",
+    "write_report",
+    "write_run_crate",
+    "write_run_summary",
+    "write_sample_summary",
+]
+
+# Where each name lives. Imported on first use, so that a light command (``halos guinier``)
+# does not load what a heavy module of this room needs (matplotlib, PyYAML, ...).
+_API = {
+    "export_run": "bundle",
+    "export_sample": "bundle",
+    "load_measured": "compare_report",
+    "write_comparison": "compare_report",
+    "write_run_crate": "crate",
+    "build_provenance": "provenance",
+    "check_inputs": "provenance",
+    "compare_results": "provenance",
+    "package_versions": "provenance",
+    "run_provenance": "provenance",
+    "sample_provenance": "provenance",
+    "write_report": "report",
+    "export_series": "series_bundle",
+    "read_run_summary": "summary",
+    "sample_summary": "summary",
+    "write_pr_table": "summary",
+    "write_run_summary": "summary",
+    "write_sample_summary": "summary",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from halos_analysis.analysis.pipeline import SampleAnalysis
 from halos_analysis.export import plots
 from halos_analysis.export.compare_report import comparison_section
 from halos_analysis.export.provenance import (
@@ -29,7 +30,6 @@ from halos_analysis.export.summary import (
     write_sample_summary,
 )
 from halos_analysis.io.nxcansas import write_sample_result
-from halos_analysis.pipeline import SampleAnalysis
 from halos_analysis.types import Curve, FrameMetadata, SimilarityResult
 
 

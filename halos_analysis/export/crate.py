@@ -43,6 +43,8 @@ def write_run_crate(
     run: Any,
     summaries: Sequence[str | Path],
     comparisons: Sequence[str | Path] = (),
+    *,
+    workflow: str | Path,
 ) -> Path:
     """Write ``ro-crate-metadata.json`` into the results folder.
 
@@ -51,12 +53,14 @@ def write_run_crate(
     results : path
         The run's results folder (the crate's root).
     run : RunManifest
-        The run manifest (:func:`halos_analysis.manifest.read_manifest`).
+        The run manifest (:func:`halos_analysis.app.manifest.read_manifest`).
     summaries : sequence of path
         Each sample's ``summary.json``; its ``provenance.json`` beside it lists the raw files
         read with their digests.
     comparisons : sequence of path
         ``halos compare`` JSON files of the run.
+    workflow : path
+        The workflow folder that ran (copied into the crate).
 
     Returns
     -------
@@ -65,8 +69,6 @@ def write_run_crate(
     """
     from rocrate.rocrate import ROCrate
 
-    from halos_analysis.runner import workflow_dir
-
     results = Path(results).resolve()
     data = run.data
     workdir = data.get("workdir")
@@ -74,7 +76,7 @@ def write_run_crate(
     wf_copy = results / ".halos" / "workflow"
     if wf_copy.exists():
         shutil.rmtree(wf_copy)
-    shutil.copytree(workflow_dir(), wf_copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(workflow, wf_copy, ignore=shutil.ignore_patterns("__pycache__"))
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ro-crate-py warns about entities without a source

@@ -189,7 +189,7 @@ def sample_provenance(
     Parameters
     ----------
     run : RunManifest
-        :func:`halos_analysis.manifest.read_manifest` of the run.
+        :func:`halos_analysis.app.manifest.read_manifest` of the run.
     sample : str
         The sample.
     frames_files : sequence of path
@@ -374,7 +374,7 @@ def run_provenance(run: Any) -> dict[str, Any]:
     Parameters
     ----------
     run : RunManifest
-        :func:`halos_analysis.manifest.read_manifest` of the run.
+        :func:`halos_analysis.app.manifest.read_manifest` of the run.
 
     Returns
     -------

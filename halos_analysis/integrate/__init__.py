@@ -26,7 +26,7 @@ falls in is recomputed without it; a frame with a few bad pixels costs about wha
 does, and equals pyFAI's ``integrate1d`` with those pixels masked.
 """
 
-from halos_analysis.integrate.binmap import default_cache_dir
+from halos_analysis.integrate.binmap import BinMap, default_cache_dir
 from halos_analysis.integrate.engine import Integrator
 from halos_analysis.integrate.files import (
     ArrayFrames,
@@ -34,11 +34,13 @@ from halos_analysis.integrate.files import (
     integrate_files,
     resolve_scheduler,
 )
-from halos_analysis.integrate.settings import IntegrationSettings
+from halos_analysis.integrate.settings import IntegrationSettings, SettingsError
 
 __all__ = [
     "ArrayFrames",
+    "BinMap",
     "IntegrationSettings",
+    "SettingsError",
     "Integrator",
     "default_cache_dir",
     "integrate_files",

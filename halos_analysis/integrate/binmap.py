@@ -20,7 +20,7 @@ import scipy.sparse as sp
 #: Version of the on-disk bin-map format (part of the cache key).
 _MAP_FORMAT = 3
 #: Pixels per chunk: the float32 block of one chunk (pixels × columns) stays in cache.
-_CHUNK_PIXELS = 32768
+CHUNK_PIXELS = 32768
 
 
 def default_cache_dir() -> Path:
@@ -36,7 +36,7 @@ def _digest(arr: np.ndarray | None) -> str | None:
     return hashlib.sha256(a.tobytes() + str(a.dtype).encode() + str(a.shape).encode()).hexdigest()
 
 
-def _geometry_key(ai) -> dict[str, Any]:
+def geometry_key(ai) -> dict[str, Any]:
     det = ai.detector
     try:
         det_config = det.get_config()
@@ -92,7 +92,7 @@ def _build_map(ai, shape, mask, settings, flat) -> dict[str, np.ndarray]:
 
 def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npix: int,
                   split: bool) -> list:  # fmt: skip
-    """The map cut into float32 CSR blocks of :data:`_CHUNK_PIXELS` pixels (columns).
+    """The map cut into float32 CSR blocks of :data:`CHUNK_PIXELS` pixels (columns).
 
     Rows are pyFAI's bins, then (splitting) the bins again with squared coefficients for the
     variance. Each block comes with its pixel range and the pixels of that range no bin
@@ -106,8 +106,8 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
         indices = np.concatenate([indices, indices])
         rows = np.concatenate([rows, rows + nrows])
         nrows *= 2
-    nchunks = -(-npix // _CHUNK_PIXELS)
-    chunk = indices // _CHUNK_PIXELS
+    nchunks = -(-npix // CHUNK_PIXELS)
+    chunk = indices // CHUNK_PIXELS
     key = chunk.astype(np.uint8 if nchunks <= 256 else np.uint16 if nchunks <= 65536 else np.int64)
     order = np.argsort(key, kind="stable")  # radix sort; keeps each block's rows in order
     per_chunk = np.bincount(chunk, minlength=nchunks)
@@ -115,12 +115,12 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
     row_counts = np.bincount(chunk.astype(np.int64) * nrows + rows, minlength=nchunks * nrows)
     row_counts = row_counts.reshape(nchunks, nrows)
     block_data = data[order]
-    block_indices = (indices[order] - chunk[order] * _CHUNK_PIXELS).astype(np.int32)
+    block_indices = (indices[order] - chunk[order] * CHUNK_PIXELS).astype(np.int32)
     used = np.zeros(npix, bool)
     used[indices] = True
     blocks = []
     for k in np.flatnonzero(per_chunk):
-        a, b = int(k) * _CHUNK_PIXELS, min((int(k) + 1) * _CHUNK_PIXELS, npix)
+        a, b = int(k) * CHUNK_PIXELS, min((int(k) + 1) * CHUNK_PIXELS, npix)
         ptr = np.zeros(nrows + 1, np.int32)
         np.cumsum(row_counts[k], out=ptr[1:])
         part = slice(starts[k], starts[k + 1])
@@ -130,84 +130,123 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
     return blocks
 
 
-class _MapMixin:
-    """The bin-map part of :class:`~halos_analysis.integrate.engine.Integrator`.
+def cache_key(geometry: dict[str, Any], shape: tuple[int, int], settings, mask, flat) -> str:
+    """Hash of everything a bin map depends on: the name of its cache file."""
+    import pyFAI
 
-    Uses ``ai``, ``geometry``, ``shape``, ``settings``, ``mask``, ``_flat`` and ``cache_key``,
-    set by ``Integrator.__init__``; sets the matrices and chunks the kernels use.
+    s = settings
+    key = {
+        "format": _MAP_FORMAT,
+        "pyFAI": pyFAI.version,
+        "geometry": geometry,
+        "shape": shape,
+        "npt": int(s.npt),
+        "unit": s.unit,
+        "method": s.method,
+        "radial_range": None if s.radial_range is None else [float(v) for v in s.radial_range],
+        "solid_angle": bool(s.solid_angle),
+        "polarization": None if s.polarization_factor is None else float(s.polarization_factor),
+        "mask": _digest(None if mask is None else np.packbits(mask)),
+        "flat": _digest(flat),
+    }
+    text = json.dumps(key, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _load_or_build(ai, shape, mask, settings, flat, key: str, cache_dir):
+    path = None
+    if cache_dir is not False:
+        path = Path(cache_dir or default_cache_dir()) / f"binmap_{key}.npz"
+        if path.is_file():
+            try:
+                with np.load(path) as z:
+                    return {k: z[k] for k in z.files}, True, path
+            except (OSError, ValueError, KeyError):
+                pass  # a damaged cache file is rebuilt below
+    arrays = _build_map(ai, shape, mask, settings, flat)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, **arrays)
+            os.replace(tmp, path)  # atomic: parallel jobs never read half a file
+        except OSError:
+            path = None  # a read-only cache only costs speed
+    return arrays, False, path
+
+
+class BinMap:
+    """The sparse bin map of one geometry, mask and set of settings, prepared for the kernels.
+
+    Built (by pyFAI) or loaded from the cache once, by :meth:`load_or_build`; the kernels
+    (:mod:`halos_analysis.integrate.kernels`) are functions of a ``BinMap`` and frames.
+
+    Attributes
+    ----------
+    shape : (int, int)
+        (ny, nx) of the frames.
+    q : ndarray
+        Centres of the kept bins (those at least one unmasked pixel reaches).
+    keep : ndarray of int
+        Indices of the kept bins among pyFAI's ``npt``.
+    npt, nbins : int
+        pyFAI's number of bins; the number kept.
+    split : bool
+        Pixel splitting: the variance needs the squared coefficients.
+    sum_norm : ndarray
+        Σ c·norm per kept bin.
+    dark, dark_sum : ndarray or None
+        The dark frame and Σ c·dark per kept bin.
+    chunks : list
+        The map cut into float32 CSR blocks of :data:`CHUNK_PIXELS` pixels (the fast path).
+    cache_key : str
+        Hash of what the map depends on; ``from_cache`` and ``cache_path`` say where it
+        came from.
     """
 
-    # -- map: build, cache, prepare -------------------------------------------------------------
-
-    def _cache_key(self) -> str:
-        import pyFAI
-
-        s = self.settings
-        key = {
-            "format": _MAP_FORMAT,
-            "pyFAI": pyFAI.version,
-            "geometry": self.geometry,
-            "shape": self.shape,
-            "npt": int(s.npt),
-            "unit": s.unit,
-            "method": s.method,
-            "radial_range": None if s.radial_range is None else [float(v) for v in s.radial_range],
-            "solid_angle": bool(s.solid_angle),
-            "polarization": None if s.polarization_factor is None else float(s.polarization_factor),
-            "mask": _digest(None if self.mask is None else np.packbits(self.mask)),
-            "flat": _digest(self._flat),
-        }
-        text = json.dumps(key, sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-    def _load_or_build(self, cache_dir):
-        path = None
-        if cache_dir is not False:
-            path = Path(cache_dir or default_cache_dir()) / f"binmap_{self.cache_key}.npz"
-            if path.is_file():
-                try:
-                    with np.load(path) as z:
-                        return {k: z[k] for k in z.files}, True, path
-                except (OSError, ValueError, KeyError):
-                    pass  # a damaged cache file is rebuilt below
-        arrays = _build_map(self.ai, self.shape, self.mask, self.settings, self._flat)
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-                np.savez(tmp, **arrays)
-                os.replace(tmp, path)  # atomic: parallel jobs never read half a file
-            except OSError:
-                path = None  # a read-only cache only costs speed
-        return arrays, False, path
-
-    def _setup(self, arrays: dict[str, np.ndarray], dark: np.ndarray | None) -> None:
-        s = self.settings
+    def __init__(self, arrays: dict[str, np.ndarray], shape: tuple[int, int], split: bool,
+                 dark: np.ndarray | None = None, *, cache_key: str = "",
+                 from_cache: bool = False, cache_path: Path | None = None) -> None:  # fmt: skip
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.cache_key, self.from_cache, self.cache_path = cache_key, from_cache, cache_path
         npix = self.shape[0] * self.shape[1]
         indptr = arrays["indptr"]
         npt = len(indptr) - 1
         data = np.asarray(arrays["data"], np.float32)
         indices = np.asarray(arrays["indices"], np.int32)
-        self._csr = (data, indices, indptr, (npt, npix))
-        self._norm32 = np.asarray(arrays["norm"], np.float32)
+        self.csr = (data, indices, indptr, (npt, npix))
+        self.norm32 = np.asarray(arrays["norm"], np.float32)
         sum_norm = arrays["sum_norm"]
         count = np.diff(indptr)
         # Bins that no unmasked pixel reaches carry no data.
         keep = (count > 0) & (sum_norm > 0)
-        self._keep = np.flatnonzero(keep)
-        self.q = arrays["q"][self._keep]
-        self._split = s.method != "no"
-        self._sum_norm = sum_norm[self._keep]
-        self._npt = npt
-        self._nbins = len(self._keep)
+        self.keep = np.flatnonzero(keep)
+        self.q = arrays["q"][self.keep]
+        self.split = bool(split)
+        self.sum_norm = sum_norm[self.keep]
+        self.npt = npt
+        self.nbins = len(self.keep)
         self._lazy: dict[str, object] = {}
         # The dark is taken as known exactly (an average of many frames), as pyFAI does:
         # it shifts the signal but adds no variance.
-        self._dark = dark
-        self._dark_sum = None if dark is None else self._matrix @ dark.ravel()
+        self.dark = dark
+        self.dark_sum = None if dark is None else self.matrix @ dark.ravel()
         # Chunked float32 matrices for the fast path (all of pyFAI's bins: the kernels keep
         # the kept ones).
-        self._chunks = _chunk_blocks(data, indices, indptr, npix, self._split)
+        self.chunks = _chunk_blocks(data, indices, indptr, npix, self.split)
+
+    @classmethod
+    def load_or_build(cls, ai, shape: tuple[int, int], mask: np.ndarray | None, settings, *,
+                      geometry: dict[str, Any] | None = None, flat: np.ndarray | None = None,
+                      dark: np.ndarray | None = None,
+                      cache_dir: str | Path | None | bool = None) -> BinMap:  # fmt: skip
+        """The map of this geometry, mask and settings: from the cache, else built by pyFAI
+        (and cached; ``cache_dir=False`` disables the cache)."""
+        shape = (int(shape[0]), int(shape[1]))
+        key = cache_key(geometry or geometry_key(ai), shape, settings, mask, flat)
+        arrays, from_cache, path = _load_or_build(ai, shape, mask, settings, flat, key, cache_dir)
+        return cls(arrays, shape, settings.method != "no", dark, cache_key=key,
+                   from_cache=from_cache, cache_path=path)  # fmt: skip
 
     # The full float64 map by bin and by pixel, and the float64 normalisation: only the
     # paths for bad pixels, darks and sigma clipping need them, so they are built then.
@@ -219,29 +258,29 @@ class _MapMixin:
         return value
 
     @property
-    def _matrix(self) -> sp.csr_matrix:
+    def matrix(self) -> sp.csr_matrix:
         """Σ c over pixels, float64, kept bins only (bins × pixels)."""
 
         def build():
-            data, indices, indptr, shape = self._csr
+            data, indices, indptr, shape = self.csr
             full = sp.csr_matrix((data.astype(np.float64), indices, indptr), shape=shape)
-            return full[self._keep]
+            return full[self.keep]
 
         return self._lazy_get("matrix", build)
 
     @property
-    def _matrix2(self) -> sp.csr_matrix:
+    def matrix2(self) -> sp.csr_matrix:
         """Σ c² (the variance's coefficients); without splitting every c is 1: the same."""
-        if not self._split:
-            return self._matrix
-        return self._lazy_get("matrix2", lambda: self._matrix.multiply(self._matrix).tocsr())
+        if not self.split:
+            return self.matrix
+        return self._lazy_get("matrix2", lambda: self.matrix.multiply(self.matrix).tocsr())
 
     @property
-    def _csc(self) -> sp.csc_matrix:
-        """:attr:`_matrix` by pixel (column)."""
-        return self._lazy_get("csc", lambda: self._matrix.tocsc())
+    def csc(self) -> sp.csc_matrix:
+        """:attr:`matrix` by pixel (column)."""
+        return self._lazy_get("csc", lambda: self.matrix.tocsc())
 
     @property
-    def _norm_pixels(self) -> np.ndarray:
+    def norm_pixels(self) -> np.ndarray:
         """Per-pixel normalisation (solid angle × polarisation × flat), float64."""
-        return self._lazy_get("norm", lambda: self._norm32.astype(np.float64))
+        return self._lazy_get("norm", lambda: self.norm32.astype(np.float64))

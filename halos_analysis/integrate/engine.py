@@ -1,5 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""The :class:`Integrator`: one geometry's bin map, its kernels, and frame sources through Dask."""
+"""The :class:`Integrator`: one geometry's bin map, its kernels, and frame sources through Dask.
+
+The integrator owns one :class:`~halos_analysis.integrate.binmap.BinMap` (built or loaded
+once) and runs the kernels of :mod:`halos_analysis.integrate.kernels` (functions of the map
+and frames) over a frame source, batch by batch.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from halos_analysis.errors import HalosInputError
-from halos_analysis.integrate.binmap import _geometry_key, _MapMixin
-from halos_analysis.integrate.kernels import _COLUMNS, _KernelMixin
-from halos_analysis.integrate.settings import IntegrationSettings, _as_array
+from halos_analysis.integrate import kernels
+from halos_analysis.integrate.binmap import BinMap, geometry_key
+from halos_analysis.integrate.kernels import COLUMNS
+from halos_analysis.integrate.settings import IntegrationSettings, as_array
 from halos_analysis.io.frames import FrameBatch, FrameSource
 from halos_analysis.types import FrameCurves
 
 
-class Integrator(_MapMixin, _KernelMixin):
+class Integrator:
     """Integrate frames of one detector geometry into 1D curves, fast.
 
     Parameters
@@ -41,6 +47,8 @@ class Integrator(_MapMixin, _KernelMixin):
 
     Attributes
     ----------
+    binmap : BinMap
+        The map the kernels integrate through.
     q : ndarray
         Bin centres in ``settings.unit`` of the bins that hold at least one unmasked pixel
         (pyFAI reports bins no pixel reaches as 0; they are left out here).
@@ -54,7 +62,7 @@ class Integrator(_MapMixin, _KernelMixin):
                  cache_dir: str | Path | None | bool = None, *, invalid_value=None):  # fmt: skip
         self.ai = ai
         #: The geometry as plain numbers (what the cache key and the metadata use).
-        self.geometry = _geometry_key(ai)
+        self.geometry = geometry_key(ai)
         self.shape = (int(shape[0]), int(shape[1]))
         self.settings = settings or IntegrationSettings()
         self.invalid_value = invalid_value
@@ -66,12 +74,16 @@ class Integrator(_MapMixin, _KernelMixin):
                     field="mask",
                 )
         self.mask = mask
-        self._flat = _as_array(self.settings.flat, self.shape, "flat")
-        dark = _as_array(self.settings.dark, self.shape, "dark")
+        flat = as_array(self.settings.flat, self.shape, "flat")
+        dark = as_array(self.settings.dark, self.shape, "dark")
         t0 = time.perf_counter()
-        self.cache_key = self._cache_key()
-        arrays, self.from_cache, self.cache_path = self._load_or_build(cache_dir)
-        self._setup(arrays, dark)
+        self.binmap = BinMap.load_or_build(
+            ai, self.shape, mask, self.settings, geometry=self.geometry, flat=flat, dark=dark,
+            cache_dir=cache_dir,
+        )  # fmt: skip
+        self.q = self.binmap.q
+        self.cache_key = self.binmap.cache_key
+        self.from_cache, self.cache_path = self.binmap.from_cache, self.binmap.cache_path
         self.setup_seconds = time.perf_counter() - t0
 
     @property
@@ -88,7 +100,31 @@ class Integrator(_MapMixin, _KernelMixin):
     @property
     def kept_bins(self) -> np.ndarray:
         """Indices, among pyFAI's ``npt`` bins, of the bins in :attr:`q`."""
-        return self._keep
+        return self.binmap.keep
+
+    def integrate_batch(self, data, monitor=None, transmission=None, *, first_frame: int = 0):
+        """Integrate a stack of frames (:func:`halos_analysis.integrate.kernels.integrate_batch`).
+
+        Parameters
+        ----------
+        data : ndarray
+            (n, ny, nx) or (ny, nx) frames, any numeric dtype.
+        monitor, transmission : array_like, optional
+            Per-frame normalisation (scalars or (n,)); the intensity is divided by their
+            product.
+        first_frame : int
+            Index of the first frame in its measurement (for error messages).
+
+        Returns
+        -------
+        I, sigma : ndarray
+            (n, len(q)) intensities and standard uncertainties; NaN in a bin left without
+            pixels in that frame.
+        """
+        return kernels.integrate_batch(
+            self.binmap, data, monitor, transmission, settings=self.settings,
+            invalid_value=self.invalid_value, first_frame=first_frame,
+        )  # fmt: skip
 
     # -- sources and Dask -------------------------------------------------------------------------
 
@@ -98,9 +134,9 @@ class Integrator(_MapMixin, _KernelMixin):
         Memory does not grow with it: a task reads its frames 16 at a time.
         """
         npix = self.shape[0] * self.shape[1]
-        per_frame_s = npix * 1.5e-9 * (2 if self._split else 1)
+        per_frame_s = npix * 1.5e-9 * (2 if self.binmap.split else 1)
         want = math.ceil(0.1 / max(per_frame_s, 1e-6))
-        return int(_COLUMNS * max(1, math.ceil(want / _COLUMNS)))
+        return int(COLUMNS * max(1, math.ceil(want / COLUMNS)))
 
     def _integrate_range(self, source: FrameSource, start: int, stop: int,
                          buffers: _FrameBuffers | None = None):  # fmt: skip
@@ -158,7 +194,7 @@ class Integrator(_MapMixin, _KernelMixin):
         edges = np.linspace(0, n, n_tasks + 1).round().astype(int)  # even split
         ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
         reusable = hasattr(source, "read_into") and not hasattr(scheduler, "scatter")
-        buffers = _FrameBuffers((_COLUMNS, *self.shape), source.dtype) if reusable else None
+        buffers = _FrameBuffers((COLUMNS, *self.shape), source.dtype) if reusable else None
         try:
             results = self._run(source, ranges, scheduler, buffers)
         except HalosInputError as exc:
@@ -287,13 +323,13 @@ class _FrameBuffers:
 
 def _batches(source: FrameSource, start: int, stop: int,
              buffers: _FrameBuffers | None) -> Iterator[FrameBatch]:  # fmt: skip
-    """Batches of at most ``_COLUMNS`` frames, read into a reused buffer where possible."""
+    """Batches of at most ``COLUMNS`` frames, read into a reused buffer where possible."""
     if buffers is None or not hasattr(source, "read_into"):
-        yield from source.batches(size=_COLUMNS, start=start, stop=stop)
+        yield from source.batches(size=COLUMNS, start=start, stop=stop)
         return
     with buffers.take() as buf:
-        for s in range(start, stop, _COLUMNS):
-            e = min(s + _COLUMNS, stop)
+        for s in range(start, stop, COLUMNS):
+            e = min(s + COLUMNS, stop)
             per = [
                 None if a is None else a[s:e].copy()
                 for a in (source.monitor, source.transmission, source.exposure_s)

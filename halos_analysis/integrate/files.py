@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -254,9 +255,12 @@ def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettin
                 mask |= extra
         integ = Integrator(ai, shape, mask, settings, cache_dir, invalid_value=source.invalid_value)
         curves = integ.integrate_source(source, scheduler, name=name)
-        curves.meta["poni"] = str(poni_path)
-        curves.meta["mask"] = None if mask_path is None else str(mask_path)
-        curves.meta.update(_instrument_meta(ai, shape, source))
-        return curves
+        meta = {
+            **curves.meta,
+            "poni": str(poni_path),
+            "mask": None if mask_path is None else str(mask_path),
+            **_instrument_meta(ai, shape, source),
+        }
+        return dataclasses.replace(curves, meta=meta)
     finally:
         source.close()

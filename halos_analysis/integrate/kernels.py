@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The batched kernels: per-bin sums of a stack of frames, fast path and exact paths.
 
-See the package docstring (:mod:`halos_analysis.integrate`) for the formulas.
+Functions of a :class:`~halos_analysis.integrate.binmap.BinMap` and frames. See the package
+docstring (:mod:`halos_analysis.integrate`) for the formulas.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from halos_analysis.errors import HalosInputError
-from halos_analysis.integrate.binmap import _CHUNK_PIXELS
+from halos_analysis.integrate.binmap import CHUNK_PIXELS, BinMap
 from halos_analysis.io.frames.source import invalid_values
 
+__all__ = ["COLUMNS", "bins_without", "integrate_batch", "sums_clipped", "sums_fast"]
+
 #: Frames per sparse × dense product (columns of the dense block).
-_COLUMNS = 16
+COLUMNS = 16
 
 
 def _per_frame(op: np.ufunc, x: np.ndarray) -> np.ndarray:
@@ -38,7 +41,7 @@ def _frame_check(dtype: np.dtype, invalid_value: int | None):
 
     One reduction over the chunk (min, max or sum, whichever the dtype needs), so its cost
     does not depend on the counts; the pixels of a flagged frame are then looked at one by
-    one (:meth:`_KernelMixin._clear_bad`). Returns a function giving a bool per frame.
+    one (:func:`_clear_bad`). Returns a function giving a bool per frame.
     """
     inv = invalid_value
     if np.issubdtype(dtype, np.integer):
@@ -58,221 +61,224 @@ def _frame_check(dtype: np.dtype, invalid_value: int | None):
     return lambda x: ~np.isfinite(_per_frame(np.add, x))
 
 
-class _KernelMixin:
-    """The kernel part of :class:`~halos_analysis.integrate.engine.Integrator`.
+def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = None,
+              error_model: str = "poisson"):  # fmt: skip
+    """Σ c·x and Σ c²·(variance) for frames ``flat`` (m, npix), without their bad pixels.
 
-    Uses ``settings``, ``shape``, ``invalid_value`` and what :meth:`_MapMixin._setup` prepared.
+    Returns ``signal``, ``var`` ((m, nbins) each) and ``bad``: ``{frame: pixel indices}``
+    of the frames that hold bad pixels outside the static mask. Their values are taken
+    out of the sums here; the normalisation (and dark) of the bins they fall in is
+    corrected by :func:`bins_without`.
     """
-
-    # -- kernels -------------------------------------------------------------------------------
-
-    def _sums_fast(self, flat: np.ndarray):
-        """Σ c·x and Σ c²·(variance) for frames ``flat`` (m, npix), without their bad pixels.
-
-        Returns ``signal``, ``var`` ((m, nbins) each) and ``bad``: ``{frame: pixel indices}``
-        of the frames that hold bad pixels outside the static mask. Their values are taken
-        out of the sums here; the normalisation (and dark) of the bins they fall in is
-        corrected by :meth:`_bins_without`.
-        """
-        m = flat.shape[0]
-        pyfai = self.settings.error_model == "poisson_pyfai"
-        rows = self._npt * (2 if self._split else 1)
-        out = np.zeros((rows, m), np.float64)
-        buf = np.empty((_CHUNK_PIXELS, m), np.float32)
-        if pyfai:  # pyFAI's extra variance, in its own contiguous block and product
-            out_extra = np.zeros((rows, m), np.float64)
-            buf_extra = np.empty((_CHUNK_PIXELS, m), np.float32)
-        native = flat
-        if flat.dtype == np.uint32:
-            # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the
-            # 2**32-1 "bad pixel" value among them) turn negative: the check below finds them.
-            flat = flat.view(np.int32)
-        check = _frame_check(flat.dtype, self.invalid_value)
-        bad: dict[int, list[np.ndarray]] = {}
-        for a, b, block, unused in self._chunks:
-            x = buf[: b - a]
-            np.copyto(x, flat[:, a:b].T, casting="unsafe")
-            if len(unused):
-                x[unused] = 0.0  # masked pixels (gaps hold the invalid value) are not checked
-            # One pass over the chunk, in cache, says which frames may hold a bad pixel:
-            # exact, whatever the counts (pixels are looked at only in the frames it names).
-            flagged = np.flatnonzero(check(x))
-            hit = None
-            if len(flagged):
-                hit = self._clear_bad(native[:, a:b], x, a, flagged, bad)
-            out += block @ x
-            if pyfai:
-                # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
-                e = buf_extra[: b - a]
-                np.subtract(1.0, x, out=e)
-                np.maximum(e, 0.0, out=e)
-                if hit is not None:
-                    e[hit] = 0.0
-                out_extra += block @ e
-        nb, keep = self._npt, self._keep
-        signal = out[:nb][keep].T
-        var = (out[nb:] if self._split else out[:nb])[keep].T
+    m = flat.shape[0]
+    pyfai = error_model == "poisson_pyfai"
+    rows = bmap.npt * (2 if bmap.split else 1)
+    out = np.zeros((rows, m), np.float64)
+    buf = np.empty((CHUNK_PIXELS, m), np.float32)
+    if pyfai:  # pyFAI's extra variance, in its own contiguous block and product
+        out_extra = np.zeros((rows, m), np.float64)
+        buf_extra = np.empty((CHUNK_PIXELS, m), np.float32)
+    native = flat
+    if flat.dtype == np.uint32:
+        # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the
+        # 2**32-1 "bad pixel" value among them) turn negative: the check below finds them.
+        flat = flat.view(np.int32)
+    check = _frame_check(flat.dtype, invalid_value)
+    bad: dict[int, list[np.ndarray]] = {}
+    for a, b, block, unused in bmap.chunks:
+        x = buf[: b - a]
+        np.copyto(x, flat[:, a:b].T, casting="unsafe")
+        if len(unused):
+            x[unused] = 0.0  # masked pixels (gaps hold the invalid value) are not checked
+        # One pass over the chunk, in cache, says which frames may hold a bad pixel:
+        # exact, whatever the counts (pixels are looked at only in the frames it names).
+        flagged = np.flatnonzero(check(x))
+        hit = None
+        if len(flagged):
+            hit = _clear_bad(native[:, a:b], x, a, flagged, bad, invalid_value)
+        out += block @ x
         if pyfai:
-            var = var + (out_extra[nb:] if self._split else out_extra[:nb])[keep].T
-        return signal, var, {j: np.concatenate(p) for j, p in bad.items()}
+            # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
+            e = buf_extra[: b - a]
+            np.subtract(1.0, x, out=e)
+            np.maximum(e, 0.0, out=e)
+            if hit is not None:
+                e[hit] = 0.0
+            out_extra += block @ e
+    nb, keep = bmap.npt, bmap.keep
+    signal = out[:nb][keep].T
+    var = (out[nb:] if bmap.split else out[:nb])[keep].T
+    if pyfai:
+        var = var + (out_extra[nb:] if bmap.split else out_extra[:nb])[keep].T
+    return signal, var, {j: np.concatenate(p) for j, p in bad.items()}
 
-    def _clear_bad(self, native: np.ndarray, x: np.ndarray, a: int, frames: np.ndarray,
-                   bad: dict) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
-        """Zero the bad pixels of chunk ``x`` (pixels × frames, float32) and list them.
 
-        ``frames`` are the frames the chunk test flagged; ``native`` is the chunk in the
-        frames' own dtype (frames × pixels): badness is decided on it, with
-        :func:`invalid_values`. Counts the float32 copy got wrong (uint32 ≥ 2**31 through
-        the int32 view) are written back right. Masked pixels were zeroed in ``x`` and are
-        never candidates. Returns the (pixel, frame) indices zeroed, or None.
-        """
-        inv = self.invalid_value
-        integer = np.issubdtype(native.dtype, np.integer)
-        found_i, found_j = [], []
-        for j in frames:
-            col = x[:, j]
-            if integer:
-                cand = col < 0
-                if inv is not None and inv > 0:
-                    cand |= col >= inv
-            else:
-                cand = ~np.isfinite(col)
-                if inv is not None:
-                    cand |= col == inv
-            ii = np.flatnonzero(cand)
-            values = native[j, ii]
-            is_bad = invalid_values(values, inv)
-            if not is_bad.all():
-                col[ii[~is_bad]] = values[~is_bad]  # a genuine count the int32 view wrapped
-            ii = ii[is_bad]
-            if len(ii):
-                col[ii] = 0.0
-                bad.setdefault(int(j), []).append(a + ii)
-                found_i.append(ii)
-                found_j.append(np.full(len(ii), j))
-        if not found_i:
-            return None
-        return np.concatenate(found_i), np.concatenate(found_j)
+def _clear_bad(native: np.ndarray, x: np.ndarray, a: int, frames: np.ndarray, bad: dict,
+               inv: int | None) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+    """Zero the bad pixels of chunk ``x`` (pixels × frames, float32) and list them.
 
-    def _bins_without(self, pixels: np.ndarray):
-        """Bins that ``pixels`` reach, with Σ c·norm (and Σ c·dark) over their other pixels.
+    ``frames`` are the frames the chunk test flagged; ``native`` is the chunk in the
+    frames' own dtype (frames × pixels): badness is decided on it, with
+    :func:`invalid_values`. Counts the float32 copy got wrong (uint32 ≥ 2**31 through
+    the int32 view) are written back right. Masked pixels were zeroed in ``x`` and are
+    never candidates. Returns the (pixel, frame) indices zeroed, or None.
+    """
+    integer = np.issubdtype(native.dtype, np.integer)
+    found_i, found_j = [], []
+    for j in frames:
+        col = x[:, j]
+        if integer:
+            cand = col < 0
+            if inv is not None and inv > 0:
+                cand |= col >= inv
+        else:
+            cand = ~np.isfinite(col)
+            if inv is not None:
+                cand |= col == inv
+        ii = np.flatnonzero(cand)
+        values = native[j, ii]
+        is_bad = invalid_values(values, inv)
+        if not is_bad.all():
+            col[ii[~is_bad]] = values[~is_bad]  # a genuine count the int32 view wrapped
+        ii = ii[is_bad]
+        if len(ii):
+            col[ii] = 0.0
+            bad.setdefault(int(j), []).append(a + ii)
+            found_i.append(ii)
+            found_j.append(np.full(len(ii), j))
+    if not found_i:
+        return None
+    return np.concatenate(found_i), np.concatenate(found_j)
 
-        Returns ``rows``, ``norm`` and ``dark`` (None without a dark): the same sums the
-        full map gives, restricted to those bins and without ``pixels``.
-        """
-        pixels = np.unique(pixels)
-        rows = np.unique(self._csc[:, pixels].indices)
-        sub = self._matrix[rows]
-        keep = ~np.isin(sub.indices, pixels, assume_unique=False)
-        weights = sp.csr_matrix((sub.data * keep, sub.indices, sub.indptr), shape=sub.shape)
-        norm = weights @ self._norm_pixels
-        dark = None if self._dark is None else weights @ self._dark.ravel()
-        return rows, norm, dark
 
-    def _frame_bad_pixels(self, frame: np.ndarray) -> np.ndarray:
-        return invalid_values(frame, self.invalid_value)
+def bins_without(bmap: BinMap, pixels: np.ndarray):
+    """Bins that ``pixels`` reach, with Σ c·norm (and Σ c·dark) over their other pixels.
 
-    def _sums_clipped(self, frame: np.ndarray, bad: np.ndarray | None):
-        """Σ c·(x − dark), Σ c²·var and Σ c·norm of one frame without its ``bad`` pixels,
-        rejecting pixels more than ``sigma_clip`` Poisson σ from their bin's mean, until
-        nothing changes (at most 5 passes)."""
-        k = float(self.settings.sigma_clip)
-        mat = self._matrix
-        rows = np.repeat(np.arange(mat.shape[0]), np.diff(mat.indptr))
-        pix, coef = mat.indices, mat.data
-        x = frame.ravel().astype(np.float64)[pix]
-        dark = 0.0 if self._dark is None else self._dark.ravel()[pix]
-        nrm = self._norm_pixels[pix]
-        keep = np.isfinite(x) if bad is None else ~bad.ravel()[pix]
-        x = np.where(keep, x, 0.0)
-        nb = mat.shape[0]
-        for _ in range(5):
-            w = coef * keep
-            total = np.maximum(np.bincount(rows, w * nrm, nb), 1e-300)
-            mean = np.bincount(rows, w * (x - dark), nb) / total
-            expected = mean[rows] * nrm + dark
-            dev = np.abs(x - expected) / np.sqrt(np.maximum(expected, 1.0))
-            new = keep & (dev <= k)
-            if np.array_equal(new, keep):
-                break
-            keep = new
+    Returns ``rows``, ``norm`` and ``dark`` (None without a dark): the same sums the
+    full map gives, restricted to those bins and without ``pixels``.
+    """
+    pixels = np.unique(pixels)
+    rows = np.unique(bmap.csc[:, pixels].indices)
+    sub = bmap.matrix[rows]
+    keep = ~np.isin(sub.indices, pixels, assume_unique=False)
+    weights = sp.csr_matrix((sub.data * keep, sub.indices, sub.indptr), shape=sub.shape)
+    norm = weights @ bmap.norm_pixels
+    dark = None if bmap.dark is None else weights @ bmap.dark.ravel()
+    return rows, norm, dark
+
+
+def sums_clipped(bmap: BinMap, frame: np.ndarray, bad: np.ndarray | None, *,
+                 sigma_clip: float, error_model: str = "poisson"):  # fmt: skip
+    """Σ c·(x − dark), Σ c²·var and Σ c·norm of one frame without its ``bad`` pixels,
+    rejecting pixels more than ``sigma_clip`` Poisson σ from their bin's mean, until
+    nothing changes (at most 5 passes)."""
+    k = float(sigma_clip)
+    mat = bmap.matrix
+    rows = np.repeat(np.arange(mat.shape[0]), np.diff(mat.indptr))
+    pix, coef = mat.indices, mat.data
+    x = frame.ravel().astype(np.float64)[pix]
+    dark = 0.0 if bmap.dark is None else bmap.dark.ravel()[pix]
+    nrm = bmap.norm_pixels[pix]
+    keep = np.isfinite(x) if bad is None else ~bad.ravel()[pix]
+    x = np.where(keep, x, 0.0)
+    nb = mat.shape[0]
+    for _ in range(5):
         w = coef * keep
-        var = np.maximum(x, 1.0) if self.settings.error_model == "poisson_pyfai" else x
-        return (
-            np.bincount(rows, w * (x - dark), nb),
-            np.bincount(rows, coef * w * var, nb),
-            np.bincount(rows, w * nrm, nb),
+        total = np.maximum(np.bincount(rows, w * nrm, nb), 1e-300)
+        mean = np.bincount(rows, w * (x - dark), nb) / total
+        expected = mean[rows] * nrm + dark
+        dev = np.abs(x - expected) / np.sqrt(np.maximum(expected, 1.0))
+        new = keep & (dev <= k)
+        if np.array_equal(new, keep):
+            break
+        keep = new
+    w = coef * keep
+    var = np.maximum(x, 1.0) if error_model == "poisson_pyfai" else x
+    return (
+        np.bincount(rows, w * (x - dark), nb),
+        np.bincount(rows, coef * w * var, nb),
+        np.bincount(rows, w * nrm, nb),
+    )
+
+
+def integrate_batch(bmap: BinMap, data, monitor=None, transmission=None, *, settings,
+                    invalid_value: int | None = None, first_frame: int = 0):  # fmt: skip
+    """Integrate a stack of frames through a bin map.
+
+    Parameters
+    ----------
+    bmap : BinMap
+    data : ndarray
+        (n, ny, nx) or (ny, nx) frames, any numeric dtype.
+    monitor, transmission : array_like, optional
+        Per-frame normalisation (scalars or (n,)); the intensity is divided by their
+        product.
+    settings : IntegrationSettings
+        ``scale``, ``error_model``, ``sigma_clip`` (the map's own settings).
+    invalid_value : int, optional
+        Value a frame writes into a bad pixel.
+    first_frame : int
+        Index of the first frame in its measurement (for error messages).
+
+    Returns
+    -------
+    I, sigma : ndarray
+        (n, len(q)) intensities and standard uncertainties. A bin left without pixels
+        in one frame (all of them bad) is NaN in that frame.
+    """
+    data = np.asarray(data)
+    if data.ndim == 2:
+        data = data[None]
+    n = data.shape[0]
+    if data.shape[1:] != bmap.shape:
+        raise HalosInputError(
+            f"frame shape {data.shape[1:]} does not match the geometry {bmap.shape}",
+            field="frames",
         )
-
-    def integrate_batch(self, data, monitor=None, transmission=None, *, first_frame: int = 0):
-        """Integrate a stack of frames.
-
-        Parameters
-        ----------
-        data : ndarray
-            (n, ny, nx) or (ny, nx) frames, any numeric dtype.
-        monitor, transmission : array_like, optional
-            Per-frame normalisation (scalars or (n,)); the intensity is divided by their
-            product.
-        first_frame : int
-            Index of the first frame in its measurement (for error messages).
-
-        Returns
-        -------
-        I, sigma : ndarray
-            (n, len(q)) intensities and standard uncertainties. A bin left without pixels
-            in one frame (all of them bad) is NaN in that frame.
-        """
-        data = np.asarray(data)
-        if data.ndim == 2:
-            data = data[None]
-        n = data.shape[0]
-        if data.shape[1:] != self.shape:
-            raise HalosInputError(
-                f"frame shape {data.shape[1:]} does not match the geometry {self.shape}",
-                field="frames",
-            )
-        k = np.ones(n)
-        for v in (monitor, transmission):
-            if v is not None:
-                k = k * np.broadcast_to(np.asarray(v, np.float64), (n,))
-        wrong = ~np.isfinite(k) | (k <= 0)
-        if wrong.any():
-            i = int(np.flatnonzero(wrong)[0])
-            raise HalosInputError(
-                f"monitor × transmission is {k[i]:g}: it must be a positive number",
-                field=f"frame {first_frame + i}",
-            )
-        flat = data.reshape(n, -1)
-        signal = np.empty((n, self._nbins))
-        var = np.empty((n, self._nbins))
-        norm = np.broadcast_to(self._sum_norm, (n, self._nbins)).copy()
-        clip = self.settings.sigma_clip is not None
-        for a in range(0, n, _COLUMNS):
-            part = flat[a : a + _COLUMNS]
-            if clip:
-                for j, frame in enumerate(part):
-                    sums = self._sums_clipped(frame, self._frame_bad_pixels(frame))
-                    signal[a + j], var[a + j], norm[a + j] = sums
-                continue
-            s, v, bad = self._sums_fast(part)
-            if self._dark_sum is not None:
-                s = s - self._dark_sum
-            for j, pixels in bad.items():
-                # A few bad pixels cost a few bins' sums, not the frame: fix those bins.
-                rows, nrm, drk = self._bins_without(pixels)
-                norm[a + j, rows] = nrm
-                if drk is not None:
-                    s[j, rows] += self._dark_sum[rows] - drk
-            signal[a : a + len(part)], var[a : a + len(part)] = s, v
-        if self.settings.error_model == "poisson":
-            # A bin with no counts: the variance of one count keeps σ finite and non-zero.
-            var = np.where(var > 0, var, 1.0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            denom = norm * (k[:, None] / self.settings.scale)
-            intensity = signal / denom
-            sigma = np.sqrt(var) / denom
-        empty = norm <= 0
-        intensity[empty] = np.nan
-        sigma[empty] = np.nan
-        return intensity, sigma
+    k = np.ones(n)
+    for v in (monitor, transmission):
+        if v is not None:
+            k = k * np.broadcast_to(np.asarray(v, np.float64), (n,))
+    wrong = ~np.isfinite(k) | (k <= 0)
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise HalosInputError(
+            f"monitor × transmission is {k[i]:g}: it must be a positive number",
+            field=f"frame {first_frame + i}",
+        )
+    flat = data.reshape(n, -1)
+    signal = np.empty((n, bmap.nbins))
+    var = np.empty((n, bmap.nbins))
+    norm = np.broadcast_to(bmap.sum_norm, (n, bmap.nbins)).copy()
+    clip = settings.sigma_clip is not None
+    for a in range(0, n, COLUMNS):
+        part = flat[a : a + COLUMNS]
+        if clip:
+            for j, frame in enumerate(part):
+                sums = sums_clipped(bmap, frame, invalid_values(frame, invalid_value),
+                                    sigma_clip=settings.sigma_clip,
+                                    error_model=settings.error_model)  # fmt: skip
+                signal[a + j], var[a + j], norm[a + j] = sums
+            continue
+        s, v, bad = sums_fast(bmap, part, invalid_value=invalid_value,
+                              error_model=settings.error_model)  # fmt: skip
+        if bmap.dark_sum is not None:
+            s = s - bmap.dark_sum
+        for j, pixels in bad.items():
+            # A few bad pixels cost a few bins' sums, not the frame: fix those bins.
+            rows, nrm, drk = bins_without(bmap, pixels)
+            norm[a + j, rows] = nrm
+            if drk is not None:
+                s[j, rows] += bmap.dark_sum[rows] - drk
+        signal[a : a + len(part)], var[a : a + len(part)] = s, v
+    if settings.error_model == "poisson":
+        # A bin with no counts: the variance of one count keeps σ finite and non-zero.
+        var = np.where(var > 0, var, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denom = norm * (k[:, None] / settings.scale)
+        intensity = signal / denom
+        sigma = np.sqrt(var) / denom
+    empty = norm <= 0
+    intensity[empty] = np.nan
+    sigma[empty] = np.nan
+    return intensity, sigma

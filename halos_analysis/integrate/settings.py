@@ -134,7 +134,7 @@ def _bad(field: str, message: str) -> None:
     raise SettingsError(f"{field} {message}", field=field)
 
 
-def _as_array(value: Any, shape: tuple[int, int], what: str) -> np.ndarray | None:
+def as_array(value: Any, shape: tuple[int, int], what: str) -> np.ndarray | None:
     if value is None:
         return None
     if isinstance(value, np.ndarray):

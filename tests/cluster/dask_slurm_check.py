@@ -14,13 +14,13 @@ import time
 
 import numpy as np
 
+from halos_analysis.app.manifest import read_frame_list
 from halos_analysis.integrate import (
     IntegrationSettings,
     close_scheduler,
     integrate_files,
     resolve_scheduler,
 )
-from halos_analysis.manifest import read_frame_list
 
 log = logging.getLogger("dask_slurm_check")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from halos_analysis.app.runner import check_slurm_settings, resolve_profiles, workflow_dir
 from halos_analysis.errors import HalosInputError
-from halos_analysis.runner import check_slurm_settings, resolve_profiles, workflow_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 SLURM = str(workflow_dir() / "profiles" / "slurm")

@@ -5,9 +5,9 @@ import re
 import sys
 from pathlib import Path
 
-from halos_analysis.config import load_samples, validate_config
+from halos_analysis.app.config import load_samples, validate_config
 from halos_analysis.errors import HalosInputError
-from halos_analysis.manifest import manifest_params, sync_frame_list, sync_manifest
+from halos_analysis.app.manifest import manifest_params, sync_frame_list, sync_manifest
 
 
 def _die(exc):
@@ -145,7 +145,7 @@ def analyse_options(wildcards):
         *option("--conc", measurement(wildcards).concentration_mg_ml),
         *(["--absolute"] if config["integration"]["absolute_scale"] else []),
         *(
-            ["--reference", ref["i0"], ref["concentration_mg_ml"], ref["mw_kda"]]
+            ["--mw-standard", ref["i0"], ref["concentration_mg_ml"], ref["mw_kda"]]
             if ref
             else []
         ),

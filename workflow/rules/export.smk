@@ -61,7 +61,7 @@ rule export_sample:
         " --sample-avg {input.sample_avg:q} --buffer-avg {input.buffer_avg:q}"
         " --similarity {input.similarity:q} --frames {input.frames:q}"
         " --frames-files {input.all_frames:q} --manifest {input.manifest:q}"
-        " --outdir {params.outdir:q} > {log:q} 2>&1"
+        " -o {params.outdir:q} > {log:q} 2>&1"
 
 
 rule compare:

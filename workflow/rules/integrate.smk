@@ -21,7 +21,7 @@ rule integrate:
         options=lambda wc: (
             option("--mask", measurement(wc).mask)
             + option("--side-table", measurement(wc).side_table)
-            + option("--profile", row_profile(wc))
+            + option("--facility", row_profile(wc))
             + option("--batch-size", config["integration"]["batch_size"])
             + option(
                 "--cache-dir",
@@ -31,7 +31,7 @@ rule integrate:
                 "--scale", measurement(wc).scale or config["integration"]["scale"]
             )
             + option("--npt", config["integration"]["npt"])
-            + option("--unit", config["integration"]["unit"])
+            + option("--q-unit", config["integration"]["unit"].removeprefix("q_"))
             + option("--method", config["integration"]["method"])
             + option(
                 "--polarization",

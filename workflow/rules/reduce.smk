@@ -15,7 +15,7 @@ rule reduce:
         selection=[
             *option("--alpha", config["selection"]["alpha"]),
             *option("--correction", config["selection"]["correction"]),
-            *option("--reference", config["selection"]["reference"]),
+            *option("--frame-reference", config["selection"]["reference"]),
         ],
     shell:
         "halos reduce {input:q} {params.selection:q} --similarity {output.similarity:q}"
@@ -35,7 +35,7 @@ rule subtract:
         "../envs/analysis.yaml"
     params:
         options=[
-            *option("--scale", config["subtraction"]["buffer_scale"]),
+            *option("--buffer-scale", config["subtraction"]["buffer_scale"]),
             *option("--alpha", config["selection"]["alpha"]),
             *option("--correction", config["selection"]["correction"]),
         ],

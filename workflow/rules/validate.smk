@@ -16,7 +16,7 @@ rule validate_raw:
         "../envs/integrate.yaml"
     params:
         options=lambda wc: (
-            option("--profile", row_profile(wc))
+            option("--facility", row_profile(wc))
             + option("--side-table", measurement(wc).side_table)
             + option("--poni", measurement(wc).poni)
         ),

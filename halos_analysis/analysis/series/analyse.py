@@ -5,7 +5,7 @@
 found) → subtraction (→ optional baseline correction) → per-frame Rg/I0/MW → sample range
 per peak → SVD of the elution region → EFA and regularised deconvolution when a peak holds
 more than one species → the averaged (or separated) curve of each species through the full
-analysis of a static sample (:func:`halos_analysis.pipeline.analyse_curve`).
+analysis of a static sample (:func:`halos_analysis.analysis.pipeline.analyse_curve`).
 
 Nothing here raises for a run that simply lacks something (no peak, no flat buffer, no
 valid sample range, ranges outside the run): the result says what is missing and why in
@@ -15,6 +15,7 @@ could be computed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -264,9 +265,9 @@ def _deconvolve(
     subtracted: FrameCurves, region: Range, rank: int, s, problems: list[str], notes: list[str]
 ):
     """EFA ranges, then REGALS-class separation; components of the separated species."""
+    from halos_analysis.analysis.pipeline import analyse_curve
     from halos_analysis.analysis.series.efa import efa as run_efa
     from halos_analysis.analysis.series.regals import regals
-    from halos_analysis.pipeline import analyse_curve
 
     a, b = region
     block_i, block_s = subtracted.intensity[a : b + 1], subtracted.sigma[a : b + 1]
@@ -346,7 +347,7 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
         ``valid`` when a valid buffer (unless subtracted input) and sample range were found
         and the components analysed; ``problems`` says what is missing otherwise.
     """
-    from halos_analysis.pipeline import analyse_curve
+    from halos_analysis.analysis.pipeline import analyse_curve
 
     s = settings or SeriesSettings()
     problems: list[str] = []
@@ -406,9 +407,8 @@ def analyse_series(frames: FrameCurves, settings: SeriesSettings | None = None) 
             curve = average_frames(
                 subtracted, check.ranges, name=f"{frames.name}_component{k + 1}", what="sample"
             )
-            curve.meta["source"] = (
-                f"{frames.name} frames {check.ranges[0][0]}-{check.ranges[-1][1]}"
-            )
+            source = f"{frames.name} frames {check.ranges[0][0]}-{check.ranges[-1][1]}"
+            curve = dataclasses.replace(curve, meta={**curve.meta, "source": source})
             analysis = analyse_curve(curve, macromolecule=s.macromolecule, qrg_max=s.qrg_max)
             averages.append(
                 Component(k + 1, (check.ranges[0][0], check.ranges[-1][1]), "average", analysis)

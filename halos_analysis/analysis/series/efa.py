@@ -35,7 +35,7 @@ import numpy as np
 from scipy import integrate, optimize
 
 from halos_analysis.analysis.series.results import EFAResult
-from halos_analysis.analysis.series.svd import _thin_svd, bin_q
+from halos_analysis.analysis.series.svd import bin_q, thin_svd
 
 __all__ = ["EDGE_FACTOR", "efa", "efa_ranges", "efa_sweeps", "mp_median", "rotate"]
 
@@ -98,7 +98,7 @@ def efa_sweeps(
     ib, sb, _ = bin_q(intensity, sigma, q_bins)
     a = _normalised(ib, sb)  # frames × q
     n_f, nq = a.shape
-    u, s, _vt = _thin_svd(a.T)
+    u, s, _vt = thin_svd(a.T)
     beta = min(n_f, nq) / max(n_f, nq)
     noise = float(np.median(s)) / math.sqrt(max(n_f, nq) * mp_median(beta)) if len(s) > 1 else 0.0
     keep = min(_KEEP, len(s))
@@ -180,7 +180,7 @@ def rotate(
     """
     n_f, _nq = intensity.shape
     k = len(ranges)
-    _u, s, vt = _thin_svd(_normalised(intensity, sigma).T)
+    _u, s, vt = thin_svd(_normalised(intensity, sigma).T)
     vbar = vt[:k].T  # frames × k
     # The rotation works in the space of the k leading vectors (the data truncated to rank
     # k, as EFA does): k × frames instead of q × frames, same solution, no noise outside.

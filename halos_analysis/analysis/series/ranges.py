@@ -46,8 +46,8 @@ from halos_analysis.analysis.series.results import (
     Test,
 )
 from halos_analysis.analysis.series.svd import svd_rank
-from halos_analysis.cormap import cormap_against_reference
 from halos_analysis.errors import HalosInputError
+from halos_analysis.reduce.cormap import cormap_against_reference
 from halos_analysis.types import FrameCurves
 
 __all__ = [

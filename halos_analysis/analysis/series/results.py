@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,7 @@ def _plain(value: Any) -> Any:
         return int(value)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and hasattr(value, "to_dict"):
         return value.to_dict()
@@ -337,7 +338,7 @@ class Baseline(_Plain):
 class Component(_Plain):
     """One separated species: where it elutes and the analysis of its averaged curve.
 
-    ``analysis`` is a :class:`halos_analysis.pipeline.SampleAnalysis` of the subtracted
+    ``analysis`` is a :class:`halos_analysis.analysis.pipeline.SampleAnalysis` of the subtracted
     averaged (or deconvolved) curve; ``method`` says how the curve was made
     (``"average"``, ``"efa"``, ``"regals"``).
     """

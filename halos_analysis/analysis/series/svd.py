@@ -40,7 +40,7 @@ def _autocorr(vectors: np.ndarray, axis: int) -> np.ndarray:
         return np.where(den > 0, num / den, 0.0)
 
 
-def _thin_svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def thin_svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Thin SVD through the eigen-decomposition of the smaller Gram matrix.
 
     Several times faster than LAPACK's SVD for the tall blocks of a series (hundreds of q
@@ -56,7 +56,7 @@ def _thin_svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with np.errstate(invalid="ignore", divide="ignore"):
             u = np.where(s > 0, (a @ v) / np.where(s > 0, s, 1.0), 0.0)
         return u, s, v.T
-    u_t, s, vt_t = _thin_svd(a.T)
+    u_t, s, vt_t = thin_svd(a.T)
     return vt_t.T, s, u_t.T
 
 
@@ -114,7 +114,7 @@ def svd_rank(
     a = (intensity / sbar[None, :]).T  # q × frames, as RAW and BM29 lay it out
     if not np.all(np.isfinite(a)):
         a = np.where(np.isfinite(a), a, 0.0)
-    u, s, vt = _thin_svd(a)
+    u, s, vt = thin_svd(a)
     ua = _autocorr(u, 0)
     va = _autocorr(vt.T, 0)
     beta = min(a.shape) / max(a.shape)

@@ -26,13 +26,14 @@ from halos_analysis.errors import HalosInputError
 from halos_analysis.io.frames.hdf5 import HDF5FrameSource
 from halos_analysis.io.frames.image import FabioFrameSource, read_minicbf_header
 from halos_analysis.io.frames.layout import Detection, detect_layout
-from halos_analysis.io.frames.source import FrameBatch, FrameSource, read_side_table
+from halos_analysis.io.frames.source import FrameBatch, FrameSource, invalid_values, read_side_table
 
 __all__ = [
     "Detection",
     "FabioFrameSource",
     "FrameBatch",
     "FrameSource",
+    "invalid_values",
     "HDF5FrameSource",
     "detect_layout",
     "open_frames",

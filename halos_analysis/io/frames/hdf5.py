@@ -18,8 +18,8 @@ from halos_analysis.io.frames.layout import H5Layout, detect_layout
 from halos_analysis.io.frames.layout import open_h5 as _h5open
 from halos_analysis.io.frames.source import (
     FrameSource,
-    _metadata,
-    _profile,
+    frame_metadata,
+    lookup_profile,
 )
 from halos_analysis.io.profiles import default_profile
 
@@ -51,7 +51,7 @@ class HDF5FrameSource(FrameSource):
         if profile is None:
             self.detection = detect_layout(path)
             profile = self.detection.profile or default_profile("hdf5")
-        prof = _profile(profile, path, "hdf5")
+        prof = lookup_profile(profile, path, "hdf5")
         self.profile = prof["name"]
         fields = prof["fields"]
         entry = None
@@ -117,7 +117,7 @@ class HDF5FrameSource(FrameSource):
         )
         if side_table is not None:
             self._apply_side_table(side_table, None)
-        self.metadata = _metadata(
+        self.metadata = frame_metadata(
             meta,
             self.shape,
             self.n_frames,

@@ -17,11 +17,11 @@ import numpy as np
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.digest import active_log, read_bytes
 from halos_analysis.io.frames.source import (
-    _UNITS,
+    UNIT_FACTORS,
     FrameSource,
-    _metadata,
-    _profile,
-    _unit_factor,
+    frame_metadata,
+    lookup_profile,
+    unit_factor,
 )
 from halos_analysis.io.profiles import default_profile, parse_location
 
@@ -96,9 +96,9 @@ def _header_value(
     if not nums:
         return raw.strip()
     m = re.search(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\)?\s*([A-Za-zµÅ]+)", raw)
-    stated = m.group(1) if m and m.group(1).lower() in _UNITS else None
+    stated = m.group(1) if m and m.group(1).lower() in UNIT_FACTORS else None
     value = float(nums[min(which, len(nums) - 1)])
-    return value * _unit_factor(stated or unit, path, key)
+    return value * unit_factor(stated or unit, path, key)
 
 
 class FabioFrameSource(FrameSource):
@@ -116,7 +116,7 @@ class FabioFrameSource(FrameSource):
         self._files = [str(f) for f in files]
         is_edf = all(".edf" in f.lower() for f in self._files)
         fmt = "edf" if is_edf else "cbf"
-        fields = _profile(profile or default_profile(fmt), label, fmt)["fields"]
+        fields = lookup_profile(profile or default_profile(fmt), label, fmt)["fields"]
         self._index: list[tuple[int, int]] = []  # (file number, frame in file)
         headers: list[dict] = []
         shape = dtype = None
@@ -197,7 +197,7 @@ class FabioFrameSource(FrameSource):
         if side_table is not None:
             self._apply_side_table(side_table, [self._files[k] for k, _ in self._index])
         meta = {n: field(n, 0) for n in fields}
-        self.metadata = _metadata(
+        self.metadata = frame_metadata(
             meta,
             self.shape,
             self.n_frames,

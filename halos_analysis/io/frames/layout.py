@@ -34,7 +34,7 @@ import hdf5plugin  # noqa: F401  (registers the bitshuffle/LZ4 filters with HDF5
 import numpy as np
 
 from halos_analysis.errors import HalosInputError
-from halos_analysis.io.frames.source import _UNITS, _unit_factor
+from halos_analysis.io.frames.source import UNIT_FACTORS, unit_factor
 from halos_analysis.io.profiles import (
     PROFILES,
     Location,
@@ -512,8 +512,8 @@ class H5Layout:
         if name in _COUNTERS:
             return FieldRead(arr, unit, where, loc.text)
         if name.startswith("info_"):
-            if unit and unit.strip().lower() in _UNITS:
-                arr = arr * _unit_factor(unit, self.path, where)
+            if unit and unit.strip().lower() in UNIT_FACTORS:
+                arr = arr * unit_factor(unit, self.path, where)
                 return FieldRead(arr, "m" if name == "info_carriage_z" else unit, where,
                                  loc.text, f"{_short(value)} {unit}")  # fmt: skip
             return FieldRead(arr, unit, where, loc.text)
@@ -525,7 +525,7 @@ class H5Layout:
             except ValueError:
                 raise HalosInputError(f"photon energy {energy} {unit}", self.path, where) from None
             return FieldRead(lam, "m", where, loc.text, f"{energy:g} {unit}")
-        factor = _unit_factor(unit, self.path, where)
+        factor = unit_factor(unit, self.path, where)
         stored = f"{_short(value)} {unit}" if unit and factor != 1.0 else ""
         return FieldRead(arr * factor, FIELDS_UNIT.get(name), where, loc.text, stored)
 

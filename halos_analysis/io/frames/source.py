@@ -19,7 +19,7 @@ from halos_analysis.types import FrameMetadata
 from halos_analysis.units import LENGTHS, TIMES
 
 #: Header units (lengths and times from :mod:`halos_analysis.units`, pixels as they are).
-_UNITS = {**LENGTHS, **TIMES, "pixel": 1.0, "pixels": 1.0, "px": 1.0}
+UNIT_FACTORS = {**LENGTHS, **TIMES, "pixel": 1.0, "pixels": 1.0, "px": 1.0}
 _PER_FRAME = ("monitor", "transmission", "exposure_s")
 
 
@@ -44,13 +44,13 @@ class FrameBatch:
         return self.start + len(self.data)
 
 
-def _unit_factor(unit: str | None, path: Any, field: str) -> float:
+def unit_factor(unit: str | None, path: Any, field: str) -> float:
     if unit is None:
         return 1.0
     key = unit.strip().lower()
-    if key not in _UNITS:
+    if key not in UNIT_FACTORS:
         raise HalosInputError(f"unknown unit {unit!r}", path, field)
-    return _UNITS[key]
+    return UNIT_FACTORS[key]
 
 
 def invalid_values(frame: np.ndarray, invalid_value: int | None = None) -> np.ndarray:
@@ -234,7 +234,7 @@ def read_side_table(
     return {c: out[j] for j, c in enumerate(cols)}
 
 
-def _profile(name: str, path: Any, fmt: str) -> dict:
+def lookup_profile(name: str, path: Any, fmt: str) -> dict:
     try:
         prof = get_profile(name)
     except KeyError as exc:
@@ -246,7 +246,7 @@ def _profile(name: str, path: Any, fmt: str) -> dict:
     return prof
 
 
-def _metadata(
+def frame_metadata(
     meta: dict, shape: tuple[int, int], n: int, source: str, exposure: float | None
 ) -> FrameMetadata:
     def num(key: str) -> float | None:

@@ -46,7 +46,7 @@ def workflow_dir() -> Path:
         When neither holds a ``Snakefile`` (a broken installation).
     """
     packaged = Path(str(resources.files("halos_analysis") / "workflow"))
-    checkout = Path(__file__).resolve().parents[1] / "workflow"
+    checkout = Path(__file__).resolve().parents[2] / "workflow"
     for folder in (packaged, checkout):
         if (folder / "Snakefile").is_file():
             return folder
@@ -203,7 +203,7 @@ def package_source() -> Path:
     """
     from halos_analysis import __version__
 
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     root = package.parent
     if (root / "pyproject.toml").is_file() and (root / "workflow" / "Snakefile").is_file():
         return root
@@ -221,7 +221,7 @@ def package_source() -> Path:
             '[build-system]\nrequires = ["setuptools>=68"]\n'
             'build-backend = "setuptools.build_meta"\n\n'
             f'[project]\nname = "halos-analysis"\nversion = "{__version__}"\n\n'
-            '[project.scripts]\nhalos = "halos_analysis.cli:main"\n\n'
+            '[project.scripts]\nhalos = "halos_analysis.app.cli:main"\n\n'
             '[tool.setuptools.packages.find]\ninclude = ["halos_analysis*"]\n\n'
             '[tool.setuptools.package-data]\n"*" = ["**/*"]\n'
         )

@@ -2,7 +2,7 @@
 """Shared pieces of the NXcanSAS writers and readers: units and small h5py helpers.
 
 :mod:`halos_analysis.io.nxcansas` (frame files, curve readers) and
-:mod:`halos_analysis.io.nxcansas_result` (per-sample result files) build on these; the layout
+:mod:`halos_analysis.io.nxcansas.result` (per-sample result files) build on these; the layout
 decisions are described in :mod:`halos_analysis.io.nxcansas`.
 """
 
@@ -254,16 +254,16 @@ def _entry(root: h5py.File, title: str, run: str) -> h5py.Group:
 # --- small reading helpers ------------------------------------------------------------------
 
 
-def _decode(value: Any) -> Any:
+def decode(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, np.ndarray) and value.dtype.kind in "SO" and value.size == 1:
-        return _decode(value.reshape(-1)[0])
+        return decode(value.reshape(-1)[0])
     return value
 
 
 def _attr(obj: h5py.HLObject, key: str, default: Any = None) -> Any:
-    return _decode(obj.attrs.get(key, default))
+    return decode(obj.attrs.get(key, default))
 
 
 def _class(obj: h5py.HLObject) -> tuple[str | None, str | None]:
@@ -303,7 +303,7 @@ def _read_sasdata(g: h5py.Group, path: Path) -> tuple[Curve | None, str]:
     signal = _attr(g, "signal", "I")
     axes = _attr(g, "I_axes", "Q")
     if isinstance(axes, np.ndarray):
-        axes = ",".join(_decode(a) for a in axes)
+        axes = ",".join(decode(a) for a in axes)
     axes = [a.strip() for a in str(axes).split(",")]
     if signal not in g:
         return None, f"{g.name}: no {signal} dataset"

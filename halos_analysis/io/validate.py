@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from halos_analysis.io.nxcansas_base import _decode
+from halos_analysis.io.nxcansas import decode
 
 #: Units NXcanSAS allows for Q (and Qdev) and for I (and Idev).
 Q_UNITS = ("1/m", "1/nm", "1/angstrom")
@@ -93,8 +93,8 @@ def _find_cansas_entries(h5: Any) -> list[str]:
         g = h5[key]
         if not hasattr(g, "keys"):
             continue
-        cls = _decode(g.attrs.get("canSAS_class"))
-        definition = _decode(g["definition"][()]) if "definition" in g else None
+        cls = decode(g.attrs.get("canSAS_class"))
+        definition = decode(g["definition"][()]) if "definition" in g else None
         if cls == "SASentry" or definition == "NXcanSAS":
             out.append(key)
     return out
@@ -125,7 +125,7 @@ def validate_nxcansas(path: str | Path, use_nexusformat: bool = True) -> list[st
         entries = _find_cansas_entries(h5)
         if not entries:
             return ["no NXcanSAS entry (no group with canSAS_class=SASentry)"]
-        default = _decode(h5.attrs.get("default"))
+        default = decode(h5.attrs.get("default"))
         if default is not None and default not in h5:
             problems.append(f"/@default names {default!r}, which does not exist")
         for key in entries:
@@ -143,11 +143,11 @@ def validate_nxcansas(path: str | Path, use_nexusformat: bool = True) -> list[st
 def _check_entry(entry: Any) -> list[str]:
     p: list[str] = []
     where = entry.name
-    if _decode(entry.attrs.get("NX_class")) not in ("NXentry", "NXsubentry"):
+    if decode(entry.attrs.get("NX_class")) not in ("NXentry", "NXsubentry"):
         p.append(f"{where}: NX_class must be NXentry")
-    if _decode(entry.attrs.get("canSAS_class")) != "SASentry":
+    if decode(entry.attrs.get("canSAS_class")) != "SASentry":
         p.append(f"{where}: canSAS_class must be SASentry")
-    definition = _decode(entry["definition"][()]) if "definition" in entry else None
+    definition = decode(entry["definition"][()]) if "definition" in entry else None
     if definition != "NXcanSAS":
         p.append(f"{where}/definition must be 'NXcanSAS' (found {definition!r})")
     for field in ("title", "run"):
@@ -156,19 +156,19 @@ def _check_entry(entry: Any) -> list[str]:
     sasdata = [
         entry[k]
         for k in entry
-        if hasattr(entry[k], "keys") and _decode(entry[k].attrs.get("canSAS_class")) == "SASdata"
+        if hasattr(entry[k], "keys") and decode(entry[k].attrs.get("canSAS_class")) == "SASdata"
     ]
     if not sasdata:
         p.append(f"{where}: no SASdata group")
     checked: set[Any] = set()  # a q axis hard-linked into many frames is checked once
     for g in sasdata:
         p += _check_sasdata(g, checked)
-    default = _decode(entry.attrs.get("default"))
+    default = decode(entry.attrs.get("default"))
     if default is not None and default not in entry:
         p.append(f"{where}/@default names {default!r}, which does not exist")
     for k in entry:
         g = entry[k]
-        if hasattr(g, "keys") and _decode(g.attrs.get("canSAS_class")) == "SASsample":
+        if hasattr(g, "keys") and decode(g.attrs.get("canSAS_class")) == "SASsample":
             if "name" not in g:
                 p.append(f"{g.name}/name is required in SASsample and missing")
     return p
@@ -177,18 +177,18 @@ def _check_entry(entry: Any) -> list[str]:
 def _check_sasdata(g: Any, checked: set[Any] | None = None) -> list[str]:
     p: list[str] = []
     w = g.name
-    if _decode(g.attrs.get("NX_class")) != "NXdata":
+    if decode(g.attrs.get("NX_class")) != "NXdata":
         p.append(f"{w}: NX_class must be NXdata")
-    signal = _decode(g.attrs.get("signal"))
+    signal = decode(g.attrs.get("signal"))
     if signal != "I":
         p.append(f"{w}/@signal must be 'I' (found {signal!r})")
-    axes = _decode(g.attrs.get("I_axes"))
+    axes = decode(g.attrs.get("I_axes"))
     if axes is None:
         p.append(f"{w}/@I_axes is required and missing")
         axes_list: list[str] = ["Q"]
     else:
         if isinstance(axes, np.ndarray):
-            axes_list = [str(_decode(a)) for a in axes]
+            axes_list = [str(decode(a)) for a in axes]
         else:
             axes_list = [a.strip() for a in str(axes).split(",")]
     q_indices = g.attrs.get("Q_indices")
@@ -216,7 +216,7 @@ def _check_sasdata(g: Any, checked: set[Any] | None = None) -> list[str]:
             p.append(f"{w}/{qn} has shape {g[qn].shape} but I has {intensity.shape}")
     p += _check_units(intensity, I_UNITS)
     p += _check_finite(intensity)
-    unc = _decode(intensity.attrs.get("uncertainties"))
+    unc = decode(intensity.attrs.get("uncertainties"))
     if unc is not None:
         for name in str(unc).split(","):
             name = name.strip()
@@ -236,7 +236,7 @@ def _check_sasdata(g: Any, checked: set[Any] | None = None) -> list[str]:
 
 
 def _check_units(ds: Any, allowed: tuple[str, ...]) -> list[str]:
-    units = _decode(ds.attrs.get("units"))
+    units = decode(ds.attrs.get("units"))
     if units is None:
         return [f"{ds.name}/@units is required and missing"]
     if units not in allowed:
@@ -672,7 +672,7 @@ def format_profiles(rows: list[dict[str, Any]]) -> str:
         if r["from_poni"]:
             extra.append("from the PONI: " + ", ".join(r["from_poni"]))
         if not r["detectable"]:
-            extra.append("not auto-detected (give --profile)")
+            extra.append("not auto-detected (name it as the facility profile)")
         lines.append("")
         lines.append(f"{r['name']}  [{r['evidence']}]  {r['format']}  {r['label']}")
         lines.append(f"    {r['description']}")

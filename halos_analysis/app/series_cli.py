@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """``halos series``: SEC-SAXS analysis of one run (its parser and its command).
 
-Kept in its own module so that :mod:`halos_analysis.cli` only registers it.
+Kept in its own module so that :mod:`halos_analysis.app.cli` only registers it.
 
 Exit status: 0 when the run was analysed (even when it holds no peak or no valid range:
 the JSON and stderr say so, ``valid`` is false); 1 when the input is wrong (unreadable
@@ -16,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+from halos_analysis.app.options import add_deprecated_alias
 from halos_analysis.errors import HalosInputError
 
 __all__ = ["add_series_parser", "cmd_series", "parse_ranges", "series_outputs"]
@@ -67,10 +68,23 @@ def add_series_parser(add) -> argparse.ArgumentParser:
     p.add_argument("--macromolecule", choices=["protein", "rna"], default="protein")
     p.add_argument("--name", help="name of the run (default: from the input)")
     p.add_argument("--no-plots", action="store_true", help="write no figures")
-    p.add_argument("-o", "--outdir", help="write the tables, curves, NXcanSAS and plots here")
+    p.add_argument(
+        "-o", "--output", dest="outdir",
+        help="write the tables, curves, NXcanSAS and plots here",
+    )  # fmt: skip
+    add_deprecated_alias(p, "--outdir", "--output", "outdir")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.set_defaults(func=cmd_series)
+    p.set_defaults(func=cmd_series, outputs=_existing_series_outputs)
     return p
+
+
+def _existing_series_outputs(args: argparse.Namespace) -> list[Path]:
+    """What `halos series -o OUTDIR` would replace: the named run's files, else any run's."""
+    if not args.outdir:
+        return []
+    if args.name:
+        return list(series_outputs(args.outdir, args.name).values())
+    return list(Path(args.outdir).glob("*_series.json"))
 
 
 def series_outputs(outdir: str | Path, name: str) -> dict[str, Path]:

@@ -2,7 +2,7 @@
 """The ``halos`` subcommands: each reads its inputs, calls the package, writes its outputs.
 
 Every function takes the parsed arguments and returns the exit code; the parser and the
-error handling live in :mod:`halos_analysis.cli`.
+error handling live in :mod:`halos_analysis.app.cli`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from halos_analysis.app.series_cli import cmd_series  # noqa: F401 - `halos series` (own module)
 from halos_analysis.errors import HalosInputError
-from halos_analysis.series_cli import cmd_series  # noqa: F401 - `halos series` (own module)
 
 
 def _print_json(obj: object) -> None:
@@ -45,7 +45,7 @@ def _atomic_json(obj: object, path: str | Path) -> Path:
 def cmd_guinier(args: argparse.Namespace) -> int:
     """``halos guinier``: automatic (or given-range) Guinier fit of one curve; prints the result."""
     from halos_analysis.analysis.guinier import auto_guinier, fit_guinier
-    from halos_analysis.pipeline import guinier_and_pr
+    from halos_analysis.analysis.pipeline import guinier_and_pr
 
     curve = _read(args.curve, args.q_unit)
     if args.range:
@@ -182,7 +182,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 #: Integration settings and the `halos integrate` flags that set them (for error messages).
 _SETTING_FLAGS = {
     "npt": "--npt",
-    "unit": "--unit",
+    "unit": "--q-unit",
     "method": "--method",
     "polarization_factor": "--polarization",
     "scale": "--scale",
@@ -192,15 +192,15 @@ _SETTING_FLAGS = {
 
 def cmd_integrate(args: argparse.Namespace) -> int:
     """``halos integrate``: azimuthal integration of frames to an NXcanSAS frame file."""
+    from halos_analysis.analysis.pipeline import instrument_from_meta
     from halos_analysis.integrate import IntegrationSettings, close_scheduler, resolve_scheduler
     from halos_analysis.integrate.settings import SettingsError
     from halos_analysis.io.nxcansas import write_frames
-    from halos_analysis.pipeline import instrument_from_meta
 
     try:
         settings = IntegrationSettings(
             npt=args.npt,
-            unit=args.unit,
+            unit=f"q_{args.q_unit}",
             method=args.method,
             polarization_factor=None if args.polarization == "none" else float(args.polarization),
             scale=args.scale,
@@ -211,7 +211,7 @@ def cmd_integrate(args: argparse.Namespace) -> int:
         raise HalosInputError(exc.reason, field=_SETTING_FLAGS.get(exc.field, exc.field)) from None
     inputs = list(args.inputs or [])
     if args.frames_from:
-        from halos_analysis.manifest import read_frame_list
+        from halos_analysis.app.manifest import read_frame_list
 
         inputs += read_frame_list(args.frames_from)
     if not inputs:
@@ -278,9 +278,9 @@ def _integrate_recorded(spec, poni, mask, **kwargs):
 
 def cmd_reduce(args: argparse.Namespace) -> int:
     """``halos reduce``: CorMap frame selection and averaging of an NXcanSAS frame file."""
+    from halos_analysis.analysis.pipeline import reduce_frames
     from halos_analysis.io.curves import write_dat
     from halos_analysis.io.nxcansas import read_frames
-    from halos_analysis.pipeline import reduce_frames
 
     frames = read_frames(args.frames)
     reduced = reduce_frames(
@@ -319,8 +319,8 @@ def _check_same_normalisation(sample, buffers) -> None:
 
 def cmd_subtract(args: argparse.Namespace) -> int:
     """``halos subtract``: combine buffer curves and subtract them from a sample curve."""
+    from halos_analysis.analysis.pipeline import combine_buffers
     from halos_analysis.io.curves import write_dat
-    from halos_analysis.pipeline import combine_buffers
     from halos_analysis.reduce import subtract
 
     sample = _read(args.sample, args.q_unit)
@@ -351,7 +351,7 @@ def cmd_subtract(args: argparse.Namespace) -> int:
 
 def cmd_analyse(args: argparse.Namespace) -> int:
     """``halos analyse``: Guinier, P(r), MW and Kratky of a subtracted curve to JSON."""
-    from halos_analysis.pipeline import analyse_curve
+    from halos_analysis.analysis.pipeline import analyse_curve
 
     curve = _read(args.curve, args.q_unit)
     result = analyse_curve(
@@ -375,16 +375,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     manifest (``--manifest``) and the raw inputs with their SHA-256 from the frames files'
     records (``--frames-files``): no config file is read again and no glob re-expanded.
     """
+    from halos_analysis.analysis.pipeline import (
+        SampleAnalysis,
+        instrument_from_meta,
+        result_from_dict,
+    )
     from halos_analysis.export.bundle import export_sample
     from halos_analysis.export.provenance import build_provenance, sample_provenance
     from halos_analysis.io.nxcansas import read_frames
-    from halos_analysis.pipeline import SampleAnalysis, instrument_from_meta, result_from_dict
     from halos_analysis.types import SimilarityResult
 
     analysis = SampleAnalysis.from_dict(json.loads(Path(args.analysis).read_text()))
     sample = args.sample or analysis.curve.name
     if args.manifest:
-        from halos_analysis.manifest import read_manifest
+        from halos_analysis.app.manifest import read_manifest
 
         run = read_manifest(args.manifest)
         frames_files = args.frames_files or ([args.frames] if args.frames else [])
@@ -426,7 +430,7 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     from halos_analysis.export.provenance import build_provenance, run_provenance
 
     if args.manifest:
-        from halos_analysis.manifest import read_manifest
+        from halos_analysis.app.manifest import read_manifest
 
         run = read_manifest(args.manifest)
         provenance = run_provenance(run)
@@ -444,9 +448,12 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     )
     print(f"{out['report']}: report of {len(args.summaries)} samples")
     if run is not None:
+        from halos_analysis.app.runner import workflow_dir
         from halos_analysis.export.crate import write_run_crate
 
-        crate = write_run_crate(args.results, run, args.summaries, args.comparisons)
+        crate = write_run_crate(
+            args.results, run, args.summaries, args.comparisons, workflow=workflow_dir()
+        )
         print(f"{crate}: Workflow Run RO-Crate of the run")
     return 0
 
@@ -455,7 +462,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     """``halos reproduce``: re-run a sample from its provenance; exit 1 if it differs."""
     import tempfile
 
-    from halos_analysis.reproduce import reproduce_sample
+    from halos_analysis.app.reproduce import reproduce_sample
 
     workdir = args.workdir or tempfile.mkdtemp(prefix="halos-reproduce-")
     rep = reproduce_sample(args.result, workdir, base_dir=args.base_dir, cores=args.cores)
@@ -490,7 +497,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             f"{args.frames} (the first frame is the undamaged reference)",
             field="--damaged-frames",
         )
-    from halos_analysis.simulate_model import DETECTORS
+    from halos_analysis.simulate.model import DETECTORS
 
     for det in args.detectors or ():
         if det not in DETECTORS:
@@ -517,8 +524,8 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     """
     import shlex
 
-    from halos_analysis.manifest import COMMAND_ENV
-    from halos_analysis.runner import check_slurm_settings, snakemake_command, workflow_env
+    from halos_analysis.app.manifest import COMMAND_ENV
+    from halos_analysis.app.runner import check_slurm_settings, snakemake_command, workflow_env
 
     cmd = snakemake_command(dotted_config(snakemake_args))
     env = workflow_env(snakemake_args)
@@ -530,8 +537,8 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    """``halos watch``: live mode over the sample sheet (see :mod:`halos_analysis.watch`)."""
-    from halos_analysis.watch import watch
+    """``halos watch``: live mode over the sample sheet (see :mod:`halos_analysis.app.watch`)."""
+    from halos_analysis.app.watch import watch
 
     files = [Path(f) for f in args.configfile]
     for f in files:
@@ -587,7 +594,7 @@ def dotted_config(args: Sequence[str]) -> list[str]:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """``halos validate``: check raw or NXcanSAS files; exit 1 if any is invalid."""
-    from halos_analysis.validate import format_profiles, profiles_listing, validate_report
+    from halos_analysis.io.validate import format_profiles, profiles_listing, validate_report
 
     if args.list_profiles:
         rows = profiles_listing()
@@ -595,7 +602,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 0
     files = list(args.files)
     if args.frames_from:
-        from halos_analysis.manifest import read_frame_list
+        from halos_analysis.app.manifest import read_frame_list
 
         # One report per file; an HDF5 ``::/dataset`` names a dataset of it, not a file.
         files += list(dict.fromkeys(f.split("::", 1)[0] for f in read_frame_list(args.frames_from)))

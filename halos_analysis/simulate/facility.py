@@ -31,7 +31,7 @@ import h5py
 import hdf5plugin
 import numpy as np
 
-from halos_analysis.simulate_model import DetectorModel, DetectorSetup
+from halos_analysis.simulate.model import DetectorModel, DetectorSetup
 
 __all__ = ["FACILITIES", "FacilityWriter", "write_facility_measurement"]
 

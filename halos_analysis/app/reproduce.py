@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from halos_analysis.config import SHEET_COLUMNS
+from halos_analysis.app.config import SHEET_COLUMNS
+from halos_analysis.app.runner import snakemake_command, workflow_env
 from halos_analysis.errors import HalosInputError
-from halos_analysis.runner import snakemake_command, workflow_env
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The ``halos`` command: one entry point, one thin subcommand per pipeline stage.
 
-The subcommands themselves are in :mod:`halos_analysis.commands`. Errors a user can cause
+The subcommands themselves are in :mod:`halos_analysis.app.commands`. Errors a user can cause
 print one line naming the file and field and exit 1; ``--debug`` shows the traceback instead.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from halos_analysis import __version__
-from halos_analysis.commands import (
+from halos_analysis.app.commands import (
     cmd_analyse,
     cmd_compare,
     cmd_export,
@@ -32,8 +32,9 @@ from halos_analysis.commands import (
     cmd_validate,
     cmd_watch,
 )
+from halos_analysis.app.options import add_deprecated_alias, deprecation_warnings
+from halos_analysis.app.series_cli import add_series_parser
 from halos_analysis.errors import HalosError, HalosInputError
-from halos_analysis.series_cli import add_series_parser
 from halos_analysis.settings import ANALYSIS, COMPARISON, INTEGRATION, SELECTION, SUBTRACTION
 
 # --- parser ----------------------------------------------------------------------------------
@@ -56,10 +57,13 @@ def _none_or(value: float | None) -> float | str:
 
 
 
+Q_UNITS = ["A^-1", "nm^-1"]
+
+
 def _q_unit_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--q-unit",
-        choices=["A^-1", "nm^-1"],
+        choices=Q_UNITS,
         help="q unit of the curve (default: from the header, else guessed from the q range)",
     )
 
@@ -72,12 +76,14 @@ def _mw_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--macromolecule", choices=["protein", "rna"], default=ANALYSIS.macromolecule)
     p.add_argument(
-        "--reference",
+        "--mw-standard",
+        dest="reference",
         nargs=3,
         type=float,
         metavar=("I0", "CONC", "MW_KDA"),
         help="a MW standard measured alike: its I0, concentration (mg/ml) and MW (kDa)",
     )
+    add_deprecated_alias(p, "--reference", "--mw-standard", "reference", nargs=3, type=float)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["cosaxs", "bm29", "p12", "biocat", "b21"],
         help="write the measurement in that facility's raw-file layout (+ samples_<f>.tsv)",
     )
-    p.set_defaults(func=cmd_simulate)
+    p.set_defaults(func=cmd_simulate, outputs=lambda a: [Path(a.outdir) / "truth.json"])
 
     # `halos run ARGS` hands ARGS to snakemake untouched (see main); this parser is for --help.
     p = add(
@@ -196,7 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--poni", required=True, help="pyFAI PONI geometry file")
     p.add_argument("--mask", help="mask file (.npy/.edf/.tif/.h5), non-zero = masked")
     p.add_argument("--npt", type=int, default=INTEGRATION.npt, help="number of q bins")
-    p.add_argument("--unit", default=INTEGRATION.unit, choices=["q_nm^-1", "q_A^-1"])
+    p.add_argument(
+        "--q-unit", default=INTEGRATION.unit.removeprefix("q_"), choices=Q_UNITS,
+        help="q unit of the curves (lengths follow: Å for A^-1, nm for nm^-1)",
+    )  # fmt: skip
+    add_deprecated_alias(p, "--unit", "--q-unit", "q_unit", choices=["q_nm^-1", "q_A^-1"],
+                         convert=lambda u: u.removeprefix("q_"))  # fmt: skip
     p.add_argument(
         "--method", default=INTEGRATION.method, choices=["no", "bbox", "full"],
         help="pixel splitting",
@@ -216,27 +227,39 @@ def build_parser() -> argparse.ArgumentParser:
         default=INTEGRATION.scheduler,
         help="Dask scheduler: threads, processes, sync, or tcp://host:port of a cluster",
     )
-    p.add_argument("--profile", help="facility profile: where the files keep their metadata")
+    p.add_argument(
+        "--facility", dest="profile",
+        help="facility profile: where the files keep their metadata",
+    )  # fmt: skip
+    add_deprecated_alias(p, "--profile", "--facility", "profile")
     p.add_argument("--cache-dir", help="where integration maps are cached")
     p.add_argument("--name", help="measurement name (default: from the input)")
     p.add_argument("-o", "--output", required=True, help="output NXcanSAS file")
-    p.set_defaults(func=cmd_integrate)
+    p.set_defaults(func=cmd_integrate, outputs=lambda a: [a.output])
 
     p = add("reduce", help="select consistent frames (CorMap) and average them")
     p.add_argument("frames", help="NXcanSAS frames file from `halos integrate`")
     p.add_argument("--alpha", type=float, default=SELECTION.alpha)
     p.add_argument("--correction", default=SELECTION.correction, choices=_CORRECTIONS)
-    p.add_argument("--reference", default=SELECTION.reference, choices=["first", "all"])
+    p.add_argument(
+        "--frame-reference", dest="reference", default=SELECTION.reference,
+        choices=["first", "all"],
+        help="compare each frame with the first, or every pair of frames",
+    )  # fmt: skip
+    add_deprecated_alias(p, "--reference", "--frame-reference", "reference",
+                         choices=["first", "all"])  # fmt: skip
     p.add_argument("--similarity", help="write the similarity test as JSON here")
     p.add_argument("-o", "--output", required=True, help="averaged curve (.dat)")
-    p.set_defaults(func=cmd_reduce)
+    p.set_defaults(func=cmd_reduce, outputs=lambda a: [a.output, a.similarity])
 
     p = add("subtract", help="subtract a buffer curve from a sample curve")
     p.add_argument("sample")
     p.add_argument("buffers", nargs="+", help="buffer curve(s); several are checked, then averaged")
     p.add_argument(
-        "--scale", type=float, default=SUBTRACTION.buffer_scale, help="buffer scale factor"
-    )
+        "--buffer-scale", dest="scale", type=float, default=SUBTRACTION.buffer_scale,
+        help="buffer scale factor",
+    )  # fmt: skip
+    add_deprecated_alias(p, "--scale", "--buffer-scale", "scale", type=float)
     p.add_argument(
         "--alpha", type=float, default=SELECTION.alpha, help="CorMap level for the buffer check"
     )
@@ -245,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="name of the result")
     _q_unit_arg(p)
     p.add_argument("-o", "--output", required=True)
-    p.set_defaults(func=cmd_subtract)
+    p.set_defaults(func=cmd_subtract, outputs=lambda a: [a.output, a.buffer_out])
 
     p = add("analyse", help="Guinier, P(r), MW and Kratky of a subtracted curve")
     p.add_argument("curve")
@@ -253,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     _mw_args(p)
     p.add_argument("--qrg-max", type=float, default=ANALYSIS.guinier_qrg_max)
     p.add_argument("-o", "--output", required=True, help="analysis JSON")
-    p.set_defaults(func=cmd_analyse)
+    p.set_defaults(func=cmd_analyse, outputs=lambda a: [a.output])
 
     p = add("export", help="NXcanSAS, plots, summary and provenance of a sample")
     p.add_argument("analysis", help="analysis JSON from `halos analyse`")
@@ -269,8 +292,17 @@ def build_parser() -> argparse.ArgumentParser:
         "provenance (default: --frames)",
     )
     p.add_argument("--manifest", help="the run manifest (results/.halos/run.json)")
-    p.add_argument("--outdir", required=True, help="the sample's results folder")
-    p.set_defaults(func=cmd_export)
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("-o", "--output", dest="outdir", help="the sample's results folder")
+    add_deprecated_alias(where, "--outdir", "--output", "outdir")
+    p.set_defaults(
+        func=cmd_export,
+        outputs=lambda a: [
+            Path(a.outdir) / "summary.json",
+            Path(a.outdir) / "provenance.json",
+            Path(a.outdir) / f"{a.sample}.h5" if a.sample else None,
+        ],
+    )
 
     p = add("summarise", help="run summary tables, overview figure, HTML report")
     p.add_argument("summaries", nargs="+", help="each sample's summary.json")
@@ -281,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--manifest", help="the run manifest (results/.halos/run.json): provenance, RO-Crate"
     )
-    p.set_defaults(func=cmd_summarise)
+    p.set_defaults(
+        func=cmd_summarise,
+        outputs=lambda a: [
+            Path(a.results) / name for name in ("report.html", "summary.csv", "summary.json")
+        ],
+    )
 
     p = add("reproduce", help="re-run a sample from its provenance and compare")
     p.add_argument("result", help="results/<sample>/<sample>.h5")
@@ -311,9 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("curve")
     _q_unit_arg(p)
     p.add_argument("--dmax", type=float, help="fix Dmax instead of searching")
-    p.add_argument("-o", "--out", help="write P(r) as a text table")
+    p.add_argument("-o", "--output", dest="out", help="write P(r) as a text table")
+    add_deprecated_alias(p, "--out", "--output", "out")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_pr)
+    p.set_defaults(func=cmd_pr, outputs=lambda a: [a.out])
 
     p = add("mw", help="molecular weight (Vp, Vc, I0)")
     p.add_argument("curve")
@@ -347,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("-o", "--output", help="report REPORT.html (+ .json, .png, .svg)")
-    p.set_defaults(func=cmd_compare)
+    p.set_defaults(func=cmd_compare, outputs=lambda a: [a.output])
 
     p = add("validate", help="check raw or NXcanSAS files against their standard")
     p.add_argument("files", nargs="*")
@@ -359,9 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
         "integration reads and checks them, once)",
     )
     p.add_argument(
-        "--profile",
+        "--facility",
+        dest="profile",
         help="facility profile for raw files (default: recognised from the file's layout)",
     )
+    add_deprecated_alias(p, "--profile", "--facility", "profile")
     p.add_argument("--side-table", help="TSV with per-frame monitor/transmission/exposure_s")
     p.add_argument("--poni", help="PONI file: geometry the facility's files do not record")
     p.add_argument(
@@ -369,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true")
     p.add_argument("-o", "--output", help="also write the JSON report here")
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func=cmd_validate, outputs=lambda a: [a.output])
 
     add_series_parser(add)
 
@@ -377,37 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _existing_outputs(args: argparse.Namespace) -> list[Path]:
-    """Outputs of a writing subcommand that exist already."""
-    outputs = {
-        "integrate": lambda: [args.output],
-        "reduce": lambda: [args.output, args.similarity],
-        "subtract": lambda: [args.output, args.buffer_out],
-        "analyse": lambda: [args.output],
-        "export": lambda: [
-            Path(args.outdir) / "summary.json",
-            Path(args.outdir) / "provenance.json",
-            Path(args.outdir) / f"{args.sample}.h5" if args.sample else None,
-        ],
-        "summarise": lambda: [
-            Path(args.results) / name for name in ("report.html", "summary.csv", "summary.json")
-        ],
-        "simulate": lambda: [Path(args.outdir) / "truth.json"],
-        "validate": lambda: [args.output],
-        "compare": lambda: [args.output],
-        "series": lambda: [] if not args.outdir else list(_series_outputs(args)),
-    }.get(args.command)
+    """Outputs of a writing subcommand that exist already: each subcommand declares its
+    outputs beside its arguments (``set_defaults(outputs=...)``)."""
+    outputs = getattr(args, "outputs", None)
     if outputs is None:
         return []
-    return [Path(p) for p in outputs() if p is not None and Path(p).exists()]
-
-
-def _series_outputs(args: argparse.Namespace) -> list[Path]:
-    """What `halos series -o OUTDIR` would replace: the named run's files, else any run's."""
-    from halos_analysis.series_cli import series_outputs
-
-    if args.name:
-        return list(series_outputs(args.outdir, args.name).values())
-    return list(Path(args.outdir).glob("*_series.json"))
+    return [Path(p) for p in outputs(args) if p is not None and Path(p).exists()]
 
 
 _GLOBAL_FLAGS = ("--debug", "--overwrite", "-v", "--verbose", "-vv")
@@ -449,6 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
     _setup_logging(getattr(args, "verbose", 0) or 0)
+    for message in deprecation_warnings(args):
+        logging.getLogger(__name__).warning(message)
     try:
         # Results of another run are never replaced silently (the workflow removes a job's
         # old outputs itself before re-running it).

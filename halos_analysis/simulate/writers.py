@@ -16,7 +16,7 @@ import hdf5plugin
 import numpy as np
 from pyFAI.integrator.azimuthal import AzimuthalIntegrator
 
-from halos_analysis.simulate_model import DetectorModel, DetectorSetup
+from halos_analysis.simulate.model import DetectorModel, DetectorSetup
 
 # ----------------------------------------------------------------------------- writers
 
@@ -176,7 +176,7 @@ def write_eiger_data(
         ds.attrs["image_nr_high"] = np.uint32(first + n)
 
 
-def _cbf_header(
+def cbf_header(
     setup: DetectorSetup, model: DetectorModel, sample: str, k: int, monitor: float, trans: float
 ) -> dict[str, str]:
     px = model.ai.detector.pixel1

@@ -13,12 +13,11 @@ from typing import Any
 import h5py
 import numpy as np
 
-from halos_analysis.io.nxcansas_base import (
+from halos_analysis.io.nxcansas._base import (
     NX_LENGTH_UNITS,
     NX_Q_UNITS,
     _AtomicH5,
     _attr,
-    _decode,
     _entries,
     _entry,
     _group,
@@ -28,6 +27,7 @@ from halos_analysis.io.nxcansas_base import (
     _write_instrument,
     _write_process,
     _write_sasdata,
+    decode,
     nx_intensity_unit,
 )
 from halos_analysis.types import (
@@ -202,21 +202,21 @@ def read_results(path: str | Path) -> dict[str, Any]:
         entry = _entries(h5)[0]
         an = entry.get("sasprocess02")
         if an is not None:
-            out["flags"] = [f for f in _decode(an["flags"][()]).split(", ") if f]
+            out["flags"] = [f for f in decode(an["flags"][()]).split(", ") if f]
             for key in an:
                 g = an[key]
                 if isinstance(g, h5py.Group) and _attr(g, "NX_class") == "NXcollection":
                     d = {}
                     for k in g:
                         v = g[k][()]
-                        d[k] = _decode(v) if not isinstance(v, np.ndarray) else v
+                        d[k] = decode(v) if not isinstance(v, np.ndarray) else v
                         if isinstance(d[k], np.generic):
                             d[k] = d[k].item()
                     out[key] = d
         proc = entry.get("sasprocess01")
         if proc is not None:
             if "configuration" in proc:
-                out["config_text"] = _decode(proc["configuration/text"][()])
+                out["config_text"] = decode(proc["configuration/text"][()])
             if "provenance" in proc:
-                out["provenance"] = json.loads(_decode(proc["provenance/json"][()]))
+                out["provenance"] = json.loads(decode(proc["provenance/json"][()]))
     return out

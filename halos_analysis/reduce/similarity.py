@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Frame similarity (CorMap), frame selection, averaging and buffer subtraction.
+"""Frame similarity (CorMap) and frame selection.
 
 The CorMap test (Franke, Jeffries & Svergun 2015, Nat. Methods 12:419) asks whether two
 curves measured on the same q grid differ by more than noise: if they do not, the signs of
@@ -20,22 +20,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from halos_analysis.cormap import cormap_pairs
 from halos_analysis.errors import HalosInputError
-from halos_analysis.io.curves import normalise_intensity_unit
+from halos_analysis.reduce._grid import check_same_grid
+from halos_analysis.reduce.cormap import cormap_pairs
 from halos_analysis.types import Curve, SimilarityResult
 
-__all__ = ["average", "cormap_pvalue", "cormap_test", "longest_run", "select_frames", "subtract"]
+__all__ = ["cormap_pvalue", "cormap_test", "longest_run", "select_frames"]
 
 _CORRECTIONS = ("bonferroni", "holm", "none")
-
-# Relative tolerance for "the same q grid": text files round q to 6-9 significant digits.
-_Q_RTOL = 1e-5
-
-
-def _where(curve: Curve) -> str:
-    """How to name a curve in a message: its source file, else its name."""
-    return str(curve.meta.get("source") or curve.name or "<unnamed curve>")
 
 
 def longest_run(diff: np.ndarray) -> int:
@@ -122,24 +114,6 @@ def _check_correction(correction: str) -> str:
     return key
 
 
-def _check_same_grid(curves: Sequence[Curve], what: str) -> None:
-    ref = curves[0]
-    for c in curves[1:]:
-        if c.q_unit != ref.q_unit:
-            raise HalosInputError(
-                f"q unit {c.q_unit} differs from {ref.q_unit} of {_where(ref)}; cannot {what}",
-                _where(c),
-                "q unit",
-            )
-        if len(c) != len(ref) or not np.allclose(c.q, ref.q, rtol=_Q_RTOL, atol=0.0):
-            raise HalosInputError(
-                f"q grid ({len(c)} points) differs from that of {_where(ref)} ({len(ref)} points); "
-                f"cannot {what} curves on different q grids",
-                _where(c),
-                "q",
-            )
-
-
 def cormap_test(
     curves: Sequence[Curve], correction: str = "bonferroni", alpha: float = 0.01
 ) -> SimilarityResult:
@@ -177,7 +151,7 @@ def cormap_test(
         raise HalosInputError(f"alpha must be between 0 and 1, got {alpha}", field="alpha")
     if len(curves) < 2:
         raise HalosInputError("CorMap needs at least two curves", field="curves")
-    _check_same_grid(curves, "compare")
+    check_same_grid(curves, "compare")
     n = len(curves)
     data = np.vstack([c.intensity for c in curves])
     npts = data.shape[1]
@@ -291,156 +265,4 @@ def select_frames(
     selected = tuple(i for i in range(n) if i not in rejected)
     return dataclasses.replace(
         res, adjusted=adjusted, alpha=float(alpha), selected=selected, rejected=rejected
-    )
-
-
-def _common_intensity_unit(curves: Sequence[Curve], what: str) -> str | None:
-    """The intensity unit all curves share; None when any of them does not state one.
-
-    Two different stated units (``1/cm`` and ``arbitrary``) are refused: the result would be
-    on no scale at all.
-    """
-    units = [normalise_intensity_unit(c.meta.get("intensity_unit")) for c in curves]
-    known = [(u, c) for u, c in zip(units, curves, strict=True) if u is not None]
-    for u, c in known[1:]:
-        if u != known[0][0]:
-            ref = known[0][1]
-            raise HalosInputError(
-                f"intensity unit {u} differs from {known[0][0]} of {_where(ref)}; cannot {what} "
-                "curves on different intensity scales",
-                _where(c),
-                "intensity unit",
-            )
-    # A curve that does not say is not assumed to share the others' scale.
-    return known[0][0] if known and len(known) == len(curves) else None
-
-
-def _with_intensity_unit(meta: dict, unit: str | None) -> dict:
-    meta = dict(meta)
-    meta.pop("intensity_unit", None)
-    if unit is not None:
-        meta["intensity_unit"] = unit
-    return meta
-
-
-def average(curves: Sequence[Curve]) -> Curve:
-    """Mean of curves on one q grid, bin by bin over the curves that have data there.
-
-    A bin whose intensity is NaN in a curve (no valid pixel in that frame, e.g. a pixel
-    flagged invalid in one exposure) is left out of that bin's mean only, so one bad frame
-    does not erase the bin: I = Σ Iᵢ / nₖ and σ = √(Σ σᵢ²) / nₖ over the nₖ curves with a
-    finite intensity there. A bin with no data in any curve stays NaN (the q grid is kept, so
-    that sample and buffer still line up); :func:`halos_analysis.io.curves.write_dat` leaves
-    such bins out of the file.
-
-    Parameters
-    ----------
-    curves : sequence of Curve
-        The curves (frames) to average; same q unit and q grid.
-
-    Returns
-    -------
-    Curve
-        Named after the first curve. ``meta["averaged_from"]`` lists the names averaged;
-        ``meta["intensity_unit"]`` is the curves' common intensity unit (absent when one of
-        them states none); ``meta["bins_partly_averaged"]`` and ``meta["empty_bins"]`` count
-        the bins averaged over fewer than all curves and over none.
-
-    Raises
-    ------
-    HalosInputError
-        No curves, or a curve whose q unit, q grid or stated intensity unit differs from the
-        first (named).
-    """
-    if len(curves) == 0:
-        raise HalosInputError("nothing to average: no curves given", field="curves")
-    _check_same_grid(curves, "average")
-    unit = _common_intensity_unit(curves, "average")
-    n = len(curves)
-    data = np.vstack([c.intensity for c in curves])
-    var = np.vstack([np.square(c.sigma) for c in curves])
-    # Only NaN marks a missing bin; an infinite value is an error upstream and must show.
-    present = ~np.isnan(data)
-    counts = present.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        intensity = np.where(present, data, 0.0).sum(axis=0) / counts
-        sigma = np.sqrt(np.where(present, var, 0.0).sum(axis=0)) / counts
-    # σ is unknown (NaN) in a bin when any curve counted there has no σ (two-column files).
-    sigma[(present & np.isnan(var)).any(axis=0)] = np.nan
-    intensity[counts == 0] = sigma[counts == 0] = np.nan
-    first = curves[0]
-    meta = _with_intensity_unit(first.meta, unit)
-    meta["averaged_from"] = [c.name for c in curves]
-    meta["bins_partly_averaged"] = int(((counts > 0) & (counts < n)).sum())
-    meta["empty_bins"] = int((counts == 0).sum())
-    return Curve(first.q.copy(), intensity, sigma, first.q_unit, name=first.name, meta=meta)
-
-
-def subtract(sample: Curve, buffer: Curve, scale: float = 1.0) -> Curve:
-    """Buffer subtraction I = I_sample − scale·I_buffer, errors added in quadrature.
-
-    The grids must agree (within a relative 1e-5, what text files round to); curves on
-    different grids are refused rather than interpolated, since interpolation correlates
-    errors and hides a mismatched buffer.
-
-    Parameters
-    ----------
-    sample, buffer : Curve
-        Curves on the same q grid and in the same q unit.
-    scale : float
-        Factor applied to the buffer (e.g. a volume-fraction or transmission correction).
-
-    Returns
-    -------
-    Curve
-        Named ``"<sample> - <buffer>"``; σ = √(σ_s² + (scale·σ_b)²). ``meta["intensity_unit"]``
-        is the curves' common intensity unit, absent when either states none. A bin that is
-        NaN (no data) in either curve is NaN in the result.
-
-    Raises
-    ------
-    HalosInputError
-        q unit, q grid or stated intensity unit mismatch (naming both curves), or a
-        non-finite scale.
-    """
-    if not np.isfinite(scale):
-        raise HalosInputError(f"buffer scale must be finite, got {scale}", field="scale")
-    s_name, b_name = _where(sample), _where(buffer)
-    if sample.q_unit != buffer.q_unit:
-        raise HalosInputError(
-            f"q unit mismatch: sample {s_name} is in {sample.q_unit} but buffer {b_name} is in "
-            f"{buffer.q_unit}; convert one of them first",
-            s_name,
-            "q unit",
-        )
-    if len(sample) != len(buffer) or not np.allclose(sample.q, buffer.q, rtol=_Q_RTOL, atol=0.0):
-        detail = f"{len(sample)} vs {len(buffer)} points"
-        if len(sample) == len(buffer):
-            k = int(np.argmax(~np.isclose(sample.q, buffer.q, rtol=_Q_RTOL, atol=0.0)))
-            detail = f"first difference at row {k}: q = {sample.q[k]:.6g} vs {buffer.q[k]:.6g}"
-        raise HalosInputError(
-            f"q grid mismatch between sample {s_name} and buffer {b_name} ({detail})",
-            s_name,
-            "q",
-        )
-    s_unit = normalise_intensity_unit(sample.meta.get("intensity_unit"))
-    b_unit = normalise_intensity_unit(buffer.meta.get("intensity_unit"))
-    if s_unit is not None and b_unit is not None and s_unit != b_unit:
-        raise HalosInputError(
-            f"intensity unit mismatch: sample {s_name} is in {s_unit} but buffer {b_name} is "
-            f"in {b_unit}; integrate both on the same scale",
-            s_name,
-            "intensity unit",
-        )
-    intensity = sample.intensity - scale * buffer.intensity
-    sigma = np.sqrt(np.square(sample.sigma) + np.square(scale * buffer.sigma))
-    meta = _with_intensity_unit(sample.meta, s_unit if s_unit == b_unit else None)
-    meta.update({"buffer": buffer.name, "buffer_scale": float(scale)})
-    return Curve(
-        sample.q.copy(),
-        intensity,
-        sigma,
-        sample.q_unit,
-        name=f"{sample.name} - {buffer.name}",
-        meta=meta,
     )

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from halos_analysis.io.curves import read_curve, write_dat
-from halos_analysis.simulate_model import (
+from halos_analysis.simulate.model import (
     AGGREGATE_N,
     DETECTORS,
     N_A,
@@ -45,45 +45,17 @@ from halos_analysis.simulate_model import (
     aggregate_fraction,
     build_detector_model,
     guinier_fit,
-    make_geometry,
-    parasitic_cm,
     solvent_cm,
-    user_mask,
 )
-from halos_analysis.simulate_writers import (
-    _cbf_header,
+from halos_analysis.simulate.writers import (
+    cbf_header,
     write_eiger_data,
     write_eiger_master,
     write_minicbf,
 )
 from halos_analysis.types import Curve
 
-# The model (simulate_model) and the writers (simulate_writers) live in their own modules;
-# their public names are re-exported here.
-__all__ = [
-    "AGGREGATE_N",
-    "DETECTORS",
-    "N_A",
-    "POLARIZATION",
-    "WATER_CM",
-    "DetectorModel",
-    "DetectorSetup",
-    "ProteinModel",
-    "aggregate_fraction",
-    "build_detector_model",
-    "damaged_rg",
-    "default_profile_path",
-    "guinier_fit",
-    "make_geometry",
-    "parasitic_cm",
-    "simulate_example",
-    "simulate_measurement",
-    "solvent_cm",
-    "user_mask",
-    "write_eiger_data",
-    "write_eiger_master",
-    "write_minicbf",
-]
+__all__ = ["damaged_rg", "default_profile_path", "simulate_example", "simulate_measurement"]
 
 # ----------------------------------------------------------------------------- simulation
 
@@ -137,10 +109,10 @@ def _counters(
 def default_profile_path() -> Path:
     """``example_data/bsa_profile.dat`` (BSA 5 mg/ml, BM29, CC0): the copy a wheel ships in
     ``halos_analysis/data``, else the source tree's."""
-    packaged = Path(__file__).resolve().parent / "data" / "bsa_profile.dat"
+    packaged = Path(__file__).resolve().parents[1] / "data" / "bsa_profile.dat"
     if packaged.is_file():
         return packaged
-    return Path(__file__).resolve().parents[1] / "example_data" / "bsa_profile.dat"
+    return Path(__file__).resolve().parents[2] / "example_data" / "bsa_profile.dat"
 
 
 def damaged_rg(protein: ProteinModel, fractions: Sequence[float]) -> list[float]:
@@ -215,7 +187,7 @@ def simulate_measurement(
         Threads drawing frames in parallel (default: up to 2). Results do not depend on it.
     facility : str, optional
         Write the frames in that facility's raw-file layout (``cosaxs``, ``bm29``, ``p12``,
-        ``biocat``, ``b21``; see :mod:`halos_analysis.simulate_facility`) under
+        ``biocat``, ``b21``; see :mod:`halos_analysis.simulate.facility`) under
         ``outdir/<facility>/``, and a sample sheet ``outdir/samples_<facility>.tsv``.
 
     Returns
@@ -227,7 +199,7 @@ def simulate_measurement(
     outdir.mkdir(parents=True, exist_ok=True)
     writer = None
     if facility is not None:
-        from halos_analysis.simulate_facility import FACILITIES, FacilityWriter
+        from halos_analysis.simulate.facility import FACILITIES, FacilityWriter
 
         writer = FacilityWriter(facility, outdir, frames_per_data_file)
         detectors = detectors or (FACILITIES[facility]["detector"],)
@@ -353,7 +325,7 @@ def simulate_measurement(
                         write_minicbf(
                             folder / f"frame_{k + 1:05d}.cbf",
                             data,
-                            _cbf_header(setup, model, name, k, monitor[k], trans[k]),
+                            cbf_header(setup, model, name, k, monitor[k], trans[k]),
                         )
                     info["frames"][name] = f"{det_name}/{name}"
                 else:
@@ -391,7 +363,7 @@ def simulate_measurement(
 
 def _facility_sheet(outdir: Path, manifest: dict[str, Any], conc: float) -> Path:
     """``samples_<facility>.tsv``: the simulated sample and buffer, ready for ``halos run``."""
-    from halos_analysis.config import SHEET_COLUMNS
+    from halos_analysis.app.config import SHEET_COLUMNS
 
     facility = manifest["facility"]["name"]
     sample, buffer = manifest["sample_name"], manifest["buffer_name"]

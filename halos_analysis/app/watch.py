@@ -406,8 +406,8 @@ def watch(
     reported_stalled: set[str] = set()
 
     def run_workflow(rows, unit_rows, header, unit_header, targets) -> int:
-        from halos_analysis.manifest import COMMAND_ENV
-        from halos_analysis.runner import snakemake_command, workflow_env
+        from halos_analysis.app.manifest import COMMAND_ENV
+        from halos_analysis.app.runner import snakemake_command, workflow_env
 
         _write_sheet(live / "samples.tsv", header, rows)
         # Targets first: --config takes every following name=value (and would take them).

@@ -70,8 +70,8 @@ def manifest_params(config: Mapping[str, Any], measurements: Mapping[str, Any], 
     config : mapping
         The validated config, defaults filled in (Snakemake's ``config``).
     measurements : mapping
-        name -> :class:`~halos_analysis.config.Measurement` from
-        :func:`~halos_analysis.config.load_samples`.
+        name -> :class:`~halos_analysis.app.config.Measurement` from
+        :func:`~halos_analysis.app.config.load_samples`.
     workflow : snakemake Workflow
         For the config files given and the ``--config`` overrides.
 

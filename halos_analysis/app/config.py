@@ -30,7 +30,7 @@ from halos_analysis.errors import HalosInputError
 
 
 def _schemas() -> Path:
-    from halos_analysis.runner import workflow_dir
+    from halos_analysis.app.runner import workflow_dir
 
     return workflow_dir() / "schemas"
 

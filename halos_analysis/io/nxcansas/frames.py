@@ -26,13 +26,14 @@ Layout decisions where the definition leaves room (see also ``validate.py``):
 Every file is written to a temporary name and renamed, so no half-written file is left.
 
 The code is split in three modules: this one (frame files and the curve readers),
-:mod:`~halos_analysis.io.nxcansas_result` (per-sample result files) and
-:mod:`~halos_analysis.io.nxcansas_base` (units and shared h5py helpers). Every public name
-is importable from here.
+:mod:`~halos_analysis.io.nxcansas.result` (per-sample result files) and the private
+``_base`` (units and the h5py helpers the two share). Every public name is importable
+from :mod:`halos_analysis.io.nxcansas`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,10 @@ from typing import Any
 import numpy as np
 
 from halos_analysis.errors import HalosInputError
-from halos_analysis.io.nxcansas_base import (
-    NX_I_UNITS,
-    NX_LENGTH_UNITS,
+from halos_analysis.io.nxcansas._base import (
     NX_Q_UNITS,
     _AtomicH5,
     _attr,
-    _decode,
     _entries,
     _entry,
     _group,
@@ -58,25 +56,13 @@ from halos_analysis.io.nxcansas_base import (
     _text,
     _write_instrument,
     _write_process,
+    decode,
     nx_intensity_unit,
     q_unit_from_nx,
 )
-from halos_analysis.io.nxcansas_result import read_results, write_sample_result
 from halos_analysis.types import Curve, FrameCurves, FrameMetadata
 
-__all__ = [
-    "NX_I_UNITS",
-    "NX_LENGTH_UNITS",
-    "NX_Q_UNITS",
-    "nx_intensity_unit",
-    "q_unit_from_nx",
-    "read_frames",
-    "read_main_curve",
-    "read_nxcansas",
-    "read_results",
-    "write_frames",
-    "write_sample_result",
-]
+__all__ = ["read_frames", "read_main_curve", "read_nxcansas", "write_frames"]
 
 # --- frame files ----------------------------------------------------------------------------
 
@@ -175,9 +161,9 @@ def read_nxcansas(path: str | Path) -> list[Curve]:
                 if curve is None:
                     reasons.append(why)
                 else:
-                    title = _decode(entry["title"][()]) if "title" in entry else ""
-                    curve.meta["title"] = title.item() if hasattr(title, "item") else title
-                    curves.append(curve)
+                    title = decode(entry["title"][()]) if "title" in entry else ""
+                    title = title.item() if hasattr(title, "item") else title
+                    curves.append(dataclasses.replace(curve, meta={**curve.meta, "title": title}))
     if not curves:
         raise HalosInputError(
             "no readable 1D SASdata (" + "; ".join(reasons[:3]) + ")", path, "SASdata"
@@ -217,7 +203,7 @@ def read_frames(path: str | Path) -> FrameCurves:
                     f"{entry.name}/{averages[0]}",
                 )
         if note is not None and "group_names" in note:
-            names = json.loads(_decode(note["group_names"][()]))
+            names = json.loads(decode(note["group_names"][()]))
             frame_ids = tuple(int(i) for i in note["frame_ids"][()])
             first = entry[names[0]]
             q_unit = q_unit_from_nx(_attr(first["Q"], "units"))
@@ -231,12 +217,12 @@ def read_frames(path: str | Path) -> FrameCurves:
                 g = entry[name]
                 g["I"].read_direct(intensity, dest_sel=np.s_[i])
                 g["Idev"].read_direct(sigma, dest_sel=np.s_[i])
-            meta: dict[str, Any] = json.loads(_decode(note["meta_json"][()]))
+            meta: dict[str, Any] = json.loads(decode(note["meta_json"][()]))
             for key in note:
                 if key not in ("frame_ids", "group_names", "meta_json"):
                     meta[_attr(note[key], "original_name", key)] = note[key][()]
             meta["intensity_unit"] = _attr(first["I"], "units")
-            title = _decode(entry["title"][()]) if "title" in entry else ""
+            title = decode(entry["title"][()]) if "title" in entry else ""
             return FrameCurves(
                 q, intensity, sigma, q_unit[0], name=str(title), frame_ids=frame_ids, meta=meta
             )
