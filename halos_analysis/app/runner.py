@@ -168,10 +168,16 @@ def check_slurm_settings(cmd: Sequence[str], env: dict[str, str] | None = None) 
         return
     if not shutil.which("sinfo"):
         return
+
+    def ask(cmd: list[str]) -> subprocess.CompletedProcess | None:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return None  # the controller does not answer: Snakemake will say so
+
     partition = env.get("HALOS_SLURM_PARTITION")
-    if partition:
-        run = subprocess.run(["sinfo", "-h", "-o", "%R"], capture_output=True, text=True,
-                             env=env, timeout=60)  # fmt: skip
+    run = ask(["sinfo", "-h", "-o", "%R"]) if partition else None
+    if run is not None:
         known = sorted(set(run.stdout.split()))
         if run.returncode == 0 and partition not in known:
             raise HalosInputError(
@@ -179,12 +185,13 @@ def check_slurm_settings(cmd: Sequence[str], env: dict[str, str] | None = None) 
                 field="HALOS_SLURM_PARTITION",
             )
     account = env.get("HALOS_SLURM_ACCOUNT")
+    user = env.get("USER") or env.get("LOGNAME") or ""
+    run = None
     if account and shutil.which("sacctmgr"):
-        user = env.get("USER") or env.get("LOGNAME") or ""
-        run = subprocess.run(["sacctmgr", "-n", "-P", "list", "associations", f"user={user}",
-                              "format=account"], capture_output=True, text=True, env=env,
-                             timeout=60)  # fmt: skip
-        known = sorted(set(run.stdout.split()))
+        run = ask(["sacctmgr", "-n", "-P", "list", "associations", f"user={user}",
+                   "format=account"])  # fmt: skip
+    if run is not None:
+        known = sorted(set(run.stdout.lower().split()))
         if run.returncode == 0 and known and account.lower() not in known:
             raise HalosInputError(
                 f"no account {account!r} of user {user} on this cluster "
