@@ -7,10 +7,10 @@ One module per analysis (``guinier``, ``pr``, ``mw``, ``kratky``, ``consistency`
 averaged, buffers checked and combined, the curve analysed); ``series/`` is SEC-SAXS and
 declares its own API. ``_pr_evidence`` is private to this package.
 """
+
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from halos_analysis._lazy import attach
 
 __all__ = [
     "CombinedBuffer",
@@ -63,13 +63,4 @@ _API = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        value = getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _API, __all__)

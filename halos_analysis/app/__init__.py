@@ -8,10 +8,10 @@ The library rooms do not import from here; ``simulate.example`` (beside the libr
 in it) writes its sample sheet with ``config.SHEET_COLUMNS``. The Snakemake rules
 (``workflow/rules/common.smk``) use the config and manifest names below.
 """
+
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from halos_analysis._lazy import attach
 
 __all__ = [
     "SHEET_COLUMNS",
@@ -40,13 +40,4 @@ _API = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        value = getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _API, __all__)

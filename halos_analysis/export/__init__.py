@@ -6,10 +6,10 @@ per run (``bundle.export_run``): ``summary.csv``/``.json``, the overview figure,
 report (``report``), the Workflow Run RO-Crate (``crate``); comparisons
 (``compare_report``) and SEC series (``series_bundle``) likewise. Plots need matplotlib.
 """
+
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from halos_analysis._lazy import attach
 
 __all__ = [
     "build_provenance",
@@ -56,13 +56,4 @@ _API = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        value = getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _API, __all__)

@@ -8,10 +8,10 @@ TIFF), ``profiles`` (facility profiles: where each facility keeps its metadata),
 read), ``atomic`` (write to a temporary name, then rename), ``validate`` (raw and NXcanSAS
 files checked against their standard). ``frames`` and ``nxcansas`` declare their own API.
 """
+
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from halos_analysis._lazy import attach
 
 __all__ = [
     "FileDigest",
@@ -92,13 +92,4 @@ _API = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        value = getattr(importlib.import_module(f"{__name__}.{_API[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = attach(__name__, _API, __all__)
