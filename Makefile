@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.halos-installed
 CORES  ?= 2
 EXAMPLE := example_data/generated
 
-.PHONY: demo test test-fast bench lint format setup browser clean
+.PHONY: demo test test-fast test-cluster bench lint format setup browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ test: $(STAMP) browser
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
+## test-cluster: the workflow on a real one-node SLURM on this machine (root: installs
+## Debian's slurm-wlm and munge if missing), results compared with a local run; skips
+## with one line where it cannot run
+test-cluster: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[cluster]'
+	bash tests/cluster/slurm_local.sh
+
 ## bench: speed against pyFAI and freesas in one process (not part of the tests)
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
@@ -54,6 +61,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_analysis.py
 	$(BIN)/python benchmarks/bench_accuracy.py --stress
 	$(BIN)/python benchmarks/bench_series.py $(if $(RAW_PYTHON),--raw-python $(RAW_PYTHON))
+	$(BIN)/python benchmarks/bench_shift.py $(if $(SHIFT_FULL),--full)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

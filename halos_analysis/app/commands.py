@@ -193,7 +193,7 @@ _SETTING_FLAGS = {
 def cmd_integrate(args: argparse.Namespace) -> int:
     """``halos integrate``: azimuthal integration of frames to an NXcanSAS frame file."""
     from halos_analysis.analysis.pipeline import instrument_from_meta
-    from halos_analysis.integrate import IntegrationSettings, resolve_scheduler
+    from halos_analysis.integrate import IntegrationSettings, close_scheduler, resolve_scheduler
     from halos_analysis.integrate.settings import SettingsError
     from halos_analysis.io.nxcansas import write_frames
 
@@ -217,17 +217,21 @@ def cmd_integrate(args: argparse.Namespace) -> int:
     if not inputs:
         raise HalosInputError("give frame files or --frames-from LIST", field="inputs")
     spec = inputs[0] if len(inputs) == 1 else inputs
-    frames, record = _integrate_recorded(
-        spec,
-        args.poni,
-        args.mask,
-        settings=settings,
-        side_table=args.side_table,
-        cache_dir=args.cache_dir,
-        name=args.name,
-        profile=args.profile,
-        scheduler=resolve_scheduler(args.scheduler),
-    )
+    scheduler = resolve_scheduler(args.scheduler)
+    try:
+        frames, record = _integrate_recorded(
+            spec,
+            args.poni,
+            args.mask,
+            settings=settings,
+            side_table=args.side_table,
+            cache_dir=args.cache_dir,
+            name=args.name,
+            profile=args.profile,
+            scheduler=scheduler,
+        )
+    finally:
+        close_scheduler(scheduler)
     record.update(measurement=args.name or frames.name, settings=settings.to_dict())
     write_frames(
         args.output, frames, metadata=instrument_from_meta(frames.meta), provenance=record
@@ -521,10 +525,11 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     import shlex
 
     from halos_analysis.app.manifest import COMMAND_ENV
-    from halos_analysis.app.runner import snakemake_command, workflow_env
+    from halos_analysis.app.runner import check_slurm_settings, snakemake_command, workflow_env
 
     cmd = snakemake_command(dotted_config(snakemake_args))
     env = workflow_env(snakemake_args)
+    check_slurm_settings(cmd, env)
     env[COMMAND_ENV] = shlex.join(["halos", "run", *snakemake_args])
     log = logging.getLogger(__name__)
     log.info("running %s", shlex.join(cmd))

@@ -22,7 +22,13 @@ from pathlib import Path
 
 from halos_analysis.errors import HalosError
 
-__all__ = ["snakemake_command", "workflow_dir", "workflow_env"]
+__all__ = [
+    "check_slurm_settings",
+    "resolve_profiles",
+    "snakemake_command",
+    "workflow_dir",
+    "workflow_env",
+]
 
 
 def workflow_dir() -> Path:
@@ -82,7 +88,116 @@ def snakemake_command(args: Sequence[str] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "snakemake"]
     if not _has_option(args, "--snakefile", "-s"):
         cmd += ["--snakefile", str(workflow_dir() / "Snakefile")]
-    return cmd + list(args)
+    return cmd + resolve_profiles(args)
+
+
+def resolve_profiles(args: Sequence[str], cwd: str | Path | None = None) -> list[str]:
+    """``--profile NAME`` of a profile shipped with the workflow, as that folder.
+
+    Snakemake looks a ``--profile`` name up in the working folder and the user's and site's
+    config folders, not beside the Snakefile; ``halos run --profile slurm`` means the
+    workflow's ``profiles/slurm`` (the one copy: ``profiles/`` at a checkout's root links
+    to it). It becomes ``--workflow-profile`` of that folder, so it stands in for the
+    default profile rather than under it (whose ``cores`` would cap every job's threads);
+    where a ``--workflow-profile`` is given too, ``--profile`` of that folder. A name that
+    is a file or folder in the working folder stays as it is.
+
+    Parameters
+    ----------
+    args : sequence of str
+        Snakemake arguments.
+    cwd : str or Path, optional
+        Where Snakemake looks relative names up (default: the current folder).
+
+    Returns
+    -------
+    list of str
+        The arguments, shipped profile names replaced by their paths.
+    """
+    args = list(args)
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    shipped = workflow_dir() / "profiles"
+    own_workflow_profile = _has_option(args, "--workflow-profile")
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--profile" and i + 1 < len(args):
+            name, i = args[i + 1], i + 2
+        elif arg.startswith("--profile="):
+            name, i = arg.split("=", 1)[1], i + 1
+        else:
+            out.append(arg)
+            i += 1
+            continue
+        path = _shipped_profile(name, base, shipped)
+        flag = "--profile" if path is None or own_workflow_profile else "--workflow-profile"
+        own_workflow_profile |= flag == "--workflow-profile"
+        out += [flag, name if path is None else str(path)]
+    return out
+
+
+def _shipped_profile(name: str, base: Path, shipped: Path) -> Path | None:
+    if "/" in name or os.sep in name or name == "none" or (base / name).exists():
+        return None
+    candidate = shipped / name
+    return candidate if (candidate / "config.yaml").is_file() else None
+
+
+def check_slurm_settings(cmd: Sequence[str], env: dict[str, str] | None = None) -> None:
+    """Check ``HALOS_SLURM_PARTITION`` / ``HALOS_SLURM_ACCOUNT`` before a run with the
+    shipped slurm profile: a wrong one otherwise fails every submission with a message
+    Snakemake does not show for grouped jobs.
+
+    Nothing is checked without that profile, on a dry run, or where ``sinfo`` is not
+    installed; the account only where SLURM keeps accounts (``sacctmgr`` answers).
+
+    Raises
+    ------
+    HalosInputError
+        One line naming the variable, the value and what the cluster offers.
+    """
+    import shutil
+    import subprocess
+
+    from halos_analysis.errors import HalosInputError
+
+    env = dict(os.environ if env is None else env)
+    slurm = str(workflow_dir() / "profiles" / "slurm")
+    if slurm not in cmd or _has_option(cmd, "-n", "--dry-run", "--dryrun"):
+        return
+    if not shutil.which("sinfo"):
+        return
+
+    def ask(cmd: list[str]) -> subprocess.CompletedProcess | None:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return None  # the controller does not answer: Snakemake will say so
+
+    partition = env.get("HALOS_SLURM_PARTITION")
+    run = ask(["sinfo", "-h", "-o", "%R"]) if partition else None
+    if run is not None:
+        known = sorted(set(run.stdout.split()))
+        if run.returncode == 0 and partition not in known:
+            raise HalosInputError(
+                f"no partition {partition!r} on this cluster (sinfo: {', '.join(known)})",
+                field="HALOS_SLURM_PARTITION",
+            )
+    account = env.get("HALOS_SLURM_ACCOUNT")
+    user = env.get("USER") or env.get("LOGNAME") or ""
+    run = None
+    if account and shutil.which("sacctmgr"):
+        run = ask(["sacctmgr", "-n", "-P", "list", "associations", f"user={user}",
+                   "format=account"])  # fmt: skip
+    if run is not None:
+        known = sorted(set(run.stdout.lower().split()))
+        if run.returncode == 0 and known and account.lower() not in known:
+            raise HalosInputError(
+                f"no account {account!r} of user {user} on this cluster "
+                f"(sacctmgr: {', '.join(known)})",
+                field="HALOS_SLURM_ACCOUNT",
+            )
 
 
 def package_source() -> Path:

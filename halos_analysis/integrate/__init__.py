@@ -28,7 +28,12 @@ does, and equals pyFAI's ``integrate1d`` with those pixels masked.
 
 from halos_analysis.integrate.binmap import BinMap, default_cache_dir
 from halos_analysis.integrate.engine import Integrator
-from halos_analysis.integrate.files import ArrayFrames, integrate_files, resolve_scheduler
+from halos_analysis.integrate.files import (
+    ArrayFrames,
+    close_scheduler,
+    integrate_files,
+    resolve_scheduler,
+)
 from halos_analysis.integrate.settings import IntegrationSettings, SettingsError
 
 __all__ = [
@@ -39,5 +44,6 @@ __all__ = [
     "Integrator",
     "default_cache_dir",
     "integrate_files",
+    "close_scheduler",
     "resolve_scheduler",
 ]

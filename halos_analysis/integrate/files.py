@@ -67,18 +67,102 @@ def _instrument_meta(ai, shape: tuple[int, int], source) -> dict[str, Any]:
     }
 
 
+# Batch systems that dask-jobqueue starts Dask workers on; "jobqueue-local" is its stand-in
+# that runs the same job scripts as local processes (for tests and machines without one).
+JOBQUEUE_CLUSTERS = {
+    "slurm": "SLURMCluster",
+    "pbs": "PBSCluster",
+    "sge": "SGECluster",
+    "lsf": "LSFCluster",
+    "htcondor": "HTCondorCluster",
+    "jobqueue-local": "local.LocalCluster",
+}
+_INT_OPTIONS = ("cores", "processes", "jobs", "timeout")
+
+
+def _jobqueue_options(spec: str) -> tuple[str, dict[str, Any]]:
+    kind, _, query = spec.partition("?")
+    options: dict[str, Any] = {}
+    for item in filter(None, query.split("&")):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise HalosInputError(
+                f"scheduler {spec!r}: {item!r} is not key=value", field="integration.scheduler"
+            )
+        try:
+            options[key] = int(value) if key in _INT_OPTIONS else value
+        except ValueError:
+            raise HalosInputError(
+                f"scheduler {spec!r}: {key} must be a whole number",
+                field="integration.scheduler",
+            ) from None
+    return kind, options
+
+
+def _jobqueue_client(spec: str):
+    """A Client of Dask workers started as batch jobs by dask-jobqueue."""
+    kind, options = _jobqueue_options(spec)
+    try:
+        import dask_jobqueue
+        from dask.distributed import Client
+    except ImportError:
+        raise HalosInputError(
+            f"scheduler {kind} needs dask-jobqueue (pip install 'halos-analysis[cluster]')",
+            field="integration.scheduler",
+        ) from None
+    cls: Any = dask_jobqueue
+    for part in JOBQUEUE_CLUSTERS[kind].split("."):
+        if part == "local":
+            import dask_jobqueue.local
+        cls = getattr(cls, part)
+    jobs = options.pop("jobs", 1)
+    timeout = options.pop("timeout", 600)
+    # The rest (cores, memory, processes, queue, account, walltime, ...) goes to the cluster;
+    # what is not given comes from Dask's config (jobqueue.<kind> in ~/.config/dask).
+    try:
+        cluster = cls(**options)
+    except (TypeError, ValueError) as exc:
+        raise HalosInputError(
+            f"scheduler {spec!r}: {exc}", field="integration.scheduler"
+        ) from None
+    cluster.scale(jobs=jobs)
+    client = Client(cluster)
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except TimeoutError:
+        client.close()
+        cluster.close()
+        raise HalosInputError(
+            f"scheduler {kind}: no Dask worker came up within {timeout} s "
+            f"(job script: {cluster.job_script().splitlines()[-1].strip()[:80]}...)",
+            field="integration.scheduler",
+        ) from None
+    client.halos_cluster = cluster  # closed with the client by close_scheduler()
+    return client
+
+
 def resolve_scheduler(spec: str | None):
     """Scheduler for :meth:`Integrator.integrate_source` from a config or CLI string.
 
     ``"threads"`` (default), ``"processes"`` and ``"sync"`` are Dask's local schedulers; an
     address such as ``tcp://host:8786`` connects to a running ``dask.distributed`` scheduler
-    (a cluster's workers integrate the frames; the bin map is sent to them once).
+    (a cluster's workers integrate the frames; the bin map is sent to them once);
+    ``"slurm"`` (or ``pbs``, ``sge``, ``lsf``, ``htcondor``) starts Dask workers as batch
+    jobs through dask-jobqueue, with options after a ``?``:
+    ``slurm?jobs=2&cores=8&memory=16GB&queue=all&account=p12&walltime=01:00:00``
+    (``jobs``: how many; ``timeout``: seconds to wait for the first worker, 600; the rest
+    as dask-jobqueue takes them, else from Dask's config ``jobqueue.slurm``).
+    ``"jobqueue-local?..."`` runs the same through dask-jobqueue's local stand-in.
+    Close what this returns with :func:`close_scheduler`.
     """
     if spec in (None, "", "threads", "processes", "sync"):
         return spec or None
+    if spec.partition("?")[0] in JOBQUEUE_CLUSTERS:
+        return _jobqueue_client(spec)
     if "://" not in spec:
         raise HalosInputError(
-            f"unknown scheduler {spec!r} (threads, processes, sync or tcp://host:port)",
+            f"unknown scheduler {spec!r} (threads, processes, sync, tcp://host:port, "
+            f"or {', '.join(JOBQUEUE_CLUSTERS)})",
             field="integration.scheduler",
         )
     try:
@@ -94,6 +178,15 @@ def resolve_scheduler(spec: str | None):
         raise HalosInputError(
             f"cannot reach the Dask scheduler at {spec}: {exc}", field="integration.scheduler"
         ) from None
+
+
+def close_scheduler(scheduler) -> None:
+    """Close a Client of :func:`resolve_scheduler` and the batch jobs it started, if any."""
+    if hasattr(scheduler, "close"):
+        cluster = getattr(scheduler, "halos_cluster", None)
+        scheduler.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettings | None = None,

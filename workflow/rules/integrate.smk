@@ -14,6 +14,9 @@ rule integrate:
     conda:
         "../envs/integrate.yaml"
     threads: 4
+    resources:
+        mem_mb=integrate_mem_mb,
+        runtime=integrate_runtime,
     params:
         options=lambda wc: (
             option("--mask", measurement(wc).mask)
