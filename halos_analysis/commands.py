@@ -27,10 +27,12 @@ def _print_json(obj: object) -> None:
     print(json.dumps(obj, indent=2, allow_nan=False))
 
 
-def _read(path: str, q_unit: str | None):
-    from halos_analysis.io.curves import read_curve
+def _read(path: str, q_unit: str | None, analyse: bool = True):
+    """A curve file; with ``analyse`` also refused when too short for any analysis."""
+    from halos_analysis.io.curves import read_curve, require_analysable
 
-    return read_curve(path, q_unit=q_unit)
+    curve = read_curve(path, q_unit=q_unit)
+    return require_analysable(curve, path) if analyse else curve
 
 
 def _atomic_json(obj: object, path: str | Path) -> Path:
@@ -47,7 +49,7 @@ def cmd_guinier(args: argparse.Namespace) -> int:
     from halos_analysis.analysis.guinier import auto_guinier, fit_guinier
     from halos_analysis.pipeline import guinier_and_pr
 
-    curve = _read(args.curve, args.q_unit)
+    curve = _read(args.curve, args.q_unit, analyse=not args.range)
     if args.range:
         result = fit_guinier(curve, args.range[0], args.range[1])
     else:
@@ -139,7 +141,7 @@ def _load_curves(paths: Sequence[str], q_unit: str | None):
                 # A reduced result file: compare its subtracted curve.
                 curves.append(read_main_curve(p))
         else:
-            curves.append(_read(p, q_unit))
+            curves.append(_read(p, q_unit, analyse=False))
     return curves
 
 
@@ -319,8 +321,8 @@ def cmd_subtract(args: argparse.Namespace) -> int:
     from halos_analysis.pipeline import combine_buffers
     from halos_analysis.reduce import subtract
 
-    sample = _read(args.sample, args.q_unit)
-    buffers = [_read(b, args.q_unit) for b in args.buffers]
+    sample = _read(args.sample, args.q_unit, analyse=False)
+    buffers = [_read(b, args.q_unit, analyse=False) for b in args.buffers]
     _check_same_normalisation(sample, buffers)
     combined = combine_buffers(buffers, alpha=args.alpha, correction=args.correction)
     result = subtract(sample, combined.curve, scale=args.scale)
@@ -402,8 +404,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         args.outdir,
         analysis,
         sample=sample,
-        sample_avg=_read(args.sample_avg, None) if args.sample_avg else None,
-        buffer_avg=_read(args.buffer_avg, None) if args.buffer_avg else None,
+        sample_avg=_read(args.sample_avg, None, analyse=False) if args.sample_avg else None,
+        buffer_avg=_read(args.buffer_avg, None, analyse=False) if args.buffer_avg else None,
         similarity=similarity,
         frame_ids=frame_ids,
         instrument=instrument,
