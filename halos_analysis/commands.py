@@ -515,15 +515,46 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     """
     import shlex
 
+    from halos_analysis.config import read_config_file
     from halos_analysis.manifest import COMMAND_ENV
     from halos_analysis.runner import snakemake_command, workflow_env
 
+    # Snakemake reads config files as YTE templates (Python expressions evaluated) when they
+    # ask for it: every config file is checked as untrusted text before Snakemake sees it.
+    for path in _config_files(snakemake_args):
+        read_config_file(path)
     cmd = snakemake_command(dotted_config(snakemake_args))
     env = workflow_env(snakemake_args)
     env[COMMAND_ENV] = shlex.join(["halos", "run", *snakemake_args])
     log = logging.getLogger(__name__)
     log.info("running %s", shlex.join(cmd))
     return subprocess.call(cmd, env=env)
+
+
+def _config_files(args: Sequence[str]) -> list[Path]:
+    """The config files a snakemake command line makes the workflow read: every
+    ``--configfile``/``--configfiles`` value, else the workflow's default
+    ``config/config.yaml`` in the working directory (``--directory``/``-d``)."""
+    files: list[str] = []
+    workdir = "."
+    args = list(args)
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in ("--directory", "-d"):
+            workdir = value if eq else (args[i + 1] if i + 1 < len(args) else ".")
+        if name in ("--configfile", "--configfiles"):
+            if eq:
+                files.append(value)
+                continue
+            for nxt in args[i + 1 :]:
+                if nxt.startswith("-"):
+                    break
+                files.append(nxt)
+    if not files:
+        default = Path(workdir) / "config" / "config.yaml"
+        return [default] if default.is_file() else []
+    # Relative config paths are Snakemake's own: relative to where it is started.
+    return [Path(f) for f in files]
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

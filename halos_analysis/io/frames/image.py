@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -225,22 +226,24 @@ class FabioFrameSource(FrameSource):
 
     @staticmethod
     def _open(fname: str) -> Any:
-        # fabio logs each reader it tries on a bad file (several lines, with object reprs):
-        # the one line that matters is the error raised here.
+        # fabio logs each reader it tries on a bad file (several lines, with object reprs)
+        # and PIL warns ("Corrupt EXIF data"): the one line that matters is the error here.
         quiet = logging.getLogger("fabio")
         level = quiet.level
         quiet.setLevel(logging.CRITICAL)
         try:
-            data = None if fname.lower().endswith(".gz") else read_bytes(fname)
-            if data is not None:
-                # Inside record_reads(): the bytes were hashed as they were read (io.digest).
-                # fabio's own BytesIO: its lazy EDF decoder needs the stream's lock.
-                img = fabio.open(fabioutils.BytesIO(data, fname))
-            else:
-                img = fabio.open(fname)
-            # fabio decodes lazily (an EDF on first access): a cut-off file fails here, not
-            # later with an AttributeError; a file no reader could decode has no data.
-            pixels = img.data
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = None if fname.lower().endswith(".gz") else read_bytes(fname)
+                if data is not None:
+                    # Inside record_reads(): the bytes were hashed as they were read
+                    # (io.digest). fabio's own BytesIO: its lazy EDF decoder needs its lock.
+                    img = fabio.open(fabioutils.BytesIO(data, fname))
+                else:
+                    img = fabio.open(fname)
+                # fabio decodes lazily (an EDF on first access): a cut-off file fails here,
+                # not later with an AttributeError; a file no reader decodes has no data.
+                pixels = img.data
         except Exception as exc:  # fabio raises many kinds for a bad file
             raise HalosInputError(f"cannot read image: {exc}", fname) from None
         finally:
