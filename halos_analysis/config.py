@@ -53,6 +53,11 @@ SHEET_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: A measurement name or compare group: it names folders and files (as the sheet schema's
+#: pattern, checked here first to say which column is wrong).
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One row of the sample sheet: a sample or a buffer and where its frames are."""
@@ -439,6 +444,16 @@ def _measurement(
             raise HalosInputError(
                 f"n_frames {row['n_frames']!r} is not a whole number", path, f"row {i} n_frames"
             ) from None
+    for key in ("name", "compare_group"):
+        # Names become folder and file names: no "/", "..", spaces, quotes or shell syntax.
+        value = row.get(key) or ""
+        if (value or key == "name") and not SAFE_NAME.fullmatch(value):
+            raise HalosInputError(
+                f"{key} {value!r} cannot be a file name (letters, digits, '_', '.', '-' only, "
+                "starting with a letter or digit)",
+                path,
+                f"row {i} {key}",
+            )
     clean = {k: v for k, v in row.items() if v not in ("", None)}
     _schema_validate(clean, "samples.schema.yaml", path, f"row {i}")
     name = row["name"]
