@@ -517,7 +517,7 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
 
     from halos_analysis.config import read_config_file
     from halos_analysis.manifest import COMMAND_ENV
-    from halos_analysis.runner import snakemake_command, workflow_env
+    from halos_analysis.runner import run_lock, snakemake_command, workflow_env
 
     # Snakemake reads config files as YTE templates (Python expressions evaluated) when they
     # ask for it: every config file is checked as untrusted text before Snakemake sees it.
@@ -528,7 +528,21 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     env[COMMAND_ENV] = shlex.join(["halos", "run", *snakemake_args])
     log = logging.getLogger(__name__)
     log.info("running %s", shlex.join(cmd))
-    return subprocess.call(cmd, env=env)
+    if any(a in ("-n", "--dry-run", "--dryrun", "--unlock") for a in snakemake_args):
+        return subprocess.call(cmd, env=env)
+    with run_lock(_workdir(snakemake_args)):
+        return subprocess.call(cmd, env=env)
+
+
+def _workdir(args: Sequence[str]) -> str:
+    """The working directory a snakemake command line names (``--directory``/``-d``)."""
+    args = list(args)
+    workdir = "."
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in ("--directory", "-d"):
+            workdir = value if eq else (args[i + 1] if i + 1 < len(args) else ".")
+    return workdir
 
 
 def _config_files(args: Sequence[str]) -> list[Path]:
@@ -536,12 +550,10 @@ def _config_files(args: Sequence[str]) -> list[Path]:
     ``--configfile``/``--configfiles`` value, else the workflow's default
     ``config/config.yaml`` in the working directory (``--directory``/``-d``)."""
     files: list[str] = []
-    workdir = "."
+    workdir = _workdir(args)
     args = list(args)
     for i, arg in enumerate(args):
         name, eq, value = arg.partition("=")
-        if name in ("--directory", "-d"):
-            workdir = value if eq else (args[i + 1] if i + 1 < len(args) else ".")
         if name in ("--configfile", "--configfiles"):
             if eq:
                 files.append(value)

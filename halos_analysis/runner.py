@@ -13,16 +13,18 @@ and says so in its log ("Using workflow specific profile ...").
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
 from halos_analysis.errors import HalosError
 
-__all__ = ["snakemake_command", "workflow_dir", "workflow_env"]
+__all__ = ["run_lock", "snakemake_command", "workflow_dir", "workflow_env"]
 
 
 def workflow_dir() -> Path:
@@ -138,3 +140,59 @@ def workflow_env(snakemake_args: Sequence[str] = ()) -> dict[str, str]:
     if any(a.split("=", 1)[0] in _CONDA_FLAGS for a in snakemake_args):
         env.setdefault("HALOS_PACKAGE_SOURCE", str(package_source()))
     return env
+
+
+@contextlib.contextmanager
+def run_lock(workdir: str | Path) -> Iterator[list[Path]]:
+    """Hold the working directory's run lock while a ``halos run`` runs; clear the locks a
+    killed run left.
+
+    Snakemake locks its working directory with files in ``.snakemake/locks`` that a
+    SIGKILL, an out-of-memory kill or a power loss leave behind, and then refuses every
+    later run until ``--unlock``. Here each ``halos run`` also holds an ``flock`` on
+    ``.snakemake/halos-run.lock`` (released by the kernel however the process ends) and
+    writes its PID in it, cleared when it ends. A run that finds the lock free but a PID
+    still written knows the previous run was killed: the Snakemake locks are that run's,
+    and are removed (named on stderr). Locks of a plain ``snakemake`` run, or of a
+    ``halos run`` still running, are never touched.
+
+    Yields
+    ------
+    list of Path
+        The stale lock files removed (empty when there were none).
+    """
+    import fcntl
+
+    state = Path(workdir) / ".snakemake"
+    state.mkdir(parents=True, exist_ok=True)
+    path = state / "halos-run.lock"
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield []  # another halos run holds it: Snakemake's own lock says the rest
+            return
+        fh.seek(0)
+        killed = fh.read().strip()
+        removed: list[Path] = []
+        if killed:
+            removed = sorted((state / "locks").glob("*.lock"))
+            for lock in removed:
+                lock.unlink(missing_ok=True)
+            if removed:
+                logging.getLogger(__name__).warning(
+                    "removed %d Snakemake lock(s) of run %s, which was killed; its "
+                    "unfinished files are redone",
+                    len(removed),
+                    killed,
+                )
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}\n")
+        fh.flush()
+        try:
+            yield removed
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
