@@ -385,7 +385,8 @@ def load_samples(
         confine(cache_dir, config.get("results", "results"), "config", "integration.cache_dir")
     seen: dict[str, list[int]] = {}
     for i, row in enumerate(rows, start=1):
-        seen.setdefault(row.get("name") or "", []).append(i)
+        if row.get("name"):
+            seen.setdefault(row["name"], []).append(i)
     out: dict[str, Measurement] = {}
     for i, row in enumerate(rows, start=1):
         try:

@@ -58,6 +58,7 @@ from halos_analysis.io.nxcansas_base import (
     _text,
     _write_instrument,
     _write_process,
+    malformed,
     nx_intensity_unit,
     q_unit_from_nx,
 )
@@ -165,7 +166,7 @@ def read_nxcansas(path: str | Path) -> list[Curve]:
     """
     path = Path(path)
     curves, reasons = [], []
-    with _open(path) as h5:
+    with _open(path) as h5, malformed(path):
         entries = _entries(h5)
         if not entries:
             raise HalosInputError("no SASentry/NXentry group", path)
@@ -199,7 +200,7 @@ def read_frames(path: str | Path) -> FrameCurves:
         When the file is unreadable or its curves do not share one q grid.
     """
     path = Path(path)
-    with _open(path) as h5:
+    with _open(path) as h5, malformed(path):
         entries = _entries(h5)
         if not entries:
             raise HalosInputError("no SASentry/NXentry group", path)
