@@ -163,8 +163,11 @@ def run_lock(workdir: str | Path) -> Iterator[list[Path]]:
     """
     import fcntl
 
+    if not Path(workdir).is_dir():  # Snakemake says so; nothing is created here
+        yield []
+        return
     state = Path(workdir) / ".snakemake"
-    state.mkdir(parents=True, exist_ok=True)
+    state.mkdir(exist_ok=True)
     path = state / "halos-run.lock"
     with path.open("a+") as fh:
         try:
