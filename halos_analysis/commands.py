@@ -530,8 +530,19 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     log.info("running %s", shlex.join(cmd))
     if any(a in ("-n", "--dry-run", "--dryrun", "--unlock") for a in snakemake_args):
         return subprocess.call(cmd, env=env)
-    with run_lock(_workdir(snakemake_args)):
-        return subprocess.call(cmd, env=env)
+    with run_lock(_workdir(snakemake_args)) as lock, subprocess.Popen(cmd, env=env) as proc:
+        lock.started(proc.pid)
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:  # Snakemake got the Ctrl-C too: let it finish its jobs
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            lock.ended(proc.wait())
+            raise
+        lock.ended(code)
+        return code
 
 
 def _workdir(args: Sequence[str]) -> str:

@@ -18,6 +18,7 @@ import importlib.util
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -142,8 +143,50 @@ def workflow_env(snakemake_args: Sequence[str] = ()) -> dict[str, str]:
     return env
 
 
+class RunLock:
+    """What :func:`run_lock` yields: the stale locks it removed; :meth:`started` records the
+    Snakemake process, :meth:`ended` clears its locks when a signal ended it."""
+
+    def __init__(self, state: Path | None, fh=None):
+        self.state, self._fh, self.removed = state, fh, []
+        self._t0 = time.time()
+
+    def _write(self, text: str) -> None:
+        if self._fh is not None:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(text)
+            self._fh.flush()
+
+    def started(self, pid: int) -> None:
+        """Record the Snakemake process ``pid`` beside this run's own."""
+        self._write(f"pid {os.getpid()} snakemake {pid}\n")
+
+    def ended(self, returncode: int) -> None:
+        """Snakemake ended; killed by a signal (``returncode`` < 0) it could not remove its
+        locks: the ones made since this run started are removed here."""
+        if returncode < 0 and self.state is not None:
+            for lock in (self.state / "locks").glob("*.lock"):
+                if lock.stat().st_mtime >= self._t0 - 1:
+                    lock.unlink(missing_ok=True)
+
+
+def _alive(record: str) -> bool:
+    """Whether a process a lock record names still runs (the Snakemake of a halos run that
+    was itself killed may still be running)."""
+    for pid in (int(w) for w in record.split() if w.isdigit()):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            return True
+        return True
+    return False
+
+
 @contextlib.contextmanager
-def run_lock(workdir: str | Path) -> Iterator[list[Path]]:
+def run_lock(workdir: str | Path) -> Iterator[RunLock]:
     """Hold the working directory's run lock while a ``halos run`` runs; clear the locks a
     killed run left.
 
@@ -151,51 +194,45 @@ def run_lock(workdir: str | Path) -> Iterator[list[Path]]:
     SIGKILL, an out-of-memory kill or a power loss leave behind, and then refuses every
     later run until ``--unlock``. Here each ``halos run`` also holds an ``flock`` on
     ``.snakemake/halos-run.lock`` (released by the kernel however the process ends) and
-    writes its PID in it, cleared when it ends. A run that finds the lock free but a PID
-    still written knows the previous run was killed: the Snakemake locks are that run's,
-    and are removed (named on stderr). Locks of a plain ``snakemake`` run, or of a
-    ``halos run`` still running, are never touched.
+    writes its PID and its Snakemake's in it, cleared when it ends. A run that finds the
+    lock free but PIDs written, none of them running, knows the previous run was killed:
+    the Snakemake locks are that run's, and are removed (said on stderr). Locks of a plain
+    ``snakemake`` run, or of a run still going, are never touched.
 
     Yields
     ------
-    list of Path
-        The stale lock files removed (empty when there were none).
+    RunLock
+        ``removed``: the stale lock files removed (empty when there were none).
     """
     import fcntl
 
     if not Path(workdir).is_dir():  # Snakemake says so; nothing is created here
-        yield []
+        yield RunLock(None)
         return
     state = Path(workdir) / ".snakemake"
     state.mkdir(exist_ok=True)
-    path = state / "halos-run.lock"
-    with path.open("a+") as fh:
+    with (state / "halos-run.lock").open("a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            yield []  # another halos run holds it: Snakemake's own lock says the rest
+            yield RunLock(None)  # another halos run holds it: Snakemake's lock says the rest
             return
+        lock = RunLock(state, fh)
         fh.seek(0)
         killed = fh.read().strip()
-        removed: list[Path] = []
-        if killed:
-            removed = sorted((state / "locks").glob("*.lock"))
-            for lock in removed:
-                lock.unlink(missing_ok=True)
-            if removed:
+        if killed and not _alive(killed):
+            lock.removed = sorted((state / "locks").glob("*.lock"))
+            for path in lock.removed:
+                path.unlink(missing_ok=True)
+            if lock.removed:
                 logging.getLogger(__name__).warning(
                     "removed %d Snakemake lock(s) of run %s, which was killed; its "
                     "unfinished files are redone",
-                    len(removed),
+                    len(lock.removed),
                     killed,
                 )
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}\n")
-        fh.flush()
+        lock._write(f"pid {os.getpid()}\n")
         try:
-            yield removed
+            yield lock
         finally:
-            fh.seek(0)
-            fh.truncate()
-            fh.flush()
+            lock._write("")

@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from small_workflow import HALOS, make_small_example, run_workflow
 
-pytestmark = pytest.mark.slow
+from halos_analysis.runner import run_lock
 
 N_POINTS = int(os.environ.get("HALOS_KILL_POINTS", "5"))
 #: Keys whose values differ between two runs of the same data (when, where, who, how long).
@@ -139,6 +139,7 @@ def reference(tmp_path_factory) -> tuple[Path, dict]:
     return work, _outputs(work / "results")
 
 
+@pytest.mark.slow
 def test_killed_runs_resume_to_the_same_numbers(reference, tmp_path):
     ref_work, expected = reference
     work = tmp_path / "killed"
@@ -167,6 +168,7 @@ def test_killed_runs_resume_to_the_same_numbers(reference, tmp_path):
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+@pytest.mark.slow
 def test_other_cores_batch_size_and_scheduler_give_the_same_numbers(reference, tmp_path):
     """The workflow on 1 core, 2-frame batches in worker processes: the same numbers."""
     ref_work, expected = reference
@@ -182,3 +184,46 @@ def test_other_cores_batch_size_and_scheduler_give_the_same_numbers(reference, t
     got = _outputs(work / "results")
     assert set(got) == set(expected)
     assert not [name for name in expected if got[name] != expected[name]]
+
+
+def _stale(tmp_path, record: str) -> Path:
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text("x")
+    (tmp_path / ".snakemake" / "halos-run.lock").write_text(record)
+    return locks
+
+
+def test_the_locks_of_a_killed_run_are_removed(tmp_path):
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    locks = _stale(tmp_path, f"pid {dead.pid} snakemake {dead.pid}\n")
+    with run_lock(tmp_path) as lock:
+        assert [p.name for p in lock.removed] == ["0.input.lock"] and not any(locks.iterdir())
+        assert (tmp_path / ".snakemake" / "halos-run.lock").read_text().startswith("pid ")
+    assert (tmp_path / ".snakemake" / "halos-run.lock").read_text() == ""
+
+
+def test_the_locks_of_a_running_snakemake_are_kept(tmp_path):
+    locks = _stale(tmp_path, f"pid 999999999 snakemake {os.getpid()}\n")  # this one runs
+    with run_lock(tmp_path) as lock:
+        assert not lock.removed and any(locks.iterdir())
+
+
+def test_a_finished_run_leaves_no_record_and_plain_snakemake_locks_stay(tmp_path):
+    locks = _stale(tmp_path, "")  # no halos run recorded: a plain snakemake's locks
+    with run_lock(tmp_path) as lock:
+        assert not lock.removed
+        lock.started(os.getpid())
+        lock.ended(0)
+    assert any(locks.iterdir())
+
+
+def test_a_signal_that_ends_snakemake_leaves_no_lock(tmp_path):
+    (tmp_path / ".snakemake").mkdir()
+    with run_lock(tmp_path) as lock:
+        locks = tmp_path / ".snakemake" / "locks"
+        locks.mkdir()
+        (locks / "0.output.lock").write_text("x")
+        lock.ended(-9)
+    assert not any(locks.iterdir())
