@@ -237,7 +237,14 @@ def test_workflow_refuses_bad_rows_and_processes_the_others(tmp_path):
         + row("far", "sample", "buffer", "../outside/*.cbf")
         + row("nothere", "sample", "buffer", f"{DATA}/pilatus300k/none/*.cbf")
     )
+    # A row whose last frame is cut short: its job fails, the other samples go on.
+    bad += row("broken", "sample", "buffer", f"{DATA}/broken/*.cbf")
     work = make_small_example(tmp_path / "work", bad)
+    good = sorted((work / DATA / "pilatus300k" / "bsa").glob("*.cbf"))
+    (work / DATA / "broken").mkdir()
+    for f in good[:-1]:
+        (work / DATA / "broken" / f.name).symlink_to(f)
+    (work / DATA / "broken" / good[-1].name).write_bytes(good[-1].read_bytes()[:20_000])
     (work / "config" / "config.yaml").write_text(
         (work / "config" / "config.yaml").read_text() + f"data_dir: {DATA}\n"
     )
@@ -251,10 +258,13 @@ def test_workflow_refuses_bad_rows_and_processes_the_others(tmp_path):
     assert all("config/samples.tsv" in ln for ln in refused)
     assert "8 sample-sheet rows refused" in errors[-1]
     results = work / "results"
-    assert (results / "bsa" / "summary.json").is_file() and (results / "report.html").is_file()
+    assert (results / "bsa" / "summary.json").is_file() and (results / "bsa" / "bsa.h5").is_file()
+    log = (results / "logs" / "validate_raw" / "broken.log").read_text()
+    assert good[-1].name in log and "INVALID" in log
+    assert not list((results / "broken").glob("*")) if (results / "broken").exists() else True
     made = {p.name for p in results.iterdir() if p.is_dir()}
-    assert made <= {"bsa", "buffer", "logs", ".halos", ".cache"}, made
+    assert made <= {"bsa", "buffer", "broken", "logs", ".halos", ".cache"}, made
     assert not list(work.rglob("PWNED")) and not (tmp_path / "evil").exists()
     frame_lists = {p.stem for p in (results / ".halos" / "frames").glob("*.json")}
-    assert frame_lists == {"bsa", "buffer"}
+    assert frame_lists == {"bsa", "buffer", "broken"}
     assert os.listdir(outside) == []

@@ -32,14 +32,23 @@ if workflow.is_main_process:
         print(f"halos workflow: error: {_exc} (row left out)", file=sys.stderr)
 
 
-onsuccess:
+def _say_refused():
     if REFUSED:
         print(
             f"halos workflow: error: {len(REFUSED)} sample-sheet rows refused (see above);"
             " the other rows were processed",
             file=sys.stderr,
         )
+
+
+onsuccess:
+    _say_refused()
+    if REFUSED:
         sys.exit(1)
+
+
+onerror:
+    _say_refused()
 
 
 RESULTS = config["results"]
