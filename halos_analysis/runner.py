@@ -181,6 +181,12 @@ def _alive(record: str) -> bool:
             continue
         except PermissionError:
             return True
+        try:  # a killed process not yet reaped (a zombie) is not running
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    continue
+        except (OSError, IndexError):
+            pass
         return True
     return False
 

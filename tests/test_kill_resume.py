@@ -124,7 +124,9 @@ def _kill_at(work: Path, threshold: int, delay: float, timeout: float = 300) -> 
         assert time.monotonic() - t0 < timeout, "run did not progress"
     time.sleep(delay)
     if proc.poll() is not None:
-        proc.communicate()
+        _, err = proc.communicate()
+        # A start between two kills either finishes or is killed: it never fails.
+        assert proc.returncode == 0, err[-3000:]
         return False
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate()
