@@ -260,6 +260,41 @@ def test_report_is_self_contained(report):
     assert "numpy" in text
 
 
+def test_report_of_a_large_run_links_the_figures_beyond_its_size_budget(tmp_path):
+    # A shift's run of hundreds of samples: the page stays under its budget, the figures
+    # of the later samples are linked relative to the page and the page says from where on.
+    curve, res = _sample(rg=3.0, name="s")
+    d = tmp_path / "results" / "s" / "plots"
+    png = plots.plot_guinier(d / "s_guinier", curve, res["guinier"], formats=("png",))[0]
+    names = [f"s{i:02d}" for i in range(30)]
+    summaries = [sample_summary(n, **res) for n in names]
+    figures = {n: {"guinier": png} for n in names}
+    budget = 6.5 * png.stat().st_size * 1.37 / 1e6  # room for about six figures
+    path = write_report(
+        tmp_path / "results" / "report.html", summaries, plots=figures, embed_budget_mb=budget
+    )
+    text = path.read_text()
+    embedded = re.findall(r'<img[^>]*src="data:image/png', text)
+    linked = re.findall(r'<img[^>]*src="(s/plots/s_guinier.png)"', text)
+    assert 4 <= len(embedded) <= 6 and len(embedded) + len(linked) == len(names)
+    assert len(text) < budget * 1e6 + 50_000  # tables and text besides the figures
+    first = names[len(embedded)]
+    assert f"from sample {first} on are linked" in text
+    # Within the budget nothing is linked.
+    small = write_report(tmp_path / "r2.html", summaries[:3], plots=figures)
+    assert "are linked" not in small.read_text()
+
+
+def test_overview_of_many_samples_colours_by_order(tmp_path):
+    curve, res = _sample(rg=3.0, name="s")
+    many = [(f"s{i}", curve, res["guinier"]) for i in range(plots.MAX_LEGEND_ENTRIES + 5)]
+    out = plots.plot_overview(tmp_path / "o", many, formats=("svg",))
+    text = out[0].read_text()
+    assert "colour: first" in text and "s24" not in text  # no legend entry per sample
+    few = plots.plot_overview(tmp_path / "f", many[:3], formats=("svg",))
+    assert "s2" in few[0].read_text()
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -45,6 +46,50 @@ def _save(fig: Figure, out_base: str | Path, formats: Sequence[str]) -> list[Pat
         tmp.replace(path)
         paths.append(path)
     return paths
+
+
+#: Above this many points a curve's errors are drawn as a band, not as bars: 800 bars per
+#: curve cost ~0.4 s per figure and format to draw and hide the points they belong to.
+MAX_ERROR_BARS = 200
+#: More samples than this in a run overview are coloured by order instead of named.
+MAX_LEGEND_ENTRIES = 20
+
+
+def _points_with_errors(
+    ax,
+    x,
+    y,
+    err,
+    *,
+    color: str,
+    label: str,
+    ms: float = 2.0,
+    lw=0.5,
+    alpha: float = 0.8,
+    log_y: bool = False,
+) -> None:
+    """Points with their ±σ: error bars for sparse curves, a shaded band for dense ones."""
+    err = np.nan_to_num(np.asarray(err, dtype=float))
+    if len(x) <= MAX_ERROR_BARS:
+        ax.errorbar(
+            x,
+            y,
+            yerr=err,
+            fmt=".",
+            ms=ms,
+            lw=lw,
+            color=color,
+            ecolor=color,
+            alpha=alpha,
+            label=label,
+        )
+        return
+    low = y - err
+    if log_y:
+        # A band reaching zero or below cannot be drawn on a log axis: clip it at the point.
+        low = np.where(low > 0, low, y)
+    ax.fill_between(x, low, y + err, color=color, alpha=0.25, lw=0)
+    ax.plot(x, y, ".", ms=ms, color=color, alpha=alpha, label=label)
 
 
 def _positive(curve: Curve) -> np.ndarray:
@@ -94,18 +139,14 @@ def plot_intensity(
         if curve is None:
             continue
         ok = _positive(curve)
-        err = np.where(np.isfinite(curve.sigma[ok]), curve.sigma[ok], 0.0)
-        ax.errorbar(
+        _points_with_errors(
+            ax,
             curve.q[ok],
             curve.intensity[ok],
-            yerr=err,
-            fmt=".",
-            ms=2,
-            lw=0.5,
+            curve.sigma[ok],
             color=color,
-            ecolor=color,
-            alpha=0.8,
             label=label,
+            log_y=True,
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -221,15 +262,16 @@ def plot_kratky(
     fig = Figure(figsize=(6.0, 4.5))
     ax = fig.add_subplot()
     ok = np.isfinite(kratky.kratky)
-    ax.errorbar(
+    _points_with_errors(
+        ax,
         kratky.qrg[ok],
         kratky.kratky[ok],
-        yerr=np.nan_to_num(kratky.kratky_err[ok]),
-        fmt=".",
-        ms=3,
-        lw=0.4,
+        kratky.kratky_err[ok],
         color="tab:blue",
         label="data",
+        ms=3,
+        lw=0.4,
+        alpha=1.0,
     )
     ax.plot(*GLOBULAR_PEAK, "+", ms=14, mew=2, color="tab:red", label="globular peak (√3, 3/e)")
     ax.axvline(GLOBULAR_PEAK[0], color="tab:red", lw=0.5, ls=":")
@@ -286,15 +328,16 @@ def plot_pr(
     if curve is not None:
         c = curve.to_unit(pr.q_unit)
         ok = _positive(c) & (c.q >= pr.q_fit.min()) & (c.q <= pr.q_fit.max())
-        fit.errorbar(
+        _points_with_errors(
+            fit,
             c.q[ok],
             c.intensity[ok],
-            yerr=np.nan_to_num(c.sigma[ok]),
-            fmt=".",
-            ms=2,
-            lw=0.4,
+            c.sigma[ok],
             color="tab:gray",
             label="data",
+            lw=0.4,
+            alpha=1.0,
+            log_y=True,
         )
     good = pr.i_fit > 0
     fit.plot(
@@ -396,25 +439,33 @@ def plot_overview(
     fig = Figure(figsize=(11.0, 4.5))
     ax, kr = fig.subplots(1, 2)
     q_unit = samples[0][1].q_unit if samples else "nm^-1"
-    for name, curve, guinier in samples:
+    # A shift's run holds hundreds of samples: beyond a legible legend the curves are coloured
+    # by their order in the run instead (laying out a 200-entry legend took 4 of 6 s).
+    many = len(samples) > MAX_LEGEND_ENTRIES
+    colours = matplotlib.colormaps["viridis"](np.linspace(0.0, 1.0, max(len(samples), 1)))
+    for k, (name, curve, guinier) in enumerate(samples):
+        style = {"color": colours[k], "lw": 0.6, "alpha": 0.7} if many else {"lw": 1}
         c = curve.to_unit(q_unit)
         ok = _positive(c)
         valid = guinier is not None and guinier.found
         i0 = guinier.I0 if valid else float(np.nanmedian(c.intensity[ok][:10]))
-        ax.plot(c.q[ok], c.intensity[ok] / i0, "-", lw=1, label=name)
+        ax.plot(c.q[ok], c.intensity[ok] / i0, "-", label=name, **style)
         if valid:
             rg = guinier.Rg * (
                 1.0 if guinier.q_unit == q_unit else (0.1 if q_unit == "nm^-1" else 10.0)
             )
             x = c.q * rg
-            kr.plot(x, x**2 * c.intensity / i0, "-", lw=1, label=name)
+            kr.plot(x, x**2 * c.intensity / i0, "-", label=name, **style)
     kr.plot(*GLOBULAR_PEAK, "+", ms=14, mew=2, color="k", label="(√3, 3/e)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(_Q_LABEL[q_unit])
     ax.set_ylabel("I(q)/I(0)")
-    ax.set_title(title or "all samples")
-    ax.legend(frameon=False, fontsize=7)
+    if many:
+        ax.set_title(f"{title or 'all samples'} ({len(samples)}, colour: first → last)")
+    else:
+        ax.set_title(title or "all samples")
+        ax.legend(frameon=False, fontsize=7)
     kr.set_xlim(0, 10)
     kr.set_ylim(-0.1, 2.0)
     kr.set_xlabel("qRg")

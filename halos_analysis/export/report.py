@@ -13,6 +13,7 @@ import base64
 import datetime as _dt
 import html
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,6 +22,9 @@ from typing import Any
 from halos_analysis.io.atomic import write_text_atomic
 
 #: Order and titles of the per-sample figures (keys are the plot kinds of ``plots.py``).
+#: Size of a report page up to which samples' figures are embedded (see ``write_report``).
+EMBED_BUDGET_MB = 25.0
+
 PLOT_TITLES: dict[str, str] = {
     "intensity": "Scattering curves I(q)",
     "guinier": "Guinier fit",
@@ -81,6 +85,15 @@ def embed_image(path: str | Path, alt: str = "") -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     mime = "image/png" if path.suffix.lower() == ".png" else "image/jpeg"
     return f'<img alt="{_esc(alt)}" src="data:{mime};base64,{data}">'
+
+
+def _link_image(path: Path, page_dir: Path, alt: str) -> str:
+    """An image referenced by its path relative to the page (not embedded)."""
+    try:
+        src = Path(os.path.relpath(path.resolve(), page_dir.resolve())).as_posix()
+    except ValueError:  # another drive (Windows): an absolute file URI
+        src = path.resolve().as_uri()
+    return f'<img alt="{_esc(alt)}" src="{_esc(src)}" loading="lazy">'
 
 
 def _flags(flags: Sequence[str] | str | None) -> str:
@@ -179,6 +192,7 @@ def write_report(
     title: str = "HALOS Analysis report",
     sections: Sequence[tuple[str, str]] = (),
     refresh_s: float | None = None,
+    embed_budget_mb: float = EMBED_BUDGET_MB,
 ) -> Path:
     """Write the run's self-contained HTML report.
 
@@ -203,6 +217,12 @@ def write_report(
     refresh_s : float, optional
         A browser showing the page reloads it every this many seconds (live mode, while the
         report is rewritten after each sample); never when None or 0.
+    embed_budget_mb : float
+        Samples' figures are embedded while the page stays below this size; the figures of
+        the samples after that are linked (relative to the report, so they show while the
+        results folder travels with it) and the page says from which sample on. A shift of
+        hundreds of samples would otherwise give a page of ~0.25 MB per sample, reloaded
+        whole at every refresh.
 
     Returns
     -------
@@ -227,6 +247,9 @@ def write_report(
             for p in overview
             if Path(p).is_file()
         ]
+    size = sum(len(part) for part in body)
+    budget = embed_budget_mb * 1e6
+    first_linked = None
     for s in summaries:
         name = str(s.get("sample"))
         body.append(f'<h2 id="sample-{_esc(name)}">{_esc(name)}</h2>')
@@ -239,10 +262,21 @@ def write_report(
             if not p.is_file():
                 continue
             caption = PLOT_TITLES.get(kind, kind)
-            body.append(
-                f"<figure>{embed_image(p, f'{name}: {caption}')}"
-                f"<figcaption>{_esc(caption)}</figcaption></figure>"
-            )
+            if first_linked is None and size + 1.37 * p.stat().st_size > budget:
+                first_linked = name
+            if first_linked is None:
+                image = embed_image(p, f"{name}: {caption}")
+                size += len(image)
+            else:
+                image = _link_image(p, path.parent, f"{name}: {caption}")
+            body.append(f"<figure>{image}<figcaption>{_esc(caption)}</figcaption></figure>")
+    if first_linked is not None:
+        body.insert(
+            2,
+            f'<p class="note">The figures from sample {_esc(first_linked)} on are linked, not'
+            f" embedded (this page is kept under {embed_budget_mb:g} MB): they show where the"
+            " results folder is beside this file.</p>",
+        )
     if provenance:
         body.append("<h2>Provenance</h2>")
         body.append(_provenance(provenance))
