@@ -29,8 +29,11 @@ class HalosInputError(HalosError):
     """
 
     def __init__(self, message: str, path: str | Path | None = None, field: str | None = None):
+        # One line, whatever the message quotes (a multi-line repr of an array, a foreign
+        # library's error): the command line prints it as one.
+        message = " ".join(str(message).split())
         self.path = None if path is None else str(path)
-        self.field = field
+        self.field = None if field is None else " ".join(str(field).split())
         self.reason = message
         where = ""
         if self.path is not None:

@@ -54,6 +54,7 @@ class WorkflowSettings:
     samples: str = "config/samples.tsv"
     units: str | None = None
     results: str = "results"
+    data_dir: str | None = None  # when set, every input path must resolve inside it
 
 
 @dataclass(frozen=True)

@@ -230,12 +230,16 @@ def test_curve_without_enough_usable_rows_is_one_line_and_writes_nothing(command
     assert list(tmp_path.iterdir()) == [bad]
 
 
-def test_run_passes_every_argument_to_snakemake(monkeypatch):
+def test_run_passes_every_argument_to_snakemake(monkeypatch, tmp_path):
     """`halos run` hands its arguments to snakemake as they are: no abbreviation
     (--config is not --configfile), -n, --profile, --keep-going, --report, targets; dotted
     --config keys become Snakemake's nested form."""
     import halos_analysis.app.commands as commands
     from halos_analysis.app.cli import main
+
+    monkeypatch.chdir(tmp_path)  # the config files are read (as untrusted) before the run
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text("results: out\n")
 
     seen = {}
 

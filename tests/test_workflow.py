@@ -190,14 +190,20 @@ def test_bad_config_gives_one_line(example_workdir, tmp_path, edit, expected):
     )
     (work / "config/config.yaml").write_text(cfg)
     (work / "config/samples.tsv").write_text(tsv)
+    # A bad row is refused alone and the other rows run (tests/test_untrusted.py): here one
+    # cheap target of another row stands for them.
+    whole = expected == "integraton"
+    target = [] if whole else ["results/buffer_eiger/buffer_eiger_raw_validation.json"]
     run = subprocess.run(
-        HALOS + ["run", "--cores", "1", "--directory", str(work)], capture_output=True, text=True
+        HALOS + ["run", "--cores", "1", "--directory", str(work), *target],
+        capture_output=True,
+        text=True,
     )
     assert run.returncode != 0
     errors = [ln for ln in run.stderr.splitlines() if "error" in ln.lower()]
     assert errors and expected in errors[0], run.stderr
     assert "Traceback" not in run.stderr
-    assert not (work / "results").exists()
+    assert not (work / "results").exists() if whole else not (work / "results/bsa_pilatus").exists()
 
 
 def test_corrupt_frame_stops_at_validation(example_workdir, tmp_path):

@@ -23,6 +23,7 @@ __all__ = [
     "sync_manifest",
     "validate_config",
     "workflow_dir",
+    "read_config_file",
 ]
 
 # Where each name lives. Imported on first use, so that a light command (``halos guinier``)
@@ -37,6 +38,7 @@ _API = {
     "sync_frame_list": "manifest",
     "sync_manifest": "manifest",
     "workflow_dir": "runner",
+    "read_config_file": "config",
 }
 
 

@@ -27,10 +27,12 @@ def _print_json(obj: object) -> None:
     print(json.dumps(obj, indent=2, allow_nan=False))
 
 
-def _read(path: str, q_unit: str | None):
-    from halos_analysis.io.curves import read_curve
+def _read(path: str, q_unit: str | None, analyse: bool = True):
+    """A curve file; with ``analyse`` also refused when too short for any analysis."""
+    from halos_analysis.io.curves import read_curve, require_analysable
 
-    return read_curve(path, q_unit=q_unit)
+    curve = read_curve(path, q_unit=q_unit)
+    return require_analysable(curve, path) if analyse else curve
 
 
 def _atomic_json(obj: object, path: str | Path) -> Path:
@@ -47,7 +49,7 @@ def cmd_guinier(args: argparse.Namespace) -> int:
     from halos_analysis.analysis.guinier import auto_guinier, fit_guinier
     from halos_analysis.analysis.pipeline import guinier_and_pr
 
-    curve = _read(args.curve, args.q_unit)
+    curve = _read(args.curve, args.q_unit, analyse=not args.range)
     if args.range:
         result = fit_guinier(curve, args.range[0], args.range[1])
     else:
@@ -139,7 +141,7 @@ def _load_curves(paths: Sequence[str], q_unit: str | None):
                 # A reduced result file: compare its subtracted curve.
                 curves.append(read_main_curve(p))
         else:
-            curves.append(_read(p, q_unit))
+            curves.append(_read(p, q_unit, analyse=False))
     return curves
 
 
@@ -323,8 +325,8 @@ def cmd_subtract(args: argparse.Namespace) -> int:
     from halos_analysis.io.curves import write_dat
     from halos_analysis.reduce import subtract
 
-    sample = _read(args.sample, args.q_unit)
-    buffers = [_read(b, args.q_unit) for b in args.buffers]
+    sample = _read(args.sample, args.q_unit, analyse=False)
+    buffers = [_read(b, args.q_unit, analyse=False) for b in args.buffers]
     _check_same_normalisation(sample, buffers)
     combined = combine_buffers(buffers, alpha=args.alpha, correction=args.correction)
     result = subtract(sample, combined.curve, scale=args.scale)
@@ -410,8 +412,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         args.outdir,
         analysis,
         sample=sample,
-        sample_avg=_read(args.sample_avg, None) if args.sample_avg else None,
-        buffer_avg=_read(args.buffer_avg, None) if args.buffer_avg else None,
+        sample_avg=_read(args.sample_avg, None, analyse=False) if args.sample_avg else None,
+        buffer_avg=_read(args.buffer_avg, None, analyse=False) if args.buffer_avg else None,
         similarity=similarity,
         frame_ids=frame_ids,
         instrument=instrument,
@@ -524,16 +526,75 @@ def cmd_run(args: argparse.Namespace, snakemake_args: Sequence[str]) -> int:
     """
     import shlex
 
+    from halos_analysis.app.config import read_config_file
     from halos_analysis.app.manifest import COMMAND_ENV
-    from halos_analysis.app.runner import check_slurm_settings, snakemake_command, workflow_env
+    from halos_analysis.app.runner import (
+        check_slurm_settings,
+        run_lock,
+        snakemake_command,
+        workflow_env,
+    )
 
+    # Snakemake reads config files as YTE templates (Python expressions evaluated) when they
+    # ask for it: every config file is checked as untrusted text before Snakemake sees it.
+    for path in _config_files(snakemake_args):
+        read_config_file(path)
     cmd = snakemake_command(dotted_config(snakemake_args))
     env = workflow_env(snakemake_args)
     check_slurm_settings(cmd, env)
     env[COMMAND_ENV] = shlex.join(["halos", "run", *snakemake_args])
     log = logging.getLogger(__name__)
     log.info("running %s", shlex.join(cmd))
-    return subprocess.call(cmd, env=env)
+    if any(a in ("-n", "--dry-run", "--dryrun", "--unlock") for a in snakemake_args):
+        return subprocess.call(cmd, env=env)
+    with run_lock(_workdir(snakemake_args)) as lock, subprocess.Popen(cmd, env=env) as proc:
+        lock.started(proc.pid)
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:  # Snakemake got the Ctrl-C too: let it finish its jobs
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            lock.ended(proc.wait())
+            raise
+        lock.ended(code)
+        return code
+
+
+def _workdir(args: Sequence[str]) -> str:
+    """The working directory a snakemake command line names (``--directory``/``-d``)."""
+    args = list(args)
+    workdir = "."
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in ("--directory", "-d"):
+            workdir = value if eq else (args[i + 1] if i + 1 < len(args) else ".")
+    return workdir
+
+
+def _config_files(args: Sequence[str]) -> list[Path]:
+    """The config files a snakemake command line makes the workflow read: every
+    ``--configfile``/``--configfiles`` value, else the workflow's default
+    ``config/config.yaml`` in the working directory (``--directory``/``-d``)."""
+    files: list[str] = []
+    workdir = _workdir(args)
+    args = list(args)
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in ("--configfile", "--configfiles"):
+            if eq:
+                files.append(value)
+                continue
+            for nxt in args[i + 1 :]:
+                if nxt.startswith("-"):
+                    break
+                files.append(nxt)
+    if not files:
+        default = Path(workdir) / "config" / "config.yaml"
+        return [default] if default.is_file() else []
+    # Relative config paths are Snakemake's own: relative to where it is started.
+    return [Path(f) for f in files]
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -53,6 +53,11 @@ SHEET_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: A measurement name or compare group: it names folders and files (as the sheet schema's
+#: pattern, checked here first to say which column is wrong).
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 @dataclass(frozen=True)
 class Measurement:
     """One row of the sample sheet: a sample or a buffer and where its frames are."""
@@ -179,16 +184,55 @@ def _unknown_key(config: dict[str, Any]) -> str | None:
     return walk(config, schema, "")
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read and validate a YAML config file."""
+#: A config file larger than this is refused unread (a real one is a few kB).
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML (or JSON) config file as untrusted text: the mapping it holds.
+
+    Only plain YAML is read (``yaml.safe_load``: a ``!!python/object`` tag is an error, never
+    a Python object), a file over :data:`MAX_CONFIG_BYTES` is refused before it is read,
+    and ``__use_yte__`` is refused: Snakemake would render such a file as a YTE template,
+    evaluating the Python expressions in it (``halos run`` checks every config file with
+    this before Snakemake sees it).
+
+    Raises
+    ------
+    HalosInputError
+        Missing, too large, not YAML, not a mapping, or a template.
+    """
     path = Path(path)
     if not path.is_file():
         raise HalosInputError("config file not found", path)
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise HalosInputError(
+            f"config file of {size} bytes; more than {MAX_CONFIG_BYTES} is not a config", path
+        )
     try:
-        config = yaml.safe_load(path.read_text()) or {}
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except UnicodeDecodeError:
+        raise HalosInputError("not a text file (not UTF-8)", path) from None
     except yaml.YAMLError as exc:
-        raise HalosInputError(f"not valid YAML ({str(exc).splitlines()[0]})", path) from None
-    return validate_config(config, path)
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise HalosInputError(f"not plain YAML: {what}", path, where) from None
+    if not isinstance(config, dict):
+        raise HalosInputError(f"holds a {type(config).__name__}, not key: value pairs", path)
+    if "__use_yte__" in config:
+        raise HalosInputError(
+            "YTE templates run the Python expressions in them: not accepted in a config",
+            path,
+            "__use_yte__",
+        )
+    return config
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read (:func:`read_config_file`) and validate a YAML config file."""
+    return validate_config(read_config_file(path), path)
 
 
 def _natural_key(text: str) -> tuple[Any, ...]:
@@ -266,8 +310,36 @@ def load_units(path: str | Path) -> dict[str, list[str]]:
     return out
 
 
+def confine(path: str | Path, root: str | Path | None, source: str | Path, field: str) -> None:
+    """Refuse a path that does not resolve inside ``root`` (symbolic links followed).
+
+    Parameters
+    ----------
+    path : str or Path
+        A file named by a config or sample sheet (relative to the working directory).
+    root : str or Path or None
+        The declared folder (config ``data_dir``, or ``results``); None: nothing checked.
+    source, field : str
+        The file and field that named ``path``, for the error.
+
+    Raises
+    ------
+    HalosInputError
+        ``path`` is outside ``root`` once ``..`` and symbolic links are resolved.
+    """
+    if root is None:
+        return
+    real, top = Path(path).resolve(), Path(root).resolve()
+    if real != top and top not in real.parents:
+        shown = f"{path} (resolves to {real})" if str(real) != str(path) else str(path)
+        raise HalosInputError(f"{shown} is outside the declared folder {root}", source, field)
+
+
 def load_samples(
-    path: str | Path, config: dict[str, Any], check_files: bool = True
+    path: str | Path,
+    config: dict[str, Any],
+    check_files: bool = True,
+    errors: list[HalosInputError] | None = None,
 ) -> dict[str, Measurement]:
     """Read the sample sheet, validate each row and cross-check the rows.
 
@@ -276,9 +348,16 @@ def load_samples(
     path : str or Path
         The TSV sample sheet.
     config : dict
-        Validated config (for the default geometry).
+        Validated config (for the default geometry, and ``data_dir``: when set, every file
+        a row names must resolve inside it, see :func:`confine`).
     check_files : bool
         Check that frame, PONI, mask and side-table files exist (off for a dry listing).
+    errors : list, optional
+        Where to put the error of each unusable row instead of raising it: that row is left
+        out (with the samples whose buffer it is, and every row of a name used twice) and
+        the others are returned, so a run processes what it can (the workflow does this).
+        The sheet itself being unusable (missing, no rows, a bad units sheet) or every row
+        refused still raises.
 
     Returns
     -------
@@ -300,83 +379,152 @@ def load_samples(
             raise HalosInputError(
                 f"measurement {name!r} is not in the sample sheet {path}", units_path, "name"
             )
+    data_dir = config.get("data_dir")
+    cache_dir = (config.get("integration") or {}).get("cache_dir")
+    if data_dir is not None and cache_dir:
+        confine(cache_dir, config.get("results", "results"), "config", "integration.cache_dir")
+    seen: dict[str, list[int]] = {}
+    for i, row in enumerate(rows, start=1):
+        if row.get("name"):
+            seen.setdefault(row["name"], []).append(i)
     out: dict[str, Measurement] = {}
     for i, row in enumerate(rows, start=1):
-        for key in ("concentration_mg_ml", "scale"):
-            text = row.get(key, "")
-            try:
-                row[key] = float(text) if text else None
-            except ValueError:
+        try:
+            if errors is not None and len(seen.get(row.get("name") or "", ())) > 1:
+                used = " and ".join(str(r) for r in seen[row["name"]])
                 raise HalosInputError(
-                    f"{key} {text!r} is not a number", path, f"row {i} {key}"
-                ) from None
-        if row.get("n_frames"):
-            try:
-                row["n_frames"] = int(row["n_frames"])
-            except ValueError:
-                raise HalosInputError(
-                    f"n_frames {row['n_frames']!r} is not a whole number", path, f"row {i} n_frames"
-                ) from None
-        clean = {k: v for k, v in row.items() if v not in ("", None)}
-        _schema_validate(clean, "samples.schema.yaml", path, f"row {i}")
-        name = row["name"]
-        if name in out:
-            raise HalosInputError(f"measurement name {name!r} used twice", path, f"row {i} name")
-        poni = row.get("poni") or geometry.get("poni")
-        mask = row.get("mask") or geometry.get("mask")
-        if poni is None and row["type"] != "sec":
-            # A SEC run given as 1D curves is not integrated (a frame stack without a
-            # PONI fails at its integration step, naming the row).
-            raise HalosInputError(
-                "no PONI file (give a poni column or geometry.poni in the config)",
-                path,
-                f"row {i} poni",
-            )
-        items = ([row["frames"]] if row.get("frames") else []) + units.get(name, [])
-        if not items:
-            raise HalosInputError(
-                "no frames (a frames cell, or rows in the units sheet)", path, f"row {i} frames"
-            )
-        if check_files:
-            frames = _expand_frames(items, path, f"row {i}")
-            for key, value in (
-                ("poni", poni),
-                ("mask", mask),
-                ("side_table", row.get("side_table")),
-            ):
-                if value and not Path(value).is_file():
-                    raise HalosInputError(f"{key} file {value} not found", path, f"row {i} {key}")
-        else:
-            frames = tuple(items)
-        out[name] = Measurement(
-            name=name,
-            type=row["type"],
-            frames=frames,
-            buffer=row.get("buffer") or None,
-            poni=poni,
-            mask=mask or None,
-            side_table=row.get("side_table") or None,
-            scale=row["scale"],
-            concentration_mg_ml=row["concentration_mg_ml"],
-            description=row.get("description", ""),
-            profile=row.get("profile") or None,
-            compare_group=row.get("compare_group") or None,
-            row=i,
-        )
-    for m in out.values():
+                    f"measurement name {row['name']!r} used in rows {used}: which one is meant?",
+                    path,
+                    f"row {i} name",
+                )
+            m = _measurement(row, i, path, out, geometry, units, check_files, data_dir)
+        except HalosInputError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            continue
+        out[m.name] = m
+    for m in list(out.values()):
         if m.type != "sample":
             continue
-        if not m.buffers:
-            raise HalosInputError(f"sample {m.name!r} names no buffer", path, f"row {m.row} buffer")
-        for buffer in m.buffers:
-            if buffer not in out:
-                raise HalosInputError(
-                    f"sample {m.name!r} names buffer {buffer!r}, which is not in the sheet",
-                    path,
-                    f"row {m.row} buffer",
-                )
-            if out[buffer].type != "buffer":
-                raise HalosInputError(
-                    f"{buffer!r} is a {out[buffer].type}, not a buffer", path, f"row {m.row} buffer"
-                )
+        try:
+            _check_buffers(m, out, path)
+        except HalosInputError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            del out[m.name]
+    if not out and errors:
+        raise errors[0]
     return out
+
+
+def _measurement(
+    row: dict[str, Any],
+    i: int,
+    path: Path,
+    out: dict[str, Measurement],
+    geometry: dict[str, Any],
+    units: dict[str, list[str]],
+    check_files: bool,
+    data_dir: str | None,
+) -> Measurement:
+    """One row of the sample sheet, validated (see :func:`load_samples`)."""
+    for key in ("concentration_mg_ml", "scale"):
+        text = row.get(key, "")
+        try:
+            row[key] = float(text) if text else None
+        except ValueError:
+            raise HalosInputError(
+                f"{key} {text!r} is not a number", path, f"row {i} {key}"
+            ) from None
+    if row.get("n_frames"):
+        try:
+            row["n_frames"] = int(row["n_frames"])
+        except ValueError:
+            raise HalosInputError(
+                f"n_frames {row['n_frames']!r} is not a whole number", path, f"row {i} n_frames"
+            ) from None
+    for key in ("name", "compare_group"):
+        # Names become folder and file names: no "/", "..", spaces, quotes or shell syntax.
+        value = row.get(key) or ""
+        if (value or key == "name") and not SAFE_NAME.fullmatch(value):
+            raise HalosInputError(
+                f"{key} {value!r} cannot be a file name (letters, digits, '_', '.', '-' only, "
+                "starting with a letter or digit)",
+                path,
+                f"row {i} {key}",
+            )
+    clean = {k: v for k, v in row.items() if v not in ("", None)}
+    _schema_validate(clean, "samples.schema.yaml", path, f"row {i}")
+    name = row["name"]
+    if name in out:
+        raise HalosInputError(f"measurement name {name!r} used twice", path, f"row {i} name")
+    poni = row.get("poni") or geometry.get("poni")
+    mask = row.get("mask") or geometry.get("mask")
+    if poni is None and row["type"] != "sec":
+        # A SEC run given as 1D curves is not integrated (a frame stack without a
+        # PONI fails at its integration step, naming the row).
+        raise HalosInputError(
+            "no PONI file (give a poni column or geometry.poni in the config)",
+            path,
+            f"row {i} poni",
+        )
+    items = ([row["frames"]] if row.get("frames") else []) + units.get(name, [])
+    if not items:
+        raise HalosInputError(
+            "no frames (a frames cell, or rows in the units sheet)", path, f"row {i} frames"
+        )
+    # Confined before anything is looked up (a sheet must not probe files outside), and
+    # the files a glob matches again after (a matched folder may be a link out).
+    for key, value in (("poni", poni), ("mask", mask), ("side_table", row.get("side_table"))):
+        if value:
+            confine(value, data_dir, path, f"row {i} {key}")
+    for item in items:
+        confine(item.split("::", 1)[0], data_dir, path, f"row {i} frames")
+    if check_files:
+        frames = _expand_frames(items, path, f"row {i}")
+        for key, value in (
+            ("poni", poni),
+            ("mask", mask),
+            ("side_table", row.get("side_table")),
+        ):
+            if value and not Path(value).is_file():
+                raise HalosInputError(f"{key} file {value} not found", path, f"row {i} {key}")
+    else:
+        frames = tuple(items)
+    for item in frames:
+        confine(item.split("::", 1)[0], data_dir, path, f"row {i} frames")
+    return Measurement(
+        name=name,
+        type=row["type"],
+        frames=frames,
+        buffer=row.get("buffer") or None,
+        poni=poni,
+        mask=mask or None,
+        side_table=row.get("side_table") or None,
+        scale=row["scale"],
+        concentration_mg_ml=row["concentration_mg_ml"],
+        description=row.get("description", ""),
+        profile=row.get("profile") or None,
+        compare_group=row.get("compare_group") or None,
+        row=i,
+    )
+
+
+def _check_buffers(m: Measurement, out: dict[str, Measurement], path: Path) -> None:
+    """A sample's buffers are buffer rows of the sheet (that were not refused)."""
+    if not m.buffers:
+        raise HalosInputError(f"sample {m.name!r} names no buffer", path, f"row {m.row} buffer")
+    for buffer in m.buffers:
+        if buffer not in out:
+            raise HalosInputError(
+                f"sample {m.name!r} names buffer {buffer!r}, which is not in the sheet"
+                " (or its row was refused)",
+                path,
+                f"row {m.row} buffer",
+            )
+        if out[buffer].type != "buffer":
+            raise HalosInputError(
+                f"{buffer!r} is a {out[buffer].type}, not a buffer", path, f"row {m.row} buffer"
+            )

@@ -13,10 +13,13 @@ and says so in its log ("Using workflow specific profile ...").
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import logging
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from halos_analysis.errors import HalosError
 __all__ = [
     "check_slurm_settings",
     "resolve_profiles",
+    "run_lock",
     "snakemake_command",
     "workflow_dir",
     "workflow_env",
@@ -253,3 +257,104 @@ def workflow_env(snakemake_args: Sequence[str] = ()) -> dict[str, str]:
     if any(a.split("=", 1)[0] in _CONDA_FLAGS for a in snakemake_args):
         env.setdefault("HALOS_PACKAGE_SOURCE", str(package_source()))
     return env
+
+
+class RunLock:
+    """What :func:`run_lock` yields: the stale locks it removed; :meth:`started` records the
+    Snakemake process, :meth:`ended` clears its locks when a signal ended it."""
+
+    def __init__(self, state: Path | None, fh=None):
+        self.state, self._fh, self.removed = state, fh, []
+        self._t0 = time.time()
+
+    def _write(self, text: str) -> None:
+        if self._fh is not None:
+            self._fh.seek(0)
+            self._fh.truncate()
+            self._fh.write(text)
+            self._fh.flush()
+
+    def started(self, pid: int) -> None:
+        """Record the Snakemake process ``pid`` beside this run's own."""
+        self._write(f"pid {os.getpid()} snakemake {pid}\n")
+
+    def ended(self, returncode: int) -> None:
+        """Snakemake ended; killed by a signal (``returncode`` < 0) it could not remove its
+        locks: the ones made since this run started are removed here."""
+        if returncode < 0 and self.state is not None:
+            for lock in (self.state / "locks").glob("*.lock"):
+                if lock.stat().st_mtime >= self._t0 - 1:
+                    lock.unlink(missing_ok=True)
+
+
+def _alive(record: str) -> bool:
+    """Whether a process a lock record names still runs (the Snakemake of a halos run that
+    was itself killed may still be running)."""
+    for pid in (int(w) for w in record.split() if w.isdigit()):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            return True
+        try:  # a killed process not yet reaped (a zombie) is not running
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    continue
+        except (OSError, IndexError):
+            pass
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def run_lock(workdir: str | Path) -> Iterator[RunLock]:
+    """Hold the working directory's run lock while a ``halos run`` runs; clear the locks a
+    killed run left.
+
+    Snakemake locks its working directory with files in ``.snakemake/locks`` that a
+    SIGKILL, an out-of-memory kill or a power loss leave behind, and then refuses every
+    later run until ``--unlock``. Here each ``halos run`` also holds an ``flock`` on
+    ``.snakemake/halos-run.lock`` (released by the kernel however the process ends) and
+    writes its PID and its Snakemake's in it, cleared when it ends. A run that finds the
+    lock free but PIDs written, none of them running, knows the previous run was killed:
+    the Snakemake locks are that run's, and are removed (said on stderr). Locks of a plain
+    ``snakemake`` run, or of a run still going, are never touched.
+
+    Yields
+    ------
+    RunLock
+        ``removed``: the stale lock files removed (empty when there were none).
+    """
+    import fcntl
+
+    if not Path(workdir).is_dir():  # Snakemake says so; nothing is created here
+        yield RunLock(None)
+        return
+    state = Path(workdir) / ".snakemake"
+    state.mkdir(exist_ok=True)
+    with (state / "halos-run.lock").open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield RunLock(None)  # another halos run holds it: Snakemake's lock says the rest
+            return
+        lock = RunLock(state, fh)
+        fh.seek(0)
+        killed = fh.read().strip()
+        if killed and not _alive(killed):
+            lock.removed = sorted((state / "locks").glob("*.lock"))
+            for path in lock.removed:
+                path.unlink(missing_ok=True)
+            if lock.removed:
+                logging.getLogger(__name__).warning(
+                    "removed %d Snakemake lock(s) of run %s, which was killed; its "
+                    "unfinished files are redone",
+                    len(lock.removed),
+                    killed,
+                )
+        lock._write(f"pid {os.getpid()}\n")
+        try:
+            yield lock
+        finally:
+            lock._write("")

@@ -292,7 +292,7 @@ class Tracker:
 
 def _merged_config(files: list[Path]) -> dict:
     """The config files merged in order (later keys win, nested mappings merged)."""
-    import yaml
+    from halos_analysis.app.config import read_config_file
 
     def merge(a: dict, b: dict) -> dict:
         out = dict(a)
@@ -302,7 +302,7 @@ def _merged_config(files: list[Path]) -> dict:
 
     config: dict = {}
     for f in files:
-        config = merge(config, yaml.safe_load(f.read_text()) or {})
+        config = merge(config, read_config_file(f))  # untrusted: plain YAML, no template
     return config
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "write_frames",
     "write_sample_result",
     "write_text_atomic",
+    "require_analysable",
 ]
 
 # Where each name lives. Imported on first use, so that a light command (``halos guinier``)
@@ -89,6 +90,7 @@ _API = {
     "validate_nxcansas": "validate",
     "validate_raw": "validate",
     "validate_report": "validate",
+    "require_analysable": "curves",
 }
 
 

@@ -247,8 +247,8 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
     use = check_curve_arrays(q, intensity, sigma, path)
     if use.skipped:
         logger.warning("%s: %s", path, use.note())
-    if unit_source == "argument":
-        _warn_doubtful_unit(path, q_unit, header_unit, q)
+    if unit_source in ("argument", "header"):
+        _warn_doubtful_unit(path, q_unit, header_unit, q, unit_source)
     meta: dict[str, object] = {"source": str(path), "q_unit_source": unit_source}
     for line in header:
         m = _EXPLICIT_I_UNIT.match(line)
@@ -265,9 +265,12 @@ def read_curve(path: str | Path, q_unit: str | None = None, name: str | None = N
     return Curve(q, intensity, sigma, q_unit, name=name or path.stem, meta=meta)
 
 
-def _warn_doubtful_unit(path: Path, q_unit: str, header_unit: str | None, q: np.ndarray) -> None:
-    """One line on stderr when a q unit the caller gave looks wrong (the choice is kept)."""
-    qmax = float(np.max(q))
+def _warn_doubtful_unit(
+    path: Path, q_unit: str, header_unit: str | None, q: np.ndarray, source: str = "argument"
+) -> None:
+    """One line on stderr when a q unit the caller or the header gave looks wrong (the choice
+    is kept: nm⁻¹ values under an Å⁻¹ heading are a mistake seen in real files)."""
+    qmax = float(np.nanmax(q)) if np.isfinite(q).any() else float("nan")
     low, high = _QMAX_BELIEVABLE[q_unit]
     if header_unit is not None and header_unit != q_unit:
         why = f"the file's header says {header_unit}"
@@ -275,7 +278,8 @@ def _warn_doubtful_unit(path: Path, q_unit: str, header_unit: str | None, q: np.
         why = f"q max {qmax:.4g} is implausible in {q_unit} (expected {low:g}-{high:g})"
     else:
         return
-    print(f"warning: {path}: reading q as {q_unit} as asked, but {why}", file=sys.stderr)
+    given = "as asked" if source == "argument" else "as its header says"
+    print(f"warning: {path}: reading q as {q_unit} {given}, but {why}", file=sys.stderr)
 
 
 #: A file with fewer usable rows than this cannot be analysed at all (the smallest Guinier
@@ -313,6 +317,32 @@ def check_curve_arrays(
             "rows",
         )
     return use
+
+
+#: An analysis (automatic Guinier, P(r), MW) needs at least this many usable rows with I > 0:
+#: P(r) takes 10, and the Guinier search's smallest window (5 rows) needs rows beyond it.
+MIN_ANALYSIS_ROWS = 10
+
+
+def require_analysable(curve: Curve, path: str | Path | None = None) -> Curve:
+    """The curve, if an analysis can use it: else one :class:`HalosInputError`.
+
+    A file the reader accepts may still be too short, or hold no positive intensity (an
+    over-subtracted curve): no Guinier, P(r) or MW can come out of it, so it is an input error
+    (exit 1), not a result with ``valid: false``.
+    """
+    use = curve.rows()
+    positive = int(np.count_nonzero(use.usable & (curve.intensity > 0)))
+    if positive < MIN_ANALYSIS_ROWS:
+        where = path if path is not None else curve.meta.get("source")
+        what = "no usable row" if positive == 0 else f"only {positive} usable rows"
+        raise HalosInputError(
+            f"{what} with I > 0 among {len(curve)} (an analysis needs at least "
+            f"{MIN_ANALYSIS_ROWS}); {use.note()}",
+            where,
+            "rows",
+        )
+    return curve
 
 
 def write_dat(curve: Curve, path: str | Path, header: dict[str, object] | None = None) -> Path:

@@ -5,7 +5,7 @@ import re
 import sys
 from pathlib import Path
 
-from halos_analysis.app.config import load_samples, validate_config
+from halos_analysis.app.config import load_samples, read_config_file, validate_config
 from halos_analysis.errors import HalosInputError
 from halos_analysis.app.manifest import manifest_params, sync_frame_list, sync_manifest
 
@@ -16,11 +16,40 @@ def _die(exc):
     sys.exit(1)
 
 
+# A row that cannot be used (a bad name, a missing buffer or frame file, a path outside
+# data_dir) is refused with one line and left out; the other rows run, and the run ends
+# with exit 1 (onsuccess below). A config or sheet that is unusable as a whole stops it here.
+REFUSED = []
 try:
+    for _f in workflow.configfiles:
+        read_config_file(_f)
     validate_config(config, ", ".join(map(str, workflow.configfiles)) or "config")
-    MEASUREMENTS = load_samples(config["samples"], config)
+    MEASUREMENTS = load_samples(config["samples"], config, errors=REFUSED)
 except HalosInputError as exc:
     _die(exc)
+if workflow.is_main_process:
+    for _exc in REFUSED:
+        print(f"halos workflow: error: {_exc} (row left out)", file=sys.stderr)
+
+
+def _say_refused():
+    if REFUSED:
+        print(
+            f"halos workflow: error: {len(REFUSED)} sample-sheet rows refused (see above);"
+            " the other rows were processed",
+            file=sys.stderr,
+        )
+
+
+onsuccess:
+    _say_refused()
+    if REFUSED:
+        sys.exit(1)
+
+
+onerror:
+    _say_refused()
+
 
 RESULTS = config["results"]
 SAMPLES = [m.name for m in MEASUREMENTS.values() if m.type == "sample"]

@@ -76,6 +76,8 @@ class HDF5FrameSource(FrameSource):
         first = self._segments[0]
         self.shape, self.dtype = first[4], first[5]
         self.n_frames = sum(s[3] for s in self._segments)
+        if not dataset:
+            _check_announced_frames(path, self.n_frames)
         mask = meta.get("pixel_mask")
         if mask is not None and np.shape(mask) == self.shape:
             self.pixel_mask = np.asarray(mask) != 0
@@ -180,6 +182,28 @@ class HDF5FrameSource(FrameSource):
         state["_handles"] = {}
         state["_readers"] = {}
         return state
+
+
+def _check_announced_frames(path: str | Path, n_found: int) -> None:
+    """Refuse a DECTRIS master whose data files hold fewer frames than it announces
+    (``nimages × ntrigger``): a data file cut short or one still being written."""
+    with _h5open(path) as f:
+        spec = f.get("entry/instrument/detector/detectorSpecific")
+        if not isinstance(spec, h5py.Group) or "nimages" not in spec:
+            return
+        try:
+            nimages = int(np.asarray(spec["nimages"][()]).ravel()[0])
+            ntrigger = int(np.asarray(spec["ntrigger"][()]).ravel()[0]) if "ntrigger" in spec else 1
+        except (TypeError, ValueError, IndexError):
+            return
+    expected = nimages * max(ntrigger, 1)
+    if 0 < n_found < expected:
+        raise HalosInputError(
+            f"the data files hold {n_found} frames, the master announces {expected} "
+            "(nimages x ntrigger): a data file is short or still being written",
+            path,
+            "detectorSpecific/nimages",
+        )
 
 
 def _scalar_or_array(value: Any, n: int, path: Any = None, field: str = "") -> np.ndarray | None:

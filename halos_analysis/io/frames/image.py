@@ -4,15 +4,17 @@ reader."""
 
 from __future__ import annotations
 
-import io
+import logging
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import fabio
 import numpy as np
+from fabio import fabioutils
 
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.digest import active_log, read_bytes
@@ -101,6 +103,22 @@ def _header_value(
     return value * unit_factor(stated or unit, path, key)
 
 
+def _check_edf_size(img: Any, fname: str) -> None:
+    """Refuse an EDF file cut short: fabio pads the missing pixels with zeros and goes on."""
+    frames = getattr(img, "_frames", None)
+    if not fname.lower().endswith(".edf") or not frames:
+        return
+    size = os.path.getsize(fname)
+    for j, frame in enumerate(frames):
+        start, blob = getattr(frame, "start", None), getattr(frame, "blobsize", None)
+        if start is not None and blob is not None and start + blob > size:
+            raise HalosInputError(
+                f"truncated: frame {j} needs bytes up to {start + blob}, the file has {size}",
+                fname,
+                "EDF_BinarySize",
+            )
+
+
 class FabioFrameSource(FrameSource):
     """Frames in image files read by fabio: miniCBF, EDF (also multi-frame), TIFF."""
 
@@ -132,6 +150,7 @@ class FabioFrameSource(FrameSource):
                 subs = [hdr]
             else:
                 img = self._open(fname)
+                _check_edf_size(img, fname)
                 fshape = tuple(img.shape[-2:]) if img.data is not None else None
                 if img.data is not None and img.data.ndim != 2:
                     raise HalosInputError(
@@ -207,16 +226,31 @@ class FabioFrameSource(FrameSource):
 
     @staticmethod
     def _open(fname: str) -> Any:
+        # fabio logs each reader it tries on a bad file (several lines, with object reprs)
+        # and PIL warns ("Corrupt EXIF data"): the one line that matters is the error here.
+        quiet = logging.getLogger("fabio")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
         try:
-            data = None if fname.lower().endswith(".gz") else read_bytes(fname)
-            if data is not None:
-                # Inside record_reads(): the bytes were hashed as they were read (io.digest).
-                stream = io.BytesIO(data)
-                stream.name = fname
-                return fabio.open(stream)
-            return fabio.open(fname)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = None if fname.lower().endswith(".gz") else read_bytes(fname)
+                if data is not None:
+                    # Inside record_reads(): the bytes were hashed as they were read
+                    # (io.digest). fabio's own BytesIO: its lazy EDF decoder needs its lock.
+                    img = fabio.open(fabioutils.BytesIO(data, fname))
+                else:
+                    img = fabio.open(fname)
+                # fabio decodes lazily (an EDF on first access): a cut-off file fails here,
+                # not later with an AttributeError; a file no reader decodes has no data.
+                pixels = img.data
         except Exception as exc:  # fabio raises many kinds for a bad file
             raise HalosInputError(f"cannot read image: {exc}", fname) from None
+        finally:
+            quiet.setLevel(level)
+        if pixels is None:
+            raise HalosInputError("cannot read image: no reader decodes it", fname, "data")
+        return img
 
     def _read_one(self, i: int) -> np.ndarray:
         k, j = self._index[i]

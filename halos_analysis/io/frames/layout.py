@@ -97,6 +97,11 @@ def frame_segment(fname: str, dset: str, ds: h5py.Dataset) -> list:
         raise HalosInputError(
             f"expected 2D frames or a 3D stack, got shape {ds.shape}", fname, dset
         )
+    if ds.dtype.kind not in "iuf":
+        # Complex or text pixels would be cast silently (the imaginary part dropped).
+        raise HalosInputError(
+            f"frames of type {ds.dtype}: expected integer or float counts", fname, dset
+        )
     return [fname, dset, 0, n, tuple(int(s) for s in shape), ds.dtype]
 
 

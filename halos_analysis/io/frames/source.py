@@ -5,6 +5,7 @@ units, facility profiles and header metadata."""
 from __future__ import annotations
 
 import csv
+import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -222,6 +223,13 @@ def read_side_table(
             by_key[key] = [float(rec[c]) for c in cols]
         except (ValueError, KeyError):
             raise HalosInputError(f"bad value in line {lineno}", path, f"line {lineno}") from None
+        for c, v in zip(cols, by_key[key], strict=True):
+            if not (math.isfinite(v) and v > 0):
+                raise HalosInputError(
+                    f"{c} is {v!r} in line {lineno}: it must be a positive number",
+                    path,
+                    f"line {lineno} {c}",
+                )
     out = np.full((len(cols), n_frames), np.nan)
     for i in range(n_frames):
         row = by_key.get(i)

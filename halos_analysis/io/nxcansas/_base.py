@@ -8,6 +8,7 @@ decisions are described in :mod:`halos_analysis.io.nxcansas`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
@@ -34,7 +35,7 @@ _I_UNIT_ALIASES = {"1/cm": "1/cm", "cm^-1": "1/cm", "cm-1": "1/cm", "1/m": "1/m"
 
 def nx_intensity_unit(unit: str | None) -> str:
     """NXcanSAS spelling of an intensity unit: ``1/cm``, ``1/m`` or ``arbitrary``."""
-    if unit is None:
+    if not isinstance(unit, str):  # absent, or not text in a foreign or damaged file
         return "arbitrary"
     key = unit.strip().lower().replace(" ", "")
     return _I_UNIT_ALIASES.get(key, unit if unit in NX_I_UNITS else "arbitrary")
@@ -42,7 +43,7 @@ def nx_intensity_unit(unit: str | None) -> str:
 
 def q_unit_from_nx(unit: str | None) -> tuple[str, float] | None:
     """Our q unit and the factor to apply for an NXcanSAS ``Q@units`` string, or None."""
-    if unit is None:
+    if not isinstance(unit, str):
         return None
     key = unit.strip().lower().replace(" ", "")
     if key in ("1/m", "m^-1"):
@@ -340,4 +341,20 @@ def _open(path: str | Path) -> h5py.File:
         raise HalosInputError("file not found", path)
     if not h5py.is_hdf5(path):
         raise HalosInputError("not an HDF5 file", path)
-    return h5py.File(path, "r")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise HalosInputError(
+            f"not a readable HDF5 file (truncated or corrupt?): {exc}", path
+        ) from None
+
+
+@contextlib.contextmanager
+def malformed(path: str | Path) -> Iterator[None]:
+    """Turn what h5py and the JSON parser raise on a damaged or foreign file (a missing
+    dataset, a value of the wrong shape or type, a corrupt block) into one input error."""
+    try:
+        yield
+    except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise HalosInputError(f"malformed or damaged file ({why})", path) from None

@@ -57,6 +57,7 @@ from halos_analysis.io.nxcansas._base import (
     _write_instrument,
     _write_process,
     decode,
+    malformed,
     nx_intensity_unit,
     q_unit_from_nx,
 )
@@ -151,7 +152,7 @@ def read_nxcansas(path: str | Path) -> list[Curve]:
     """
     path = Path(path)
     curves, reasons = [], []
-    with _open(path) as h5:
+    with _open(path) as h5, malformed(path):
         entries = _entries(h5)
         if not entries:
             raise HalosInputError("no SASentry/NXentry group", path)
@@ -185,7 +186,7 @@ def read_frames(path: str | Path) -> FrameCurves:
         When the file is unreadable or its curves do not share one q grid.
     """
     path = Path(path)
-    with _open(path) as h5:
+    with _open(path) as h5, malformed(path):
         entries = _entries(h5)
         if not entries:
             raise HalosInputError("no SASentry/NXentry group", path)

@@ -28,6 +28,7 @@ from halos_analysis.io.nxcansas._base import (
     _write_process,
     _write_sasdata,
     decode,
+    malformed,
     nx_intensity_unit,
 )
 from halos_analysis.types import (
@@ -198,7 +199,7 @@ def read_results(path: str | Path) -> dict[str, Any]:
     ``config_text`` / ``provenance`` when they were written.
     """
     out: dict[str, Any] = {}
-    with _open(path) as h5:
+    with _open(path) as h5, malformed(path):
         entry = _entries(h5)[0]
         an = entry.get("sasprocess02")
         if an is not None:
