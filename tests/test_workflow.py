@@ -242,6 +242,36 @@ def test_corrupt_frame_stops_at_validation(example_workdir, tmp_path):
     assert not (work / "results/bsa_pilatus/bsa_pilatus_raw_validation.json").exists()
 
 
+@pytest.mark.slow
+def test_a_failed_sample_leaves_a_summary_of_the_others_that_names_it(example_workdir, tmp_path):
+    """keep-going: the Eiger pair is analysed although a Pilatus frame is truncated, and the
+    run summary and report cover it and say which sample has no results (the summarise job,
+    which needs every sample, cannot run)."""
+    work = tmp_path / "partial"
+    frames = work / "frames"
+    frames.mkdir(parents=True)
+    source = sorted((example_workdir / "example_data/generated/pilatus2m/bsa").glob("*.cbf"))
+    for f in source[:-1]:
+        (frames / f.name).symlink_to(f)
+    (frames / source[-1].name).write_bytes(source[-1].read_bytes()[:50_000])
+    (work / "example_data").symlink_to(example_workdir / "example_data")
+    _write_config(work)
+    tsv = (work / "config/samples.tsv").read_text()
+    tsv = tsv.replace("example_data/generated/pilatus2m/bsa/*.cbf", f"{frames}/*.cbf")
+    (work / "config/samples.tsv").write_text(tsv)
+    run = subprocess.run(
+        HALOS + ["run", "--cores", "2", "--directory", str(work)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode != 0
+    assert "cover 1 of 2 samples; without results: bsa_pilatus" in run.stderr, run.stderr[-3000:]
+    rows = list(csv.DictReader((work / "results/summary.csv").open()))
+    assert [r["sample"] for r in rows] == ["bsa_eiger"]
+    report = (work / "results/report.html").read_text()
+    assert "Samples without results (1)" in report and "bsa_pilatus" in report
+
+
 def test_snakemake_report(example_workdir, workflow_results, tmp_path):
     report = tmp_path / "snakemake_report.html"
     run = subprocess.run(

@@ -9,8 +9,9 @@ shells over these two.
 
 from __future__ import annotations
 
+import html
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,7 @@ def export_run(
     provenance: dict[str, Any] | None = None,
     comparisons: Sequence[str | Path] = (),
     refresh_s: float | None = None,
+    missing: Mapping[str, str] | None = None,
 ) -> dict[str, Path]:
     """Write the run's ``summary.csv``/``summary.json``, overview figure and ``report.html``.
 
@@ -171,6 +173,9 @@ def export_run(
         JSON files of ``halos compare`` (their figure next to them): a report section each.
     refresh_s : float, optional
         The report reloads itself in a browser this often (live mode).
+    missing : mapping, optional
+        Samples of the run without results (sample -> why): the report says so above the
+        summary table, so that a partial run is never taken for a whole one.
     """
     results = Path(results)
     rows = [json.loads(Path(p).read_text()) for p in summaries]
@@ -194,10 +199,26 @@ def export_run(
         plots=plot_map,
         overview=[p for p in overview if str(p).endswith(".png")],
         provenance=provenance,
-        sections=[comparison_section(p) for p in comparisons],
+        sections=[*_missing_section(missing), *(comparison_section(p) for p in comparisons)],
         refresh_s=refresh_s,
     )
     return {"summary_csv": csv_path, "summary_json": json_path, "report": report}
+
+
+def _missing_section(missing: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    if not missing:
+        return []
+    items = "".join(
+        f'<li><span class="flag">{html.escape(name)}</span> {html.escape(why)}</li>'
+        for name, why in missing.items()
+    )
+    return [
+        (
+            f"Samples without results ({len(missing)})",
+            f"<p>This run did not finish for these samples; the table covers the others.</p>"
+            f"<ul>{items}</ul>",
+        )
+    ]
 
 
 def _note_figure(out_base: Path, text: str, title: str) -> list[Path]:

@@ -49,6 +49,7 @@ onsuccess:
 
 onerror:
     _say_refused()
+    _partial_summary()
 
 
 RESULTS = config["results"]
@@ -197,3 +198,30 @@ def final_outputs():
     for r in SEC_RUNS:
         out += [f"{RESULTS}/{r}/{r}_series.json", f"{RESULTS}/{r}/summary.json"]
     return out
+
+
+def _partial_summary():
+    """After a failed run (keep-going: the other samples went on), the run summary and
+    report of the samples that have results, naming those that have none: the summarise
+    job, which needs every sample, did not run."""
+    from halos_analysis.export import export_run
+
+    names = SAMPLES + SEC_RUNS
+    done = [n for n in names if Path(f"{RESULTS}/{n}/summary.json").is_file()]
+    missing = {n: f"no results; see {RESULTS}/logs" for n in names if n not in done}
+    if not done or not missing:
+        return
+    try:
+        export_run(
+            RESULTS,
+            [f"{RESULTS}/{n}/summary.json" for n in done],
+            missing=missing,
+        )
+    except Exception as exc:  # the run has failed already: say it, never mask its error
+        print(f"halos workflow: no partial summary ({exc})", file=sys.stderr)
+        return
+    print(
+        f"halos workflow: {RESULTS}/summary.csv and report.html cover {len(done)} of "
+        f"{len(names)} samples; without results: {', '.join(missing)}",
+        file=sys.stderr,
+    )
