@@ -21,10 +21,19 @@ Outside :func:`record_reads` nothing changes: readers open files as before.
 
 Examples
 --------
->>> with record_reads() as log:                 # doctest: +SKIP
-...     frames = integrate_files("run_master.h5", "geo.poni")
->>> log.finish()[0]                              # doctest: +SKIP
-{'path': 'run_master.h5', 'sha256': '9f2c...', 'bytes': 123456, 'bytes_read': 123456}
+>>> import os, tempfile
+>>> import h5py, numpy as np
+>>> from halos_analysis.io.frames import open_frames
+>>> path = os.path.join(tempfile.mkdtemp(), "run.h5")
+>>> with h5py.File(path, "w") as f:
+...     f["entry/data"] = np.ones((5, 4, 6), np.uint16)
+>>> with record_reads() as log:
+...     total = sum(int(b.data.sum()) for b in open_frames(path + "::/entry/data").batches(5))
+>>> record = log.finish()[0]
+>>> sorted(record)
+['bytes', 'bytes_read', 'path', 'role', 'sha256']
+>>> len(record["sha256"]), record["bytes"] == os.path.getsize(path)
+(64, True)
 """
 
 from __future__ import annotations

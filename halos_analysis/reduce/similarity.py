@@ -142,9 +142,18 @@ def cormap_test(
 
     Examples
     --------
-    >>> res = cormap_test(frames)  # doctest: +SKIP
-    >>> res.pvalues[0, 1]  # doctest: +SKIP
-    0.2021
+    >>> import numpy as np
+    >>> from halos_analysis.types import Curve
+    >>> q = np.linspace(0.1, 2.0, 50)
+    >>> rng = np.random.default_rng(0)
+    >>> frames = [
+    ...     Curve(q, 1 + rng.normal(0, 0.01, 50), np.full(50, 0.01), "nm^-1") for _ in range(3)
+    ... ]
+    >>> res = cormap_test(frames)
+    >>> res.pvalues.shape
+    (3, 3)
+    >>> bool(res.pvalues[0, 1] > 0.01)  # frames of one measurement: no difference
+    True
     """
     correction = _check_correction(correction)
     if not 0 < alpha < 1:

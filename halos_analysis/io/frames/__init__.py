@@ -84,9 +84,17 @@ def open_frames(
 
     Examples
     --------
-    >>> src = open_frames("run_master.h5")                       # doctest: +SKIP
-    >>> for batch in src.batches(8):                              # doctest: +SKIP
-    ...     print(batch.start, batch.data.shape, batch.monitor)
+    >>> import os, tempfile
+    >>> import h5py, numpy as np
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.h5")
+    >>> with h5py.File(path, "w") as f:
+    ...     f["entry/data"] = np.ones((5, 4, 6), np.uint16)
+    >>> src = open_frames(path + "::/entry/data")
+    >>> for batch in src.batches(2):
+    ...     print(batch.start, batch.data.shape)
+    0 (2, 4, 6)
+    2 (2, 4, 6)
+    4 (1, 4, 6)
     """
     if isinstance(spec, (list, tuple)):
         files = [str(s) for s in spec]
