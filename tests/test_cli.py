@@ -77,6 +77,21 @@ def test_mw_json_contract():
     assert d["mw_abs_kda"] is not None and d["mw_abs_kda"] > 0
 
 
+def test_mw_and_analyse_take_absolute_scale_from_the_curve_alike(tmp_path):
+    # A curve that says it is on absolute scale (as our integration writes it): both MW
+    # commands give the MW from I0 without --absolute, and the same number.
+    text = PROFILE.read_text()
+    absolute = tmp_path / "bsa_abs.dat"
+    absolute.write_text("# intensity_unit: 1/cm\n" + text)
+    mw = json.loads(halos("mw", absolute, "--conc", "5", "--json").stdout)
+    halos("analyse", absolute, "--conc", "5", "-o", tmp_path / "a.json")
+    analysed = json.loads((tmp_path / "a.json").read_text())
+    assert mw["mw_abs_kda"] is not None and mw["mw_abs_kda"] > 0
+    assert analysed["mw"]["mw_abs_kda"] == pytest.approx(mw["mw_abs_kda"], rel=1e-9)
+    flagged = json.loads(halos("mw", absolute, "--conc", "5", "--absolute", "--json").stdout)
+    assert flagged["mw_abs_kda"] == pytest.approx(mw["mw_abs_kda"], rel=1e-12)
+
+
 def test_similarity_json_contract(tmp_path):
     rng = np.random.default_rng(1)
     q, i, s = np.loadtxt(PROFILE, comments="#", unpack=True)

@@ -78,6 +78,12 @@ def cmd_pr(args: argparse.Namespace) -> int:
     return 0
 
 
+def _absolute(args: argparse.Namespace, curve) -> bool:
+    """On absolute scale: said by ``--absolute`` or by the curve's own intensity unit (1/cm,
+    as our integration and NXcanSAS files record it) — the same for every MW command."""
+    return bool(args.absolute) or curve.meta.get("intensity_unit") == "1/cm"
+
+
 def cmd_mw(args: argparse.Namespace) -> int:
     """``halos mw``: molecular weight of one curve (Vp, Vc, I0); prints the result."""
     from halos_analysis.analysis.guinier import auto_guinier
@@ -90,7 +96,7 @@ def cmd_mw(args: argparse.Namespace) -> int:
         curve,
         guinier,
         concentration_mg_ml=args.conc,
-        absolute_scale=args.absolute,
+        absolute_scale=_absolute(args, curve),
         psv_cm3_g=args.psv,
         macromolecule=args.macromolecule,
         reference=reference,
@@ -359,7 +365,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     result = analyse_curve(
         curve,
         concentration_mg_ml=args.conc,
-        absolute_scale=args.absolute or curve.meta.get("intensity_unit") == "1/cm",
+        absolute_scale=_absolute(args, curve),
         macromolecule=args.macromolecule,
         psv_cm3_g=args.psv,
         qrg_max=args.qrg_max,
