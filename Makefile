@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_accuracy.py --stress
 	$(BIN)/python benchmarks/bench_series.py $(if $(RAW_PYTHON),--raw-python $(RAW_PYTHON))
 	$(BIN)/python benchmarks/bench_shift.py $(if $(SHIFT_FULL),--full)
+	$(BIN)/python benchmarks/bench_live.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
