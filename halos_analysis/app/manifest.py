@@ -130,16 +130,22 @@ def write_manifest(path: str | Path, params: Mapping[str, Any], log: str | Path 
     Path
         The file written.
     """
-    from halos_analysis import __version__
-    from halos_analysis.io.atomic import write_text_atomic
-
     params = _plain(params)
-    files = [
-        _file_record(f, "config") for f in params.get("config_files", [])
-    ] + [
+    return _write_manifest(path, params, _run_files(params), log)
+
+
+def _run_files(params: Mapping[str, Any]) -> list[dict[str, Any] | None]:
+    """The records (with SHA-256) of a run's config files and sheets; None where absent."""
+    return [_file_record(f, "config") for f in params.get("config_files", [])] + [
         _file_record(params.get("sample_sheet"), "sample_sheet"),
         _file_record(params.get("units_sheet"), "units_sheet"),
     ]
+
+
+def _write_manifest(path, params, files, log) -> Path:
+    from halos_analysis import __version__
+    from halos_analysis.io.atomic import write_text_atomic
+
     manifest = {
         "format": MANIFEST_FORMAT,
         "decided_by": _decision(params, files),
@@ -201,11 +207,8 @@ def sync_manifest(path: str | Path, params: Mapping[str, Any], log: str | Path |
     """
     path = Path(path)
     params = _plain(params)
+    files = _run_files(params)  # hashed once, for the comparison and the manifest written
     if path.is_file():
-        files = [_file_record(f, "config") for f in params.get("config_files", [])] + [
-            _file_record(params.get("sample_sheet"), "sample_sheet"),
-            _file_record(params.get("units_sheet"), "units_sheet"),
-        ]
         try:
             old = json.loads(path.read_text()).get("decided_by")
         except (OSError, ValueError):
@@ -215,7 +218,7 @@ def sync_manifest(path: str | Path, params: Mapping[str, Any], log: str | Path |
     path.parent.mkdir(parents=True, exist_ok=True)
     if log is not None:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
-    return write_manifest(path, params, log=log)
+    return _write_manifest(path, params, files, log)
 
 
 @dataclass(frozen=True)
