@@ -206,10 +206,8 @@ def test_bad_config_gives_one_line(example_workdir, tmp_path, edit, expected):
     assert not (work / "results").exists() if whole else not (work / "results/bsa_pilatus").exists()
 
 
-def test_corrupt_frame_stops_at_validation(example_workdir, tmp_path):
-    """A truncated CBF stops the run in `validate_raw`, its log names the file, and nothing
-    is integrated."""
-    work = tmp_path / "corrupt"
+def _with_truncated_pilatus_frame(example_workdir, work):
+    """The example in ``work`` with the last Pilatus sample frame cut short: (work, frame)."""
     frames = work / "frames"
     frames.mkdir(parents=True)
     source = sorted((example_workdir / "example_data/generated/pilatus2m/bsa").glob("*.cbf"))
@@ -222,6 +220,13 @@ def test_corrupt_frame_stops_at_validation(example_workdir, tmp_path):
     tsv = (work / "config/samples.tsv").read_text()
     tsv = tsv.replace("example_data/generated/pilatus2m/bsa/*.cbf", f"{frames}/*.cbf")
     (work / "config/samples.tsv").write_text(tsv)
+    return work, broken
+
+
+def test_corrupt_frame_stops_at_validation(example_workdir, tmp_path):
+    """A truncated CBF stops the run in `validate_raw`, its log names the file, and nothing
+    is integrated."""
+    work, broken = _with_truncated_pilatus_frame(example_workdir, tmp_path / "corrupt")
     run = subprocess.run(
         HALOS
         + [
@@ -247,18 +252,7 @@ def test_a_failed_sample_leaves_a_summary_of_the_others_that_names_it(example_wo
     """keep-going: the Eiger pair is analysed although a Pilatus frame is truncated, and the
     run summary and report cover it and say which sample has no results (the summarise job,
     which needs every sample, cannot run)."""
-    work = tmp_path / "partial"
-    frames = work / "frames"
-    frames.mkdir(parents=True)
-    source = sorted((example_workdir / "example_data/generated/pilatus2m/bsa").glob("*.cbf"))
-    for f in source[:-1]:
-        (frames / f.name).symlink_to(f)
-    (frames / source[-1].name).write_bytes(source[-1].read_bytes()[:50_000])
-    (work / "example_data").symlink_to(example_workdir / "example_data")
-    _write_config(work)
-    tsv = (work / "config/samples.tsv").read_text()
-    tsv = tsv.replace("example_data/generated/pilatus2m/bsa/*.cbf", f"{frames}/*.cbf")
-    (work / "config/samples.tsv").write_text(tsv)
+    work, _ = _with_truncated_pilatus_frame(example_workdir, tmp_path / "partial")
     run = subprocess.run(
         HALOS + ["run", "--cores", "2", "--directory", str(work)],
         capture_output=True,
