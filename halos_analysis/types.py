@@ -123,6 +123,8 @@ def units_of(
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, _Result):  # a record inside a result (meta["integration"])
+        return value.to_dict()
     if isinstance(value, np.ndarray):
         return [_jsonable(v) for v in value.tolist()]
     if isinstance(value, (np.floating, float)):
@@ -151,6 +153,8 @@ def _from_plain(f: dataclasses.Field, value: Any, array: bool) -> Any:
         return tuple((str(reason), tuple(int(r) for r in rows)) for reason, rows in pairs)
     if t.startswith("tuple[int"):
         return tuple(int(v) for v in value)
+    if t.startswith("tuple[float"):
+        return tuple(float(v) for v in value)
     if t.startswith("tuple") and isinstance(value, (list, tuple)):
         return tuple(value)
     if t.startswith("dict[int"):
@@ -193,6 +197,11 @@ class _Result:
     _array_fields: tuple[str, ...] = ()
     #: Keys ``to_dict`` adds that are no field, with the kind of their unit.
     _derived_units: dict[str, str] = {}
+
+    @classmethod
+    def array_fields(cls) -> tuple[str, ...]:
+        """Names of the fields that are arrays (left out of ``to_dict(arrays=False)``)."""
+        return cls._array_fields
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Any:
@@ -694,6 +703,141 @@ class FrameCurves(_ReadOnlyMeta, _Result):
     def curves(self) -> list[Curve]:
         """One :class:`Curve` per frame."""
         return [self.curve(i) for i in range(len(self))]
+
+
+@dataclass(frozen=True, eq=False)
+class IntegrationMethod(_SameValues, _Result):
+    """How integrated curves were made, as pyFAI's ``Integrate1dResult`` names its method.
+
+    Built once from the integration settings (their ``to_dict()`` view, the one source of
+    each fact) where the frames are integrated, and carried in ``FrameCurves.meta
+    ["integration"]``, the frames file, the sample's NXcanSAS ``SASprocess`` and its
+    provenance.
+
+    Parameters
+    ----------
+    method : str
+        Pixel splitting of the bin map: ``"no"``, ``"bbox"`` or ``"full"``.
+    engine : str
+        What computes the per-bin sums.
+    error_model : str
+        ``"poisson"`` or ``"poisson_pyfai"`` (see ``IntegrationSettings``).
+    solid_angle : bool
+        Solid-angle correction applied.
+    polarization_factor : float or None
+        Polarisation factor of the correction; None when no polarisation correction.
+    dark, flat : str or None
+        Dark image subtracted, flat field applied (a path, ``"<array>"``), None when not.
+    normalisation : str
+        What each frame was divided by: ``monitor``, ``exposure`` or ``none``, with
+        ``+transmission`` when it was divided by the transmission too.
+    scale : float
+        Factor the intensities were multiplied by (absolute scale).
+    intensity_unit : str
+        ``"1/cm"`` when the scale was stated absolute, else ``"arbitrary"``.
+    q_unit : str
+        ``"nm^-1"`` or ``"A^-1"``.
+    npt : int
+        Radial bins asked for.
+    n_bins : int
+        Bins kept (those at least one unmasked pixel reaches).
+    radial_range : (float, float) or None
+        q range of the bins (None: that of the pixels).
+    sigma_clip : float or None
+        Pixels further than this many σ from their bin's mean left out (None: none).
+    masked_pixels : int
+        Pixels masked in every frame (user, detector and file masks together).
+
+    Examples
+    --------
+    >>> m = IntegrationMethod.from_settings(
+    ...     {"npt": 800, "unit": "q_nm^-1", "method": "no", "polarization_factor": 0.99,
+    ...      "solid_angle": True, "error_model": "poisson", "dark": None, "flat": None,
+    ...      "scale": 1.0, "sigma_clip": None, "radial_range": None},
+    ...     engine="csr", normalisation="monitor+transmission", intensity_unit="arbitrary",
+    ...     n_bins=790, masked_pixels=1200)
+    >>> m.corrections
+    ('solid_angle', 'polarisation')
+    >>> print(m)  # doctest: +NORMALIZE_WHITESPACE
+    Integration: no splitting (csr), poisson errors, corrections solid_angle,
+    polarisation (0.99), normalised by monitor+transmission, 790/800 bins in nm^-1
+    """
+
+    method: str
+    engine: str
+    error_model: str
+    solid_angle: bool
+    polarization_factor: float | None = field(metadata=unit("dimensionless"))
+    dark: str | None
+    flat: str | None
+    normalisation: str
+    scale: float = field(metadata=unit("dimensionless"))
+    intensity_unit: str
+    q_unit: str
+    npt: int = field(metadata=unit("count"))
+    n_bins: int = field(metadata=unit("count"))
+    radial_range: tuple[float, float] | None = field(default=None, metadata=unit("q"))
+    sigma_clip: float | None = field(default=None, metadata=unit("dimensionless"))
+    masked_pixels: int = field(default=0, metadata=unit("count"))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "q_unit", normalise_q_unit(self.q_unit))
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, Any],
+        *,
+        engine: str,
+        normalisation: str,
+        intensity_unit: str,
+        n_bins: int,
+        masked_pixels: int = 0,
+    ) -> IntegrationMethod:
+        """The record of an integration from its settings' ``to_dict()`` and what the
+        integrator knows besides (engine, normalisation found in the frames, bins kept)."""
+        rr = settings.get("radial_range")
+        return cls(
+            method=settings["method"],
+            engine=engine,
+            error_model=settings["error_model"],
+            solid_angle=bool(settings["solid_angle"]),
+            polarization_factor=settings.get("polarization_factor"),
+            dark=settings.get("dark"),
+            flat=settings.get("flat"),
+            normalisation=normalisation,
+            scale=float(settings["scale"]),
+            intensity_unit=intensity_unit,
+            q_unit=settings["unit"],
+            npt=int(settings["npt"]),
+            n_bins=int(n_bins),
+            radial_range=None if rr is None else (float(rr[0]), float(rr[1])),
+            sigma_clip=settings.get("sigma_clip"),
+            masked_pixels=int(masked_pixels),
+        )
+
+    @property
+    def corrections(self) -> tuple[str, ...]:
+        """The corrections applied, in the order they act on a pixel."""
+        applied = (
+            ("dark", self.dark is not None),
+            ("flat", self.flat is not None),
+            ("solid_angle", self.solid_angle),
+            ("polarisation", self.polarization_factor is not None),
+        )
+        return tuple(name for name, on in applied if on)
+
+    def to_dict(self, arrays: bool = False) -> dict[str, Any]:
+        return super().to_dict(arrays) | {"corrections": list(self.corrections)}
+
+    def __str__(self) -> str:
+        pol = f" ({self.polarization_factor:g})" if self.polarization_factor is not None else ""
+        clip = f", sigma clip {self.sigma_clip:g}" if self.sigma_clip is not None else ""
+        return (
+            f"Integration: {self.method} splitting ({self.engine}), {self.error_model} errors, "
+            f"corrections {', '.join(self.corrections) or 'none'}{pol}, normalised by "
+            f"{self.normalisation}{clip}, {self.n_bins}/{self.npt} bins in {self.q_unit}"
+        )
 
 
 @dataclass(frozen=True)

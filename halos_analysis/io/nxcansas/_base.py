@@ -80,7 +80,10 @@ def _number(parent: h5py.Group, name: str, value: Any, units: str | None = None)
 
 
 def _json_default(obj: Any) -> Any:
-    # numpy scalars and arrays as numbers and lists, anything else (paths...) as text.
+    # numpy scalars and arrays as numbers and lists, typed records (meta["integration"]) as
+    # their to_dict(), anything else (paths...) as text.
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):
