@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "INTENSITY_ALIASES",
     "INTENSITY_UNITS",
     "KINDS",
     "LENGTHS",
@@ -43,6 +44,7 @@ __all__ = [
     "length_factor",
     "q_scale",
     "q_unit",
+    "respell",
     "unit_of_kind",
 ]
 
@@ -101,7 +103,14 @@ _ALIASES = {alias: unit for unit in Q_UNITS.values() for alias in unit.aliases}
 
 #: Intensity units allowed by NXcanSAS for I and Idev (our curves use the same spellings).
 INTENSITY_UNITS: tuple[str, ...] = ("1/m", "1/cm", "m2/g", "cm2/g", "arbitrary")
-_INTENSITY_ALIASES = {"1/cm": "1/cm", "cm^-1": "1/cm", "cm-1": "1/cm", "1/m": "1/m", "m^-1": "1/m"}
+#: The spellings of intensity units users and programs write, and what they mean (lower
+#: case, no spaces). "arbitrary" is a statement too: the curve is known not to be on an
+#: absolute scale.
+INTENSITY_ALIASES: dict[str, str] = {
+    "1/cm": "1/cm", "cm^-1": "1/cm", "cm-1": "1/cm", "1/m": "1/m", "m^-1": "1/m", "m-1": "1/m",
+    "arbitrary": "arbitrary", "arb": "arbitrary", "arb.": "arbitrary", "a.u.": "arbitrary",
+    "au": "arbitrary", "none": "arbitrary",
+}  # fmt: skip
 
 #: Kinds of unit a result field declares (``dataclasses.field(metadata=...)``), resolved by
 #: :func:`unit_of_kind`. ``index`` is a row number, ``count`` a number of things; both and
@@ -166,7 +175,7 @@ def intensity_unit(unit: str | None) -> str:
     if not isinstance(unit, str):
         return "arbitrary"
     key = unit.strip().lower().replace(" ", "")
-    return _INTENSITY_ALIASES.get(key, unit if unit in INTENSITY_UNITS else "arbitrary")
+    return INTENSITY_ALIASES.get(key, unit if unit in INTENSITY_UNITS else "arbitrary")
 
 
 def unit_of_kind(
@@ -216,3 +225,18 @@ def unit_of_kind(
     length = {"halos": unit.length, "nexus": unit.length_nexus, "text": unit.length_text}[spelling]
     power = {"length": "", "length^2": _POWERS[spelling][0], "length^3": _POWERS[spelling][1]}
     return length + power[kind]
+
+
+def respell(unit: str, spelling: str = "text") -> str:
+    """A unit in our spelling (as :func:`unit_of_kind` gives it) in another spelling.
+
+    Units that depend on no q unit (``1/cm``, ``kDa``, ``""``) are the same in every spelling.
+
+    >>> respell("A^3"), respell("nm^-1"), respell("A", "nexus"), respell("kDa")
+    ('Å³', 'nm⁻¹', 'angstrom', 'kDa')
+    """
+    for q in Q_UNITS.values():
+        for kind in ("q", "length", "length^2", "length^3"):
+            if unit_of_kind(kind, q.name) == unit:
+                return unit_of_kind(kind, q.name, spelling=spelling)
+    return unit
