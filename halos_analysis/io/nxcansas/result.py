@@ -108,7 +108,7 @@ def _read_result_note(cls: type, note: dict[str, Any]) -> Any:
             continue
         value, kind = note[f.name], str(f.type).replace(" ", "")
         if isinstance(value, str) and kind not in ("str", "str|None"):
-            if value[:1] in "{[" or value in ("true", "false"):
+            if value[:1] in ("{", "[") or value in ("true", "false"):
                 value = json.loads(value)
             elif kind.startswith("tuple"):
                 value = [v for v in value.split(", ") if v]
