@@ -225,7 +225,7 @@ class Integrator:
             # How the curves were made, in one typed record (as pyFAI's Integrate1dResult).
             "integration": IntegrationMethod.from_settings(
                 settings,
-                engine="csr (scipy.sparse product over pyFAI's bin map)",
+                engine="scipy.sparse CSR over pyFAI's bin map",
                 normalisation=normalisation,
                 intensity_unit=self.settings.intensity_unit,
                 n_bins=len(self.q),
