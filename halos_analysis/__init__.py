@@ -4,10 +4,12 @@
 from halos_analysis.types import (
     Curve,
     GuinierResult,
+    IntegrationMethod,
     KratkyResult,
     MWResult,
     PrResult,
     SimilarityResult,
+    units_of,
 )
 
 __version__ = "0.1.0"
@@ -15,9 +17,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Curve",
     "GuinierResult",
+    "IntegrationMethod",
     "KratkyResult",
     "MWResult",
     "PrResult",
     "SimilarityResult",
     "__version__",
+    "units_of",
 ]

@@ -2,8 +2,29 @@
 """Typed results shared by every stage of the pipeline.
 
 Each result is a frozen dataclass that carries its units, puts every uncertainty beside its
-value, prints as one readable line and turns into plain JSON with ``to_dict()``. Lengths are
-always in the unit that matches the curve's q unit: Å for ``A^-1``, nm for ``nm^-1``.
+value, prints as one readable line and turns into plain JSON with ``to_dict()`` and back with
+``from_dict()`` (the one serialiser of each type: JSON, NXcanSAS, the summary and the report
+all go through it). Lengths are always in the unit that matches the curve's q unit: Å for
+``A^-1``, nm for ``nm^-1``.
+
+Every number field declares the *kind* of its unit as field metadata
+(``Rg: float = field(metadata=unit("length"))``); :func:`units_of` spells them for the
+result's q unit (and the curve's intensity unit) through :mod:`halos_analysis.units`:
+
+>>> g = GuinierResult(3.2, 0.01, 0.24, 0.001, 25, 64, 0.58, 1.29, "nm^-1")
+>>> units_of(g, "1/cm")["Rg"], units_of(g, "1/cm")["I0"], units_of(g)["qRg_max"]
+('nm', '1/cm', '')
+>>> units_of(g, spelling="nexus", intensity_unit="1/cm")["Rg"]
+'nm'
+>>> GuinierResult.from_dict(g.to_dict()) == g
+True
+
+A failed analysis is a falsy result that says why, never a sentinel: its numbers are NaN
+here and ``null`` in JSON.
+
+>>> failed = GuinierResult.not_found("A^-1", "no Guinier region: the curve rises at low q")
+>>> bool(failed), failed.to_dict()["Rg"], failed.first
+(False, None, None)
 """
 
 from __future__ import annotations
@@ -50,7 +71,60 @@ def q_scale(from_unit: str, to_unit: str) -> float:
     return _units.q_scale(from_unit, to_unit)
 
 
+def unit(kind: str) -> dict[str, str]:
+    """Field metadata naming the kind of a field's unit (one of :data:`halos_analysis.units.KINDS`).
+
+    >>> unit("length")
+    {'unit': 'length'}
+    """
+    if kind not in _units.KINDS:
+        raise ValueError(f"unknown unit kind {kind!r} (use one of {_units.KINDS})")
+    return {"unit": kind}
+
+
+def unit_kinds(result: Any) -> dict[str, str]:
+    """Kind of unit of each field (and derived ``to_dict`` key) of a result that has one."""
+    kinds = {f.name: f.metadata["unit"] for f in dataclasses.fields(result) if "unit" in f.metadata}
+    return kinds | dict(getattr(result, "_derived_units", {}))
+
+
+def units_of(
+    result: Any, intensity_unit: str | None = None, *, spelling: str = "halos"
+) -> dict[str, str]:
+    """The unit of every field of a result that declares one, spelled for its q unit.
+
+    Lengths follow the result's ``q_unit`` (nm for ``nm^-1``, Å for ``A^-1``); intensities
+    are in ``intensity_unit`` (the curve's ``meta["intensity_unit"]``; ``"arbitrary"`` when
+    None and the result carries no ``meta``). Dimensionless numbers, counts and row indices
+    have ``""``.
+
+    Parameters
+    ----------
+    result : result dataclass
+        A :class:`GuinierResult`, :class:`PrResult`, :class:`MWResult`, :class:`Curve`, ...
+    intensity_unit : str, optional
+        Unit of the intensities the result was computed from (``"1/cm"``, ``"arbitrary"``).
+    spelling : {"halos", "nexus", "text"}
+        Ours (``A``, ``nm^-1``, ``nm^3``), NXcanSAS's ``units`` attribute (``angstrom``,
+        ``1/nm``) or for people (``Å``, ``nm⁻¹``, ``nm³``).
+
+    Returns
+    -------
+    dict
+        Field name (and derived ``to_dict`` key, e.g. ``n_points``) -> unit string.
+    """
+    if intensity_unit is None:
+        intensity_unit = (getattr(result, "meta", None) or {}).get("intensity_unit")
+    q = getattr(result, "q_unit", None)
+    return {
+        name: _units.unit_of_kind(kind, q, intensity_unit, spelling=spelling)
+        for name, kind in unit_kinds(result).items()
+    }
+
+
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, _Result):  # a record inside a result (meta["integration"])
+        return value.to_dict()
     if isinstance(value, np.ndarray):
         return [_jsonable(v) for v in value.tolist()]
     if isinstance(value, (np.floating, float)):
@@ -65,11 +139,94 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _from_plain(f: dataclasses.Field, value: Any, array: bool) -> Any:
+    """One field's value from its plain-JSON form (the inverse of :func:`_jsonable`)."""
+    kind = f.metadata.get("unit")
+    t = str(f.type).replace(" ", "")
+    if array:
+        dtype = np.int64 if kind in ("count", "index") else np.float64
+        return np.asarray(value if value is not None else [], dtype=dtype)
+    if value is None:
+        return math.nan if t == "float" else {} if t.startswith("Mapping") else None
+    if t.startswith("tuple[tuple[str,tuple[int"):  # skipped rows: {reason: [rows]}
+        pairs = value.items() if isinstance(value, Mapping) else value
+        return tuple((str(reason), tuple(int(r) for r in rows)) for reason, rows in pairs)
+    if t.startswith("tuple[int"):
+        return tuple(int(v) for v in value)
+    if t.startswith("tuple[float"):
+        return tuple(float(v) for v in value)
+    if t.startswith("tuple") and isinstance(value, (list, tuple)):
+        return tuple(value)
+    if t.startswith("dict[int"):
+        return {int(k): v for k, v in value.items()}
+    if t == "float":
+        return float(value)
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values, NaN equal to NaN and arrays compared element by element."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind in "iufb" and b.dtype.kind in "iufb":
+            return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+        return a.shape == b.shape and bool(np.all(a == b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None  # NaN equals NaN here (see _same), so it must hash alike
+    if isinstance(value, (tuple, list)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, (np.ndarray, Mapping)):
+        return None  # left out of the hash (equal objects still hash alike)
+    return value
+
+
 class _Result:
-    """Mixin: ``to_dict()`` for JSON and a compact one-line ``__str__``."""
+    """Mixin: ``to_dict()`` for JSON, ``from_dict()`` back, and a one-line ``__str__``."""
 
     #: Fields that are arrays: left out of ``to_dict(arrays=False)``.
     _array_fields: tuple[str, ...] = ()
+    #: Keys ``to_dict`` adds that are no field, with the kind of their unit.
+    _derived_units: dict[str, str] = {}
+
+    @classmethod
+    def array_fields(cls) -> tuple[str, ...]:
+        """Names of the fields that are arrays (left out of ``to_dict(arrays=False)``)."""
+        return cls._array_fields
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Any:
+        """The result back from its ``to_dict(arrays=True)`` view (or a JSON file of it).
+
+        Derived keys that are no field (``valid``, ``length_unit``, ...) are ignored;
+        ``None`` (JSON ``null``) becomes NaN for a float field; lists become arrays or tuples
+        as the field wants. A float field that is absent (not written, being NaN) is NaN.
+
+        Raises
+        ------
+        ValueError
+            When a field without a default is absent.
+        """
+        kwargs = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            array = f.name in cls._array_fields
+            if f.name in d:
+                kwargs[f.name] = _from_plain(f, d[f.name], array)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                if str(f.type) == "float" or "None" in str(f.type) or array:
+                    kwargs[f.name] = _from_plain(f, None, array)
+                else:
+                    raise ValueError(f"{cls.__name__}: {f.name!r} missing")
+        return cls(**kwargs)
 
     def to_dict(self, arrays: bool = False) -> dict[str, Any]:
         """Plain-JSON view of the result (NaN and inf become ``None``).
@@ -85,6 +242,22 @@ class _Result:
                 continue
             out[f.name] = _jsonable(getattr(self, f.name))
         return out
+
+
+class _SameValues:
+    """Mixin: results are equal when every field is (NaN equals NaN, arrays by element)."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(
+            _same(getattr(self, f.name), getattr(other, f.name))
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        )
+
+    def __hash__(self) -> int:
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]
+        return hash((type(self).__name__, *(_hashable(getattr(self, f.name)) for f in fields)))
 
 
 class _ReadOnlyMeta:
@@ -201,9 +374,9 @@ class Curve(_ReadOnlyMeta, _Result):
         the mapping given.
     """
 
-    q: np.ndarray
-    intensity: np.ndarray
-    sigma: np.ndarray
+    q: np.ndarray = field(metadata=unit("q"))
+    intensity: np.ndarray = field(metadata=unit("intensity"))
+    sigma: np.ndarray = field(metadata=unit("intensity"))
     q_unit: str
     name: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -257,8 +430,8 @@ class Curve(_ReadOnlyMeta, _Result):
         )
 
 
-@dataclass(frozen=True)
-class GuinierResult(_Result):
+@dataclass(frozen=True, eq=False)
+class GuinierResult(_SameValues, _Result):
     """Guinier fit ln I = ln I0 − (q Rg)²/3 over rows ``first``..``last`` (inclusive, 0-based).
 
     ``flags`` name what looks wrong: ``"aggregation"``, ``"repulsion"``, ``"few_points"``,
@@ -267,21 +440,34 @@ class GuinierResult(_Result):
     fitted, ``valid`` is False and ``reason`` says why, in one line.
     """
 
-    Rg: float
-    Rg_err: float
-    I0: float
-    I0_err: float
-    first: int | None
-    last: int | None
-    qRg_min: float
-    qRg_max: float
+    Rg: float = field(metadata=unit("length"))
+    Rg_err: float = field(metadata=unit("length"))
+    I0: float = field(metadata=unit("intensity"))
+    I0_err: float = field(metadata=unit("intensity"))
+    first: int | None = field(metadata=unit("index"))
+    last: int | None = field(metadata=unit("index"))
+    qRg_min: float = field(metadata=unit("dimensionless"))
+    qRg_max: float = field(metadata=unit("dimensionless"))
     q_unit: str
-    r2: float = math.nan
-    chi2: float = math.nan
-    quality: float = math.nan
+    r2: float = field(default=math.nan, metadata=unit("dimensionless"))
+    chi2: float = field(default=math.nan, metadata=unit("dimensionless"))
+    quality: float = field(default=math.nan, metadata=unit("dimensionless"))
     flags: tuple[str, ...] = ()
     skipped: tuple[tuple[str, tuple[int, ...]], ...] = ()
     reason: str = ""
+
+    _derived_units = {"n_points": "count"}
+
+    @classmethod
+    def not_found(cls, q_unit: str, reason: str, **fields: Any) -> GuinierResult:
+        """The falsy result of a search that found no Guinier region, saying why.
+
+        Its numbers are NaN (``null`` in JSON), ``first``/``last`` None unless given.
+        """
+        nan = math.nan
+        kwargs: dict[str, Any] = dict(Rg=nan, Rg_err=nan, I0=nan, I0_err=nan, first=None,
+                                      last=None, qRg_min=nan, qRg_max=nan)  # fmt: skip
+        return cls(**(kwargs | fields), q_unit=q_unit, reason=reason)
 
     @property
     def found(self) -> bool:
@@ -332,7 +518,7 @@ class GuinierResult(_Result):
 
 
 @dataclass(frozen=True, eq=False)
-class PrResult(_Result):
+class PrResult(_SameValues, _Result):
     """Pair-distance distribution from an indirect Fourier transform.
 
     ``r``, ``pr`` and ``pr_err`` are in the length unit matching ``q_unit``; ``q_fit`` and
@@ -340,21 +526,22 @@ class PrResult(_Result):
     the curve that was used).
     """
 
-    Dmax: float
-    Dmax_err: float
-    Rg: float
-    Rg_err: float
-    I0: float
-    I0_err: float
-    chi2: float
-    alpha: float
+    Dmax: float = field(metadata=unit("length"))
+    Dmax_err: float = field(metadata=unit("length"))
+    Rg: float = field(metadata=unit("length"))
+    Rg_err: float = field(metadata=unit("length"))
+    I0: float = field(metadata=unit("intensity"))
+    I0_err: float = field(metadata=unit("intensity"))
+    chi2: float = field(metadata=unit("dimensionless"))
+    alpha: float = field(metadata=unit("dimensionless"))
     q_unit: str
-    r: np.ndarray
-    pr: np.ndarray
-    pr_err: np.ndarray
-    q_fit: np.ndarray
-    i_fit: np.ndarray
-    evidence: float = math.nan
+    r: np.ndarray = field(metadata=unit("length"))
+    # P(r) is written on a scale of its own (its integral is not tied to I(0) here).
+    pr: np.ndarray = field(metadata=unit("arbitrary"))
+    pr_err: np.ndarray = field(metadata=unit("arbitrary"))
+    q_fit: np.ndarray = field(metadata=unit("q"))
+    i_fit: np.ndarray = field(metadata=unit("intensity"))
+    evidence: float = field(default=math.nan, metadata=unit("dimensionless"))
     flags: tuple[str, ...] = ()
     skipped: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
@@ -381,27 +568,27 @@ class PrResult(_Result):
         )
 
 
-@dataclass(frozen=True)
-class MWResult(_Result):
+@dataclass(frozen=True, eq=False)
+class MWResult(_SameValues, _Result):
     """Molecular weight estimates in kDa, each NaN when it could not be computed.
 
     ``porod_volume`` is in the cubed length unit of ``q_unit`` (Å³ or nm³).
     """
 
-    mw_vp_kda: float
-    mw_vc_kda: float
-    porod_volume: float
-    volume_of_correlation: float
+    mw_vp_kda: float = field(metadata=unit("kDa"))
+    mw_vc_kda: float = field(metadata=unit("kDa"))
+    porod_volume: float = field(metadata=unit("length^3"))
+    volume_of_correlation: float = field(metadata=unit("length^2"))
     q_unit: str
-    mw_abs_kda: float = math.nan
-    mw_ref_kda: float = math.nan
-    mw_consensus_kda: float = math.nan
-    mw_spread_kda: float = math.nan
+    mw_abs_kda: float = field(default=math.nan, metadata=unit("kDa"))
+    mw_ref_kda: float = field(default=math.nan, metadata=unit("kDa"))
+    mw_consensus_kda: float = field(default=math.nan, metadata=unit("kDa"))
+    mw_spread_kda: float = field(default=math.nan, metadata=unit("kDa"))
     macromolecule: str = "protein"
     flags: tuple[str, ...] = ()
     #: Upper q limits of the Porod-volume and Vc integrals, in ``q_unit``.
-    vp_qmax: float = math.nan
-    vc_qmax: float = math.nan
+    vp_qmax: float = field(default=math.nan, metadata=unit("q"))
+    vc_qmax: float = field(default=math.nan, metadata=unit("q"))
 
     def __str__(self) -> str:
         parts = [f"Vp {self.mw_vp_kda:.1f}", f"Vc {self.mw_vc_kda:.1f}"]
@@ -413,17 +600,17 @@ class MWResult(_Result):
 
 
 @dataclass(frozen=True, eq=False)
-class KratkyResult(_Result):
+class KratkyResult(_SameValues, _Result):
     """Dimensionless Kratky plot (qRg)²·I/I0 against qRg, and what its shape says.
 
     For a compact globular particle the peak is at qRg = √3 with height 3/e ≈ 1.104.
     """
 
-    qrg: np.ndarray
-    kratky: np.ndarray
-    kratky_err: np.ndarray
-    peak_qrg: float
-    peak_height: float
+    qrg: np.ndarray = field(metadata=unit("dimensionless"))
+    kratky: np.ndarray = field(metadata=unit("dimensionless"))
+    kratky_err: np.ndarray = field(metadata=unit("dimensionless"))
+    peak_qrg: float = field(metadata=unit("dimensionless"))
+    peak_height: float = field(metadata=unit("dimensionless"))
     flags: tuple[str, ...] = ()
 
     _array_fields = ("qrg", "kratky", "kratky_err")
@@ -435,7 +622,7 @@ class KratkyResult(_Result):
 
 
 @dataclass(frozen=True, eq=False)
-class SimilarityResult(_Result):
+class SimilarityResult(_SameValues, _Result):
     """Pairwise CorMap test of a set of curves and the frames kept.
 
     ``pvalues`` holds the raw pairwise p-values, ``adjusted`` the p-values after the
@@ -443,12 +630,12 @@ class SimilarityResult(_Result):
     frames kept, ``rejected`` maps each dropped index to the reason.
     """
 
-    pvalues: np.ndarray
-    adjusted: np.ndarray
-    longest_run: np.ndarray
-    alpha: float
+    pvalues: np.ndarray = field(metadata=unit("dimensionless"))
+    adjusted: np.ndarray = field(metadata=unit("dimensionless"))
+    longest_run: np.ndarray = field(metadata=unit("count"))
+    alpha: float = field(metadata=unit("dimensionless"))
     correction: str
-    selected: tuple[int, ...]
+    selected: tuple[int, ...] = field(metadata=unit("index"))
     rejected: dict[int, str]
 
     _array_fields = ("pvalues", "adjusted", "longest_run")
@@ -472,12 +659,12 @@ class FrameCurves(_ReadOnlyMeta, _Result):
     (wavelength, distance, monitor and transmission per frame, ...).
     """
 
-    q: np.ndarray
-    intensity: np.ndarray
-    sigma: np.ndarray
+    q: np.ndarray = field(metadata=unit("q"))
+    intensity: np.ndarray = field(metadata=unit("intensity"))
+    sigma: np.ndarray = field(metadata=unit("intensity"))
     q_unit: str
     name: str = ""
-    frame_ids: tuple[int, ...] = ()
+    frame_ids: tuple[int, ...] = field(default=(), metadata=unit("index"))
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     _array_fields = ("q", "intensity", "sigma")
@@ -516,6 +703,141 @@ class FrameCurves(_ReadOnlyMeta, _Result):
     def curves(self) -> list[Curve]:
         """One :class:`Curve` per frame."""
         return [self.curve(i) for i in range(len(self))]
+
+
+@dataclass(frozen=True, eq=False)
+class IntegrationMethod(_SameValues, _Result):
+    """How integrated curves were made, as pyFAI's ``Integrate1dResult`` names its method.
+
+    Built once from the integration settings (their ``to_dict()`` view, the one source of
+    each fact) where the frames are integrated, and carried in ``FrameCurves.meta
+    ["integration"]``, the frames file, the sample's NXcanSAS ``SASprocess`` and its
+    provenance.
+
+    Parameters
+    ----------
+    method : str
+        Pixel splitting of the bin map: ``"no"``, ``"bbox"`` or ``"full"``.
+    engine : str
+        What computes the per-bin sums.
+    error_model : str
+        ``"poisson"`` or ``"poisson_pyfai"`` (see ``IntegrationSettings``).
+    solid_angle : bool
+        Solid-angle correction applied.
+    polarization_factor : float or None
+        Polarisation factor of the correction; None when no polarisation correction.
+    dark, flat : str or None
+        Dark image subtracted, flat field applied (a path, ``"<array>"``), None when not.
+    normalisation : str
+        What each frame was divided by: ``monitor``, ``exposure`` or ``none``, with
+        ``+transmission`` when it was divided by the transmission too.
+    scale : float
+        Factor the intensities were multiplied by (absolute scale).
+    intensity_unit : str
+        ``"1/cm"`` when the scale was stated absolute, else ``"arbitrary"``.
+    q_unit : str
+        ``"nm^-1"`` or ``"A^-1"``.
+    npt : int
+        Radial bins asked for.
+    n_bins : int
+        Bins kept (those at least one unmasked pixel reaches).
+    radial_range : (float, float) or None
+        q range of the bins (None: that of the pixels).
+    sigma_clip : float or None
+        Pixels further than this many σ from their bin's mean left out (None: none).
+    masked_pixels : int
+        Pixels masked in every frame (user, detector and file masks together).
+
+    Examples
+    --------
+    >>> m = IntegrationMethod.from_settings(
+    ...     {"npt": 800, "unit": "q_nm^-1", "method": "no", "polarization_factor": 0.99,
+    ...      "solid_angle": True, "error_model": "poisson", "dark": None, "flat": None,
+    ...      "scale": 1.0, "sigma_clip": None, "radial_range": None},
+    ...     engine="csr", normalisation="monitor+transmission", intensity_unit="arbitrary",
+    ...     n_bins=790, masked_pixels=1200)
+    >>> m.corrections
+    ('solid_angle', 'polarisation')
+    >>> print(m)  # doctest: +NORMALIZE_WHITESPACE
+    Integration: no splitting (csr), poisson errors, corrections solid_angle,
+    polarisation (0.99), normalised by monitor+transmission, 790/800 bins in nm^-1
+    """
+
+    method: str
+    engine: str
+    error_model: str
+    solid_angle: bool
+    polarization_factor: float | None = field(metadata=unit("dimensionless"))
+    dark: str | None
+    flat: str | None
+    normalisation: str
+    scale: float = field(metadata=unit("dimensionless"))
+    intensity_unit: str
+    q_unit: str
+    npt: int = field(metadata=unit("count"))
+    n_bins: int = field(metadata=unit("count"))
+    radial_range: tuple[float, float] | None = field(default=None, metadata=unit("q"))
+    sigma_clip: float | None = field(default=None, metadata=unit("dimensionless"))
+    masked_pixels: int = field(default=0, metadata=unit("count"))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "q_unit", normalise_q_unit(self.q_unit))
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, Any],
+        *,
+        engine: str,
+        normalisation: str,
+        intensity_unit: str,
+        n_bins: int,
+        masked_pixels: int = 0,
+    ) -> IntegrationMethod:
+        """The record of an integration from its settings' ``to_dict()`` and what the
+        integrator knows besides (engine, normalisation found in the frames, bins kept)."""
+        rr = settings.get("radial_range")
+        return cls(
+            method=settings["method"],
+            engine=engine,
+            error_model=settings["error_model"],
+            solid_angle=bool(settings["solid_angle"]),
+            polarization_factor=settings.get("polarization_factor"),
+            dark=settings.get("dark"),
+            flat=settings.get("flat"),
+            normalisation=normalisation,
+            scale=float(settings["scale"]),
+            intensity_unit=intensity_unit,
+            q_unit=settings["unit"],
+            npt=int(settings["npt"]),
+            n_bins=int(n_bins),
+            radial_range=None if rr is None else (float(rr[0]), float(rr[1])),
+            sigma_clip=settings.get("sigma_clip"),
+            masked_pixels=int(masked_pixels),
+        )
+
+    @property
+    def corrections(self) -> tuple[str, ...]:
+        """The corrections applied, in the order they act on a pixel."""
+        applied = (
+            ("dark", self.dark is not None),
+            ("flat", self.flat is not None),
+            ("solid_angle", self.solid_angle),
+            ("polarisation", self.polarization_factor is not None),
+        )
+        return tuple(name for name, on in applied if on)
+
+    def to_dict(self, arrays: bool = False) -> dict[str, Any]:
+        return super().to_dict(arrays) | {"corrections": list(self.corrections)}
+
+    def __str__(self) -> str:
+        pol = f" ({self.polarization_factor:g})" if self.polarization_factor is not None else ""
+        clip = f", sigma clip {self.sigma_clip:g}" if self.sigma_clip is not None else ""
+        return (
+            f"Integration: {self.method} splitting ({self.engine}), {self.error_model} errors, "
+            f"corrections {', '.join(self.corrections) or 'none'}{pol}, normalised by "
+            f"{self.normalisation}{clip}, {self.n_bins}/{self.npt} bins in {self.q_unit}"
+        )
 
 
 @dataclass(frozen=True)

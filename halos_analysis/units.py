@@ -3,9 +3,15 @@
 
 Each q unit is one :class:`QUnit` entry that knows every name it goes by: our canonical
 spelling (``nm^-1``, ``A^-1``), pyFAI's (``q_nm^-1``), NXcanSAS's (``1/nm``), the spellings
-other programs write, its length unit, its factor to m⁻¹ and its axis labels. Lengths and
+other programs write, its length unit, its factor to m⁻¹ and its axis labels. Intensity
+units (:data:`INTENSITY_UNITS`) are NXcanSAS's spellings, which are ours too. Lengths and
 times read from detector headers are in :data:`LENGTHS` and :data:`TIMES`. Modules look
 units up here instead of keeping tables of their own.
+
+A result field declares the *kind* of its unit (:data:`KINDS`: ``"length"``, ``"q"``,
+``"intensity"``, ...); :func:`unit_of_kind` spells a kind for a curve's q unit and intensity
+unit, in our spelling, NXcanSAS's or for people (``halos_analysis.types.units_of`` does it
+for every field of a result).
 
 Examples
 --------
@@ -15,6 +21,10 @@ Examples
 '1/nm'
 >>> q_scale("nm^-1", "A^-1")
 0.1
+>>> unit_of_kind("length^3", "A^-1", spelling="nexus")
+'angstrom^3'
+>>> unit_of_kind("length", "A^-1", spelling="text")
+'Å'
 """
 
 from __future__ import annotations
@@ -22,13 +32,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "INTENSITY_ALIASES",
+    "INTENSITY_UNITS",
+    "KINDS",
     "LENGTHS",
     "Q_UNITS",
+    "SPELLINGS",
     "TIMES",
     "QUnit",
+    "intensity_unit",
     "length_factor",
     "q_scale",
     "q_unit",
+    "respell",
+    "unit_of_kind",
 ]
 
 
@@ -48,6 +65,8 @@ class QUnit:
         The length unit that goes with it (Rg, Dmax): ``"nm"`` or ``"A"``.
     length_nexus : str
         NXcanSAS spelling of that length unit.
+    length_text : str
+        That length unit for people (``"Å"``, ``"nm"``).
     per_metre : float
         1 of this unit in m⁻¹.
     label, label2 : str
@@ -61,6 +80,7 @@ class QUnit:
     nexus: str
     length: str
     length_nexus: str
+    length_text: str
     per_metre: float
     label: str
     label2: str
@@ -69,17 +89,40 @@ class QUnit:
 
 Q_UNITS: dict[str, QUnit] = {
     "nm^-1": QUnit(
-        "nm^-1", "q_nm^-1", "1/nm", "nm", "nm", 1e9, "nm$^{-1}$", "nm$^{-2}$",
+        "nm^-1", "q_nm^-1", "1/nm", "nm", "nm", "nm", 1e9, "nm$^{-1}$", "nm$^{-2}$",
         ("nm^-1", "1/nm", "nm-1", "q_nm^-1", "nm^{-1}"),
     ),
     "A^-1": QUnit(
-        "A^-1", "q_A^-1", "1/angstrom", "A", "angstrom", 1e10, "Å$^{-1}$", "Å$^{-2}$",
+        "A^-1", "q_A^-1", "1/angstrom", "A", "angstrom", "Å", 1e10, "Å$^{-1}$", "Å$^{-2}$",
         ("a^-1", "å^-1", "1/a", "1/å", "a-1", "angstrom^-1", "q_a^-1", "1/angstrom",
          "1/ang", "a^{-1}"),
     ),
 }  # fmt: skip
 
 _ALIASES = {alias: unit for unit in Q_UNITS.values() for alias in unit.aliases}
+
+#: Intensity units allowed by NXcanSAS for I and Idev (our curves use the same spellings).
+INTENSITY_UNITS: tuple[str, ...] = ("1/m", "1/cm", "m2/g", "cm2/g", "arbitrary")
+#: The spellings of intensity units users and programs write, and what they mean (lower
+#: case, no spaces). "arbitrary" is a statement too: the curve is known not to be on an
+#: absolute scale.
+INTENSITY_ALIASES: dict[str, str] = {
+    "1/cm": "1/cm", "cm^-1": "1/cm", "cm-1": "1/cm", "1/m": "1/m", "m^-1": "1/m", "m-1": "1/m",
+    "arbitrary": "arbitrary", "arb": "arbitrary", "arb.": "arbitrary", "a.u.": "arbitrary",
+    "au": "arbitrary", "none": "arbitrary",
+}  # fmt: skip
+
+#: Kinds of unit a result field declares (``dataclasses.field(metadata=...)``), resolved by
+#: :func:`unit_of_kind`. ``index`` is a row number, ``count`` a number of things; both and
+#: ``dimensionless`` have no unit (spelled ``""``); ``arbitrary`` is a scale of its own.
+KINDS: tuple[str, ...] = (
+    "length", "length^2", "length^3", "q", "intensity", "kDa", "arbitrary",
+    "dimensionless", "count", "index",
+)  # fmt: skip
+#: How a unit may be spelled: ours (``nm``, ``A^-1``), NXcanSAS's ``units`` attribute
+#: (``angstrom``, ``1/angstrom``) or for people (``Å``, ``Å⁻¹``, ``nm³``).
+SPELLINGS: tuple[str, ...] = ("halos", "nexus", "text")
+_POWERS = {"halos": ("^2", "^3"), "nexus": ("^2", "^3"), "text": ("²", "³")}
 
 #: Length units of detector headers and geometry, in metres.
 LENGTHS: dict[str, float] = {
@@ -119,3 +162,81 @@ def length_factor(unit: str) -> float:
         For a unit that is no length.
     """
     return LENGTHS[unit.strip().lower()]
+
+
+def intensity_unit(unit: str | None) -> str:
+    """NXcanSAS (and our) spelling of an intensity unit: ``1/cm``, ``1/m``, ... or ``arbitrary``.
+
+    Anything unknown, absent or not text (a damaged file) is ``"arbitrary"``.
+
+    >>> intensity_unit("cm^-1"), intensity_unit(None)
+    ('1/cm', 'arbitrary')
+    """
+    if not isinstance(unit, str):
+        return "arbitrary"
+    key = unit.strip().lower().replace(" ", "")
+    return INTENSITY_ALIASES.get(key, unit if unit in INTENSITY_UNITS else "arbitrary")
+
+
+def unit_of_kind(
+    kind: str, q: str | None = None, intensity: str | None = None, *, spelling: str = "halos"
+) -> str:
+    """The unit of a kind of :data:`KINDS` for data in q unit ``q`` and intensity unit
+    ``intensity``, spelled as one of :data:`SPELLINGS`.
+
+    Parameters
+    ----------
+    kind : str
+        ``"length"``, ``"length^2"``, ``"length^3"``, ``"q"``, ``"intensity"``, ``"kDa"``,
+        ``"arbitrary"``, ``"dimensionless"``, ``"count"`` or ``"index"``.
+    q : str, optional
+        The q unit, any spelling; needed by lengths and q.
+    intensity : str, optional
+        The intensity unit (``"arbitrary"`` when None or unknown).
+    spelling : {"halos", "nexus", "text"}
+
+    Raises
+    ------
+    ValueError
+        For an unknown kind or spelling, or a length or q kind without a q unit.
+
+    Examples
+    --------
+    >>> unit_of_kind("length", "nm^-1"), unit_of_kind("q", "A^-1", spelling="nexus")
+    ('nm', '1/angstrom')
+    >>> unit_of_kind("intensity", "nm^-1", "cm^-1"), unit_of_kind("index")
+    ('1/cm', '')
+    """
+    if spelling not in SPELLINGS:
+        raise ValueError(f"unknown unit spelling {spelling!r} (use one of {SPELLINGS})")
+    if kind in ("dimensionless", "count", "index"):
+        return ""
+    if kind in ("kDa", "arbitrary"):
+        return kind
+    if kind == "intensity":
+        return intensity_unit(intensity)
+    if kind not in KINDS:
+        raise ValueError(f"unknown unit kind {kind!r} (use one of {KINDS})")
+    if q is None:
+        raise ValueError(f"a {kind} needs the q unit")
+    unit = q_unit(q)
+    if kind == "q":
+        return {"halos": unit.name, "nexus": unit.nexus, "text": unit.length_text + "⁻¹"}[spelling]
+    length = {"halos": unit.length, "nexus": unit.length_nexus, "text": unit.length_text}[spelling]
+    power = {"length": "", "length^2": _POWERS[spelling][0], "length^3": _POWERS[spelling][1]}
+    return length + power[kind]
+
+
+def respell(unit: str, spelling: str = "text") -> str:
+    """A unit in our spelling (as :func:`unit_of_kind` gives it) in another spelling.
+
+    Units that depend on no q unit (``1/cm``, ``kDa``, ``""``) are the same in every spelling.
+
+    >>> respell("A^3"), respell("nm^-1"), respell("A", "nexus"), respell("kDa")
+    ('Å³', 'nm⁻¹', 'angstrom', 'kDa')
+    """
+    for q in Q_UNITS.values():
+        for kind in ("q", "length", "length^2", "length^3"):
+            if unit_of_kind(kind, q.name) == unit:
+                return unit_of_kind(kind, q.name, spelling=spelling)
+    return unit

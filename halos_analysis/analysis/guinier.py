@@ -610,8 +610,4 @@ def _invalid_flagged(
     curve: Curve, flags: tuple[str, ...], skipped=(), *, reason: str
 ) -> GuinierResult:
     """The falsy result of a search that found no Guinier range, with its reason."""
-    nan = math.nan
-    return GuinierResult(
-        nan, nan, nan, nan, None, None, nan, nan, curve.q_unit, flags=flags, skipped=skipped,
-        reason=reason,
-    )  # fmt: skip
+    return GuinierResult.not_found(curve.q_unit, reason, flags=flags, skipped=skipped)

@@ -8,7 +8,6 @@ typed results; reading and writing files is the caller's business (``cli.py``).
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,44 +60,23 @@ class SampleAnalysis:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SampleAnalysis:
         """Inverse of :meth:`to_dict` (``arrays=True``)."""
-        c = d["curve"]
-        curve = Curve(
-            np.asarray(c["q"]),
-            np.asarray(c["intensity"]),
-            np.asarray([math.nan if v is None else v for v in c["sigma"]], dtype=float),
-            c["q_unit"],
-            name=c.get("name", ""),
-            meta=dict(c.get("meta") or {}),
-        )
         return cls(
-            curve=curve,
-            guinier=result_from_dict(GuinierResult, d["guinier"]),
-            pr=None if d.get("pr") is None else result_from_dict(PrResult, d["pr"]),
-            mw=None if d.get("mw") is None else result_from_dict(MWResult, d["mw"]),
-            kratky=None if d.get("kratky") is None else result_from_dict(KratkyResult, d["kratky"]),
+            curve=Curve.from_dict(d["curve"]),
+            guinier=GuinierResult.from_dict(d["guinier"]),
+            pr=None if d.get("pr") is None else PrResult.from_dict(d["pr"]),
+            mw=None if d.get("mw") is None else MWResult.from_dict(d["mw"]),
+            kratky=None if d.get("kratky") is None else KratkyResult.from_dict(d["kratky"]),
             flags=tuple(d.get("flags", ())),
         )
 
 
 def result_from_dict(cls: type, d: dict[str, Any]) -> Any:
-    """Rebuild a result dataclass from its ``to_dict(arrays=True)`` view.
+    """Rebuild a result dataclass from its ``to_dict(arrays=True)`` view: ``cls.from_dict(d)``.
 
-    Derived keys that are not fields (``valid``, ``length_unit``, ...) are ignored; ``None``
-    becomes NaN for float fields, lists become arrays or tuples as the field wants.
+    Kept for callers of the older name; the one deserialiser is each type's ``from_dict``
+    (:mod:`halos_analysis.types`).
     """
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in d:
-            continue
-        v = d[f.name]
-        if f.name in getattr(cls, "_array_fields", ()):
-            v = np.asarray([math.nan if x is None else x for x in v], dtype=float)
-        elif isinstance(v, list):
-            v = tuple(v)
-        elif v is None and "float" in str(f.type):
-            v = math.nan
-        kwargs[f.name] = v
-    return cls(**kwargs)
+    return cls.from_dict(d)
 
 
 def reduce_frames(

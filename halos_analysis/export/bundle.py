@@ -31,7 +31,7 @@ from halos_analysis.export.summary import (
     write_sample_summary,
 )
 from halos_analysis.io.nxcansas import write_sample_result
-from halos_analysis.types import Curve, FrameMetadata, SimilarityResult
+from halos_analysis.types import Curve, FrameMetadata, IntegrationMethod, SimilarityResult
 
 
 def export_sample(
@@ -129,6 +129,10 @@ def export_sample(
         sample_info={"name": sample, **info},
         process=process,
         flags=analysis.flags,
+        integration={
+            m: IntegrationMethod.from_dict(d)
+            for m, d in (provenance or {}).get("integration", {}).items()
+        },
     )
     summary = sample_summary(
         sample,
@@ -143,6 +147,7 @@ def export_sample(
         flags=analysis.flags,
         extra={"description": info.get("description", "")},
         frame_ids=frame_ids,
+        intensity_unit=curve.meta.get("intensity_unit"),
     )
     out["summary"] = write_sample_summary(summary, outdir / "summary.json")
     if provenance is not None:

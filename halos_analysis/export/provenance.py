@@ -163,7 +163,8 @@ def check_inputs(prov: dict[str, Any], base_dir: str | Path = ".") -> dict[str, 
 
 def read_integration_record(frames_file: str | Path) -> dict[str, Any]:
     """What ``halos integrate`` recorded in a frames file: the raw files it read, each with
-    its SHA-256 (``inputs``), and its settings.
+    its SHA-256 (``inputs``), its settings and (``integration``) how the frames were
+    integrated (:class:`~halos_analysis.types.IntegrationMethod` as a dict).
 
     Returns
     -------
@@ -172,12 +173,18 @@ def read_integration_record(frames_file: str | Path) -> dict[str, Any]:
     """
     import h5py
 
+    def text(node: Any) -> str:
+        value = node[()]
+        return value.decode() if isinstance(value, bytes) else value
+
     with h5py.File(frames_file, "r") as h5:
         for entry in h5.values():
             node = entry.get("sasprocess01/provenance/json") if hasattr(entry, "get") else None
             if node is not None:
-                text = node[()]
-                return json.loads(text.decode() if isinstance(text, bytes) else text)
+                record = json.loads(text(node))
+                meta = entry.get("frames/meta_json")
+                method = json.loads(text(meta)).get("integration") if meta is not None else None
+                return record | ({"integration": method} if method else {})
     return {}
 
 
@@ -201,8 +208,10 @@ def sample_provenance(
         As :func:`build_provenance`, with ``inputs`` the raw files the integrations read
         (each ``{"path", "sha256", "bytes", "role", "measurement"}``), ``run_manifest``,
         ``config_files`` (the config files and sheets, with digests), ``config_overrides``
-        and ``sample_info`` (the sample's and its buffers' manifest records). A frame file
-        of the manifest that no integration read is listed under ``notes``.
+        ``sample_info`` (the sample's and its buffers' manifest records) and
+        ``integration`` (measurement -> how its frames were integrated, when the frames
+        files say). A frame file of the manifest that no integration read is listed under
+        ``notes``.
     """
     import yaml
 
@@ -210,9 +219,12 @@ def sample_provenance(
     inputs: list[dict[str, Any]] = []
     notes: list[str] = []
     read: set[str] = set()
+    integration: dict[str, Any] = {}
     for f in frames_files:
         rec = read_integration_record(f)
         name = rec.get("measurement") or Path(f).name.removesuffix("_frames.h5")
+        if rec.get("integration"):
+            integration[name] = rec["integration"]
         for r in rec.get("inputs", []):
             inputs.append({**r, "measurement": name})
             read.add(os.path.abspath(r["path"]))
@@ -247,6 +259,8 @@ def sample_provenance(
         },
     )
     prov.pop("missing_inputs", None)
+    if integration:
+        prov["integration"] = integration
     if notes:
         prov["notes"] = notes
     return prov
@@ -286,7 +300,8 @@ def process_for_nxcansas(prov: dict[str, Any], parameters: dict[str, Any] | None
     -------
     dict
         ``program``, ``version``, ``date``, ``parameters``, ``config_text`` (the config as
-        JSON when no text was recorded) and ``provenance`` (all of it but ``config_text``).
+        JSON when no text was recorded) and ``provenance`` (all of it but ``config_text``
+        and ``integration``, which the result file holds in a SASprocess of its own).
     """
     return {
         "program": prov.get("program", "halos-analysis"),
@@ -294,7 +309,7 @@ def process_for_nxcansas(prov: dict[str, Any], parameters: dict[str, Any] | None
         "date": prov.get("date"),
         "parameters": parameters if parameters is not None else prov.get("config", {}),
         "config_text": prov.get("config_text") or json.dumps(prov.get("config", {}), indent=2),
-        "provenance": {k: v for k, v in prov.items() if k != "config_text"},
+        "provenance": {k: v for k, v in prov.items() if k not in ("config_text", "integration")},
     }
 
 

@@ -119,8 +119,8 @@ def _summary_table(summaries: Sequence[Mapping[str, Any]]) -> str:
     )
     rows = []
     for s in summaries:
-        lu = s.get("length_unit") or ""
-        lu = "Å" if lu == "A" else lu
+        unit = _column_units(s)
+        lu = unit("guinier_rg")
         frames = (
             f"{_fmt(s.get('frames_used'))} / {_fmt(s.get('frames_rejected'))}"
             if s.get("frames_used") is not None
@@ -138,8 +138,10 @@ def _summary_table(summaries: Sequence[Mapping[str, Any]]) -> str:
             f'<td class="text">{_esc(s.get("buffer") or "–")}</td>'
             f"<td>{_fmt(s.get('concentration'))}</td><td>{frames}</td>"
             f"<td>{_pm(s.get('guinier_rg'), s.get('guinier_rg_error'))} {lu}</td>"
-            f"<td>{_pm(s.get('guinier_i0'), s.get('guinier_i0_error'))}</td><td>{qrg}</td>"
-            f"<td>{_fmt(s.get('pddf_dmax'))} {lu if s.get('pddf_dmax') is not None else ''}</td>"
+            f"<td>{_pm(s.get('guinier_i0'), s.get('guinier_i0_error'))}"
+            f"{_unit_after(s.get('guinier_i0'), unit('guinier_i0'))}</td><td>{qrg}</td>"
+            f"<td>{_fmt(s.get('pddf_dmax'))}{_unit_after(s.get('pddf_dmax'), unit('pddf_dmax'))}"
+            "</td>"
             f"<td>{_fmt(s.get('porod_mw'), 3)}</td>"
             f"<td>{_fmt(s.get('vc_mw'), 3)}</td>"
             f"<td>{_fmt(s.get('guinier_i0_mw') or s.get('reference_i0_mw'), 3)}</td>"
@@ -147,6 +149,28 @@ def _summary_table(summaries: Sequence[Mapping[str, Any]]) -> str:
             f'<td class="text">{_flags(s.get("flags"))}</td></tr>'
         )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _column_units(summary: Mapping[str, Any]):
+    """The unit of a summary column for people (``Å``, ``nm³``), from the summary's ``units``
+    (:func:`halos_analysis.types.units_of`); a summary written before it had them gives its
+    lengths from ``q_unit``. Arbitrary units are not shown."""
+    from halos_analysis import units as _units
+
+    given, q = summary.get("units"), summary.get("q_unit")
+    if given is None and q:  # an older summary.json: only its lengths are known
+        length = _units.unit_of_kind("length", q)
+        given = {"guinier_rg": length, "pddf_dmax": length}
+
+    def unit(column: str) -> str:
+        text = (given or {}).get(column) or ""
+        return "" if text == "arbitrary" else _units.respell(text, "text")
+
+    return unit
+
+
+def _unit_after(value: Any, unit: str) -> str:
+    return f" {_esc(unit)}" if value is not None and unit else ""
 
 
 def _provenance(prov: Mapping[str, Any]) -> str:

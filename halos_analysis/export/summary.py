@@ -6,8 +6,9 @@ Field names are those of a SASBDB entry summary where one exists (``guinier_rg``
 ``guinier_i0_mw`` (MW from absolute-scale I(0)), ``experimental_mw`` (our consensus),
 ``concentration``); the rest use the same prefixes (``guinier_points``, ``vc_mw``,
 ``reference_i0_mw``). Lengths are in ``length_unit`` (Å or nm, matching ``q_unit``), molecular
-weights in kDa. Every file is
-written to a temporary name and renamed, so readers never see half a file.
+weights in kDa; ``units`` names the unit of every column that has one, as
+:func:`halos_analysis.types.units_of` spells it for the result the column comes from. Every
+file is written to a temporary name and renamed, so readers never see half a file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from halos_analysis import units as _units
 from halos_analysis.flags import doubts
 from halos_analysis.io.atomic import write_text_atomic
 from halos_analysis.types import (
@@ -29,6 +31,7 @@ from halos_analysis.types import (
     PrResult,
     SimilarityResult,
     length_unit,
+    units_of,
 )
 
 #: Columns of ``summary.csv``, in order.
@@ -73,6 +76,41 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The summary columns each result fills: column -> key of the result's ``to_dict()``.
+RESULT_COLUMNS: dict[str, dict[str, str]] = {
+    "guinier": {
+        "guinier_rg": "Rg",
+        "guinier_rg_error": "Rg_err",
+        "guinier_i0": "I0",
+        "guinier_i0_error": "I0_err",
+        "guinier_first": "first",
+        "guinier_last": "last",
+        "guinier_points": "n_points",
+        "guinier_qrg_min": "qRg_min",
+        "guinier_qrg_max": "qRg_max",
+        "guinier_r2": "r2",
+    },
+    "pr": {
+        "pddf_dmax": "Dmax",
+        "pddf_dmax_error": "Dmax_err",
+        "pddf_rg": "Rg",
+        "pddf_rg_error": "Rg_err",
+        "pddf_i0": "I0",
+        "pddf_chi2": "chi2",
+    },
+    "mw": {
+        "porod_volume": "porod_volume",
+        "porod_mw": "mw_vp_kda",
+        "vc_mw": "mw_vc_kda",
+        "guinier_i0_mw": "mw_abs_kda",
+        "reference_i0_mw": "mw_ref_kda",
+        "experimental_mw": "mw_consensus_kda",
+        "experimental_mw_spread": "mw_spread_kda",
+    },
+    "kratky": {"kratky_peak_qrg": "peak_qrg", "kratky_peak_height": "peak_height"},
+}
+
+
 def _num(value: Any) -> float | int | None:
     if value is None:
         return None
@@ -96,6 +134,7 @@ def sample_summary(
     flags: Sequence[str] = (),
     extra: dict[str, Any] | None = None,
     frame_ids: Sequence[int] | None = None,
+    intensity_unit: str | None = None,
 ) -> dict[str, Any]:
     """One sample's results as a flat dict (SASBDB-like names; NaN becomes None).
 
@@ -124,12 +163,15 @@ def sample_summary(
         More items, added last (they override computed ones of the same name).
     frame_ids : sequence of int, optional
         Frame numbers of the measurement, in the order of the similarity test.
+    intensity_unit : str, optional
+        Unit of the curve's intensities (``"1/cm"``; ``"arbitrary"`` when None).
 
     Returns
     -------
     dict
         Every name of :data:`COLUMNS` (None when unknown) plus ``concentration_unit``,
-        ``frames_rejected_ids`` and ``mw_unit`` when they apply, and the ``extra`` items.
+        ``frames_rejected_ids`` and ``mw_unit`` when they apply, ``units`` (column -> unit,
+        for the columns of the results given that have one) and the ``extra`` items.
     """
     q_unit = q_unit or next((r.q_unit for r in (guinier, pr, mw) if r is not None), None)
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
@@ -149,47 +191,20 @@ def sample_summary(
         # Frame numbers of the measurement, as in the .dat header (not positions in the test).
         ids = list(frame_ids) if frame_ids is not None else list(range(len(similarity.pvalues)))
         row["frames_rejected_ids"] = sorted(int(ids[int(i)]) for i in similarity.rejected)
-    if guinier is not None:
-        row.update(
-            guinier_rg=_num(guinier.Rg),
-            guinier_rg_error=_num(guinier.Rg_err),
-            guinier_i0=_num(guinier.I0),
-            guinier_i0_error=_num(guinier.I0_err),
-            guinier_first=guinier.first if guinier.found else None,
-            guinier_last=guinier.last if guinier.found else None,
-            guinier_points=guinier.n_points,
-            guinier_qrg_min=_num(guinier.qRg_min),
-            guinier_qrg_max=_num(guinier.qRg_max),
-            guinier_r2=_num(guinier.r2),
-        )
-        all_flags += guinier.flags
-    if pr is not None:
-        row.update(
-            pddf_dmax=_num(pr.Dmax),
-            pddf_dmax_error=_num(pr.Dmax_err),
-            pddf_rg=_num(pr.Rg),
-            pddf_rg_error=_num(pr.Rg_err),
-            pddf_i0=_num(pr.I0),
-            pddf_chi2=_num(pr.chi2),
-        )
-        all_flags += pr.flags
+    units: dict[str, str] = {}
+    given = {"guinier": guinier, "pr": pr, "mw": mw, "kratky": kratky}
+    for kind, result in given.items():
+        if result is None:
+            continue
+        values, result_units = result.to_dict(), units_of(result, intensity_unit)
+        for column, key in RESULT_COLUMNS[kind].items():
+            row[column] = _num(values[key])
+            if result_units.get(key):
+                units[column] = result_units[key]
+        all_flags += result.flags
     if mw is not None:
-        row.update(
-            porod_volume=_num(mw.porod_volume),
-            porod_mw=_num(mw.mw_vp_kda),
-            vc_mw=_num(mw.mw_vc_kda),
-            guinier_i0_mw=_num(mw.mw_abs_kda),
-            reference_i0_mw=_num(mw.mw_ref_kda),
-            experimental_mw=_num(mw.mw_consensus_kda),
-            experimental_mw_spread=_num(mw.mw_spread_kda),
-            mw_unit="kDa",
-        )
-        all_flags += mw.flags
-    if kratky is not None:
-        row.update(
-            kratky_peak_qrg=_num(kratky.peak_qrg), kratky_peak_height=_num(kratky.peak_height)
-        )
-        all_flags += kratky.flags
+        row["mw_unit"] = _units.unit_of_kind("kDa")
+    row["units"] = units
     row["flags"] = list(dict.fromkeys(all_flags))
     # Whether each number can be trusted, and the flags that say why not.
     row["guinier_valid"] = None if guinier is None else bool(guinier.valid)

@@ -24,7 +24,7 @@ from halos_analysis.integrate.binmap import BinMap, geometry_key
 from halos_analysis.integrate.kernels import COLUMNS
 from halos_analysis.integrate.settings import IntegrationSettings, as_array
 from halos_analysis.io.frames import FrameBatch, FrameSource
-from halos_analysis.types import FrameCurves
+from halos_analysis.types import FrameCurves, IntegrationMethod
 
 
 class Integrator:
@@ -205,6 +205,8 @@ class Integrator:
         if check_frames:
             self._check_frames(source, intensity)
         md = source.metadata
+        settings = self.settings.to_dict()
+        normalisation = _normalisation(mon, trans, expo)
         meta = {
             "source": str(source.path),
             "wavelength_m": self.geometry["wavelength"],
@@ -216,10 +218,19 @@ class Integrator:
             "monitor": mon,
             "transmission": trans,
             "exposure_s": expo,
-            "settings": self.settings.to_dict(),
+            "settings": settings,
             "intensity_unit": self.settings.intensity_unit,
-            "normalisation": _normalisation(mon, trans, expo),
+            "normalisation": normalisation,
             "bin_map": {"cache_key": self.cache_key, "from_cache": self.from_cache},
+            # How the curves were made, in one typed record (as pyFAI's Integrate1dResult).
+            "integration": IntegrationMethod.from_settings(
+                settings,
+                engine="scipy.sparse CSR over pyFAI's bin map",
+                normalisation=normalisation,
+                intensity_unit=self.settings.intensity_unit,
+                n_bins=len(self.q),
+                masked_pixels=0 if self.mask is None else int(np.count_nonzero(self.mask)),
+            ),
         }
         return FrameCurves(
             self.q.copy(),

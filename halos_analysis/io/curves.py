@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from halos_analysis import units as _units
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.atomic import write_text_atomic
 from halos_analysis.types import Curve, RowUse, normalise_q_unit, row_use
@@ -73,22 +74,8 @@ def _unit_from_header(lines: Iterable[str]) -> str | None:
     return None
 
 
-# Intensity units: the spellings users and programs write, and what they mean. "arbitrary"
-# is a statement too: the curve is known not to be on an absolute scale.
-_I_UNIT_ALIASES: dict[str, str] = {
-    "1/cm": "1/cm",
-    "cm^-1": "1/cm",
-    "cm-1": "1/cm",
-    "1/m": "1/m",
-    "m^-1": "1/m",
-    "m-1": "1/m",
-    "arbitrary": "arbitrary",
-    "arb": "arbitrary",
-    "arb.": "arbitrary",
-    "a.u.": "arbitrary",
-    "au": "arbitrary",
-    "none": "arbitrary",
-}
+# Intensity units: the spellings users and programs write, and what they mean (the registry).
+_I_UNIT_ALIASES: dict[str, str] = _units.INTENSITY_ALIASES
 _EXPLICIT_I_UNIT = re.compile(r"(?i)^[#\s]*intensity[ _]?units?\s*[:=]\s*(.*?)\s*$")
 
 # Where a q range stops being believable for a bioSAXS curve in a unit (see guess_q_unit):

@@ -28,17 +28,11 @@ from halos_analysis.types import Curve, FrameMetadata
 #: Our q units and their NXcanSAS spelling (from :mod:`halos_analysis.units`).
 NX_Q_UNITS = {u.name: u.nexus for u in _units.Q_UNITS.values()}
 NX_LENGTH_UNITS = {u.length: u.length_nexus for u in _units.Q_UNITS.values()}
-#: Intensity units allowed by NXcanSAS for I and Idev.
-NX_I_UNITS = ("1/m", "1/cm", "m2/g", "cm2/g", "arbitrary")
-_I_UNIT_ALIASES = {"1/cm": "1/cm", "cm^-1": "1/cm", "cm-1": "1/cm", "1/m": "1/m", "m^-1": "1/m"}
-
-
-def nx_intensity_unit(unit: str | None) -> str:
-    """NXcanSAS spelling of an intensity unit: ``1/cm``, ``1/m`` or ``arbitrary``."""
-    if not isinstance(unit, str):  # absent, or not text in a foreign or damaged file
-        return "arbitrary"
-    key = unit.strip().lower().replace(" ", "")
-    return _I_UNIT_ALIASES.get(key, unit if unit in NX_I_UNITS else "arbitrary")
+#: Intensity units allowed by NXcanSAS for I and Idev (from :mod:`halos_analysis.units`).
+NX_I_UNITS = _units.INTENSITY_UNITS
+#: NXcanSAS spelling of an intensity unit: ``1/cm``, ``1/m`` or ``arbitrary`` (also for an
+#: absent unit, or one that is not text in a foreign or damaged file).
+nx_intensity_unit = _units.intensity_unit
 
 
 def q_unit_from_nx(unit: str | None) -> tuple[str, float] | None:
@@ -86,7 +80,10 @@ def _number(parent: h5py.Group, name: str, value: Any, units: str | None = None)
 
 
 def _json_default(obj: Any) -> Any:
-    # numpy scalars and arrays as numbers and lists, anything else (paths...) as text.
+    # numpy scalars and arrays as numbers and lists, typed records (meta["integration"]) as
+    # their to_dict(), anything else (paths...) as text.
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     if isinstance(obj, np.generic):

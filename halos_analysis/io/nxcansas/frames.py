@@ -61,7 +61,7 @@ from halos_analysis.io.nxcansas._base import (
     nx_intensity_unit,
     q_unit_from_nx,
 )
-from halos_analysis.types import Curve, FrameCurves, FrameMetadata
+from halos_analysis.types import Curve, FrameCurves, FrameMetadata, IntegrationMethod
 
 __all__ = ["read_frames", "read_main_curve", "read_nxcansas", "write_frames"]
 
@@ -223,6 +223,8 @@ def read_frames(path: str | Path) -> FrameCurves:
                 if key not in ("frame_ids", "group_names", "meta_json"):
                     meta[_attr(note[key], "original_name", key)] = note[key][()]
             meta["intensity_unit"] = _attr(first["I"], "units")
+            if isinstance(meta.get("integration"), dict):  # typed again (IntegrationMethod)
+                meta["integration"] = IntegrationMethod.from_dict(meta["integration"])
             title = decode(entry["title"][()]) if "title" in entry else ""
             return FrameCurves(
                 q, intensity, sigma, q_unit[0], name=str(title), frame_ids=frame_ids, meta=meta

@@ -6,7 +6,9 @@ Also importable from :mod:`halos_analysis.io.nxcansas`, which describes the layo
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,6 @@ import h5py
 import numpy as np
 
 from halos_analysis.io.nxcansas._base import (
-    NX_LENGTH_UNITS,
-    NX_Q_UNITS,
     _AtomicH5,
     _attr,
     _entries,
@@ -23,6 +23,7 @@ from halos_analysis.io.nxcansas._base import (
     _group,
     _number,
     _open,
+    _safe_name,
     _text,
     _write_instrument,
     _write_process,
@@ -35,36 +36,84 @@ from halos_analysis.types import (
     Curve,
     FrameMetadata,
     GuinierResult,
+    IntegrationMethod,
     KratkyResult,
     MWResult,
     PrResult,
     SimilarityResult,
+    units_of,
 )
+
+#: The notes of the ``analysis`` SASprocess and the result type each holds.
+RESULT_NOTES: dict[str, type] = {
+    "guinier": GuinierResult,
+    "pr": PrResult,
+    "molecular_weight": MWResult,
+    "kratky": KratkyResult,
+    "similarity": SimilarityResult,
+}
+#: The NXdata groups of the ``analysis`` SASprocess holding P(r)'s arrays:
+#: group -> (dataset, field of PrResult) pairs.
+_PR_ARRAYS = {
+    "pr_distribution": (("r", "r"), ("P", "pr"), ("P_errors", "pr_err")),
+    "pr_fit": (("Q", "q_fit"), ("I_fit", "i_fit")),
+}
 
 # --- per-sample result files ----------------------------------------------------------------
 
 
 def _write_result_note(
-    parent: h5py.Group, name: str, result: Any, units: dict[str, str], skip: tuple[str, ...] = ()
+    parent: h5py.Group, name: str, result: Any, intensity_unit: str | None = None
 ) -> h5py.Group:
-    """An NXcollection (SASprocessnote) with a result's scalar fields, each with its unit."""
+    """An NXcollection (SASprocessnote) with a result's ``to_dict()``, each number with its
+    unit from :func:`~halos_analysis.types.units_of`; the result's arrays that no NXdata group
+    holds (Kratky's, the similarity's) as datasets of the note.
+
+    Numbers are datasets, True/False and mappings JSON text, sequences ``", "``-joined text;
+    a value that is None (NaN) is not written. :func:`_read_result_note` reads it back.
+    """
+    units = units_of(result, intensity_unit, spelling="nexus")
+    arrays = () if isinstance(result, PrResult) else result.array_fields()
+    arrays += ("selected",) if isinstance(result, SimilarityResult) else ()
     note = _group(parent, name, "NXcollection", "SASprocessnote")
-    for key, value in result.to_dict().items():
-        if key in skip or value is None:
+    for key, value in result.to_dict(arrays=False).items():
+        if key in arrays or value is None:
             continue
         if isinstance(value, bool):
             _text(note, key, json.dumps(value))
         elif isinstance(value, (int, float)):
             note.create_dataset(key, data=value)
-            if key in units:
-                note[key].attrs["units"] = units[key]
         elif isinstance(value, (list, tuple)):
             _text(note, key, ", ".join(str(v) for v in value))
         elif isinstance(value, dict):
             _text(note, key, json.dumps(value))
         else:
             _text(note, key, value)
+    for key in arrays:
+        value = getattr(result, key)
+        note.create_dataset(
+            key, data=np.asarray(value, dtype=np.int64 if key == "selected" else None)
+        )
+    for key, unit in units.items():
+        if unit and key in note and note[key].dtype.kind in "iuf":  # numbers, not text
+            note[key].attrs["units"] = unit
     return note
+
+
+def _read_result_note(cls: type, note: dict[str, Any]) -> Any:
+    """The typed result of a note written by :func:`_write_result_note`."""
+    d: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in note:
+            continue
+        value, kind = note[f.name], str(f.type).replace(" ", "")
+        if isinstance(value, str) and kind not in ("str", "str|None"):
+            if value[:1] in ("{", "[") or value in ("true", "false"):
+                value = json.loads(value)
+            elif kind.startswith("tuple"):
+                value = [v for v in value.split(", ") if v]
+        d[f.name] = value
+    return cls.from_dict(d)
 
 
 def _nxdata(
@@ -84,9 +133,6 @@ def _nxdata(
     return g
 
 
-_SIMILARITY_ARRAYS = ("pvalues", "adjusted", "longest_run", "selected")
-
-
 def write_sample_result(
     path: str | Path,
     *,
@@ -102,6 +148,7 @@ def write_sample_result(
     sample_info: dict[str, Any] | None = None,
     process: dict[str, Any] | None = None,
     flags: tuple[str, ...] | list[str] = (),
+    integration: Mapping[str, IntegrationMethod] | None = None,
 ) -> Path:
     """Write one sample's result as an NXcanSAS file.
 
@@ -124,6 +171,12 @@ def write_sample_result(
         file, kept in a SASprocessnote) and ``provenance`` (dict).
     flags : sequence of str
         Quality flags of the sample as a whole.
+    integration : mapping, optional
+        Measurement name -> how its frames were integrated: a third SASprocess
+        (``integration``), one note per measurement.
+
+    Every number of a result carries its unit (:func:`~halos_analysis.types.units_of`, in
+    NXcanSAS spelling); :func:`read_results` with ``typed=True`` gives the results back.
 
     Returns
     -------
@@ -132,7 +185,6 @@ def write_sample_result(
     path = Path(path)
     info = dict(sample_info or {})
     name = str(info.get("name") or subtracted.name or path.stem)
-    lu = NX_LENGTH_UNITS[subtracted.length_unit]
     iu = nx_intensity_unit(subtracted.meta.get("intensity_unit"))
     with _AtomicH5(path) as root:
         entry = _entry(root, name, str(info.get("run", name)))
@@ -160,43 +212,46 @@ def write_sample_result(
         _text(an, "name", "analysis")
         _text(an, "description", "Guinier, P(r), molecular weight, Kratky, frame similarity")
         _text(an, "flags", ", ".join(flags))
-        if guinier is not None:
-            _write_result_note(
-                an,
-                "guinier",
-                guinier,
-                {"Rg": lu, "Rg_err": lu, "I0": iu, "I0_err": iu, "length_unit": ""},
-            )
-        if mw is not None:
-            vol = f"{lu}^3"
-            units = {k: "kDa" for k in mw.to_dict() if k.startswith("mw_")}
-            units.update(porod_volume=vol, volume_of_correlation=f"{lu}^2")
-            _write_result_note(an, "molecular_weight", mw, units)
-        if kratky is not None:
-            _write_result_note(an, "kratky", kratky, {})
-        if similarity is not None:
-            note = _write_result_note(an, "similarity", similarity, {}, skip=_SIMILARITY_ARRAYS)
-            note.create_dataset("pvalues", data=similarity.pvalues)
-            note.create_dataset("adjusted", data=similarity.adjusted)
-            note.create_dataset("selected", data=np.asarray(similarity.selected, dtype=np.int64))
+        given = {"guinier": guinier, "molecular_weight": mw, "kratky": kratky,
+                 "similarity": similarity, "pr": pr}  # fmt: skip
+        for note, result in given.items():
+            if result is not None:
+                _write_result_note(an, note, result, iu)
         if pr is not None:
-            _write_result_note(
-                an,
-                "pr",
-                pr,
-                {"Dmax": lu, "Dmax_err": lu, "Rg": lu, "Rg_err": lu, "I0": iu, "I0_err": iu},
-            )
-            _nxdata(an, "pr_distribution", ("r", pr.r, lu), ("P", pr.pr, "arbitrary"), pr.pr_err)
-            _nxdata(an, "pr_fit", ("Q", pr.q_fit, NX_Q_UNITS[pr.q_unit]), ("I_fit", pr.i_fit, iu))
+            units = units_of(pr, iu, spelling="nexus")
+            for group, ((x, xf), (y, yf), *err) in _PR_ARRAYS.items():
+                y_err = getattr(pr, err[0][1]) if err else None
+                _nxdata(an, group, (x, getattr(pr, xf), units[xf]),
+                        (y, getattr(pr, yf), units[yf]), y_err)  # fmt: skip
+        if integration:
+            proc = _group(entry, "sasprocess03", "NXprocess", "SASprocess")
+            _text(proc, "name", "integration")
+            _text(proc, "description", "azimuthal integration of each measurement's frames")
+            for measurement, method in integration.items():
+                note = _write_result_note(proc, _safe_name(measurement), method)
+                note.attrs["measurement"] = measurement
     return path
 
 
-def read_results(path: str | Path) -> dict[str, Any]:
-    """The analysis results of a file written by :func:`write_sample_result`, as plain dicts.
+def read_results(path: str | Path, typed: bool = False) -> dict[str, Any]:
+    """The analysis results of a file written by :func:`write_sample_result`.
 
-    Returns a dict with keys ``guinier``, ``molecular_weight``, ``kratky``, ``similarity``,
-    ``pr`` (each present when written; numbers as floats/ints, text as str), ``flags`` and
-    ``config_text`` / ``provenance`` when they were written.
+    Parameters
+    ----------
+    path : str or Path
+        The result file.
+    typed : bool
+        Give each result as its type (:class:`~halos_analysis.types.GuinierResult`,
+        ``PrResult`` with its arrays, ``MWResult``, ``KratkyResult``, ``SimilarityResult``,
+        and ``integration`` as measurement -> ``IntegrationMethod``) instead of plain dicts.
+
+    Returns
+    -------
+    dict
+        Keys ``guinier``, ``molecular_weight``, ``kratky``, ``similarity``, ``pr`` (each
+        present when written; as plain dicts: numbers as floats/ints, text as str),
+        ``integration`` (measurement -> its note), ``flags`` and ``config_text`` /
+        ``provenance`` when they were written.
     """
     out: dict[str, Any] = {}
     with _open(path) as h5, malformed(path):
@@ -205,19 +260,48 @@ def read_results(path: str | Path) -> dict[str, Any]:
         if an is not None:
             out["flags"] = [f for f in decode(an["flags"][()]).split(", ") if f]
             for key in an:
-                g = an[key]
-                if isinstance(g, h5py.Group) and _attr(g, "NX_class") == "NXcollection":
-                    d = {}
-                    for k in g:
-                        v = g[k][()]
-                        d[k] = decode(v) if not isinstance(v, np.ndarray) else v
-                        if isinstance(d[k], np.generic):
-                            d[k] = d[k].item()
-                    out[key] = d
+                if _is_note(an[key]):
+                    out[key] = _note_values(an[key])
+            if typed:
+                for key, cls in RESULT_NOTES.items():
+                    if key not in out:
+                        continue
+                    note = dict(out[key])
+                    if cls is PrResult:
+                        for group, pairs in _PR_ARRAYS.items():
+                            note.update(
+                                {f: an[group][ds][()] for ds, f in pairs if ds in an[group]}
+                            )
+                    out[key] = _read_result_note(cls, note)
         proc = entry.get("sasprocess01")
         if proc is not None:
             if "configuration" in proc:
                 out["config_text"] = decode(proc["configuration/text"][()])
             if "provenance" in proc:
                 out["provenance"] = json.loads(decode(proc["provenance/json"][()]))
+        integ = entry.get("sasprocess03")
+        if integ is not None:
+            out["integration"] = {
+                str(_attr(g, "measurement", key)): (
+                    _read_result_note(IntegrationMethod, _note_values(g))
+                    if typed
+                    else _note_values(g)
+                )
+                for key, g in integ.items()
+                if _is_note(g)
+            }
     return out
+
+
+def _is_note(obj: Any) -> bool:
+    return isinstance(obj, h5py.Group) and _attr(obj, "NX_class") == "NXcollection"
+
+
+def _note_values(g: h5py.Group) -> dict[str, Any]:
+    """A note's datasets: text as str, numbers as Python numbers, arrays as arrays."""
+    d = {}
+    for k in g:
+        v = g[k][()]
+        v = decode(v) if not isinstance(v, np.ndarray) else v
+        d[k] = v.item() if isinstance(v, np.generic) else v
+    return d
