@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from halos_analysis.app.commands._common import print_json
+from halos_analysis.app.commands import _common
 from halos_analysis.errors import HalosInputError
 from halos_analysis.settings import COMPARISON
 
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     )
     written = write_comparison(args.output, comp, samples) if args.output else {}
     if args.json:
-        print_json(comp.to_dict() | {"files": list(args.results)})
+        _common.print_json(comp.to_dict() | {"files": list(args.results)})
     else:
         print(f"reference: {comp.names[0]}; common grid {len(comp.q)} points, "
               f"q {comp.q[0]:.4g}-{comp.q[-1]:.4g} {comp.q_unit}")  # fmt: skip

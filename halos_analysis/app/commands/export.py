@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from halos_analysis.app.commands._common import read
+from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
 
 HELP = "NXcanSAS, plots, summary and provenance of a sample"
@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         args.outdir,
         analysis,
         sample=sample,
-        sample_avg=read(args.sample_avg, None, analyse=False) if args.sample_avg else None,
-        buffer_avg=read(args.buffer_avg, None, analyse=False) if args.buffer_avg else None,
+        sample_avg=_common.read(args.sample_avg, None, analyse=False) if args.sample_avg else None,
+        buffer_avg=_common.read(args.buffer_avg, None, analyse=False) if args.buffer_avg else None,
         similarity=similarity,
         frame_ids=frame_ids,
         instrument=instrument,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from halos_analysis.app.commands._common import add_q_unit, no_outputs, print_json, read
+from halos_analysis.app.commands import _common
 from halos_analysis.settings import ANALYSIS
 
 HELP = "automatic Guinier analysis of a curve"
@@ -13,7 +13,7 @@ HELP = "automatic Guinier analysis of a curve"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("curve")
-    add_q_unit(p)
+    _common.add_q_unit(p)
     p.add_argument("--qrg-max", type=float, default=ANALYSIS.guinier_qrg_max)
     p.add_argument(
         "--range",
@@ -25,14 +25,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
 
 
-outputs = no_outputs
+outputs = _common.no_outputs
 
 
 def run(args: argparse.Namespace) -> int:
     from halos_analysis.analysis.guinier import auto_guinier, fit_guinier
     from halos_analysis.analysis.pipeline import guinier_and_pr
 
-    curve = read(args.curve, args.q_unit, analyse=not args.range)
+    curve = _common.read(args.curve, args.q_unit, analyse=not args.range)
     if args.range:
         result = fit_guinier(curve, args.range[0], args.range[1])
     else:
@@ -40,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
     if result.found:
         # A Guinier result is only "valid" once it agrees with the curve's P(r).
         result, _ = guinier_and_pr(curve, result)
-    print_json(result.to_dict()) if args.json else print(result)
+    _common.print_json(result.to_dict()) if args.json else print(result)
     return 0

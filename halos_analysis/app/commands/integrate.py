@@ -7,7 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from halos_analysis.app.commands._common import Q_UNITS, float_or_none, none_or
+from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
 from halos_analysis.errors import HalosInputError
 from halos_analysis.settings import INTEGRATION
@@ -33,7 +33,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mask", help="mask file (.npy/.edf/.tif/.h5), non-zero = masked")
     p.add_argument("--npt", type=int, default=INTEGRATION.npt, help="number of q bins")
     p.add_argument(
-        "--q-unit", default=INTEGRATION.unit.removeprefix("q_"), choices=Q_UNITS,
+        "--q-unit", default=INTEGRATION.unit.removeprefix("q_"), choices=_common.Q_UNITS,
         help="q unit of the curves (lengths follow: Å for A^-1, nm for nm^-1)",
     )  # fmt: skip
     add_deprecated_alias(p, "--unit", "--q-unit", "q_unit", choices=["q_nm^-1", "q_A^-1"],
@@ -44,8 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument(
         "--polarization",
-        default=none_or(INTEGRATION.polarization_factor),
-        type=float_or_none,
+        default=_common.none_or(INTEGRATION.polarization_factor),
+        type=_common.float_or_none,
         help="polarisation factor, or 'none' for no correction",
     )
     p.add_argument("--scale", type=float, default=INTEGRATION.scale, help="absolute scale factor")

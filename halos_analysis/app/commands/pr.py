@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from halos_analysis.app.commands._common import add_q_unit, print_json, read
+from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
 
 HELP = "P(r) by Bayesian indirect Fourier transform"
@@ -14,7 +14,7 @@ HELP = "P(r) by Bayesian indirect Fourier transform"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("curve")
-    add_q_unit(p)
+    _common.add_q_unit(p)
     p.add_argument("--dmax", type=float, help="fix Dmax instead of searching")
     p.add_argument("-o", "--output", dest="out", help="write P(r) as a text table")
     add_deprecated_alias(p, "--out", "--output", "out")
@@ -30,12 +30,12 @@ def run(args: argparse.Namespace) -> int:
     from halos_analysis.analysis.guinier import auto_guinier
     from halos_analysis.analysis.pr import bift
 
-    curve = read(args.curve, args.q_unit)
+    curve = _common.read(args.curve, args.q_unit)
     guinier = auto_guinier(curve)
     _, result = cross_check(guinier, bift(curve, guinier, dmax=args.dmax))
     if args.out:
         from halos_analysis.export.summary import write_pr_table
 
         write_pr_table(result, args.out)
-    print_json(result.to_dict()) if args.json else print(result)
+    _common.print_json(result.to_dict()) if args.json else print(result)
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from halos_analysis.app.commands._common import CORRECTIONS, atomic_json
+from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
 from halos_analysis.settings import SELECTION
 
@@ -16,7 +16,7 @@ HELP = "select consistent frames (CorMap) and average them"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("frames", help="NXcanSAS frames file from `halos integrate`")
     p.add_argument("--alpha", type=float, default=SELECTION.alpha)
-    p.add_argument("--correction", default=SELECTION.correction, choices=CORRECTIONS)
+    p.add_argument("--correction", default=SELECTION.correction, choices=_common.CORRECTIONS)
     p.add_argument(
         "--frame-reference", dest="reference", default=SELECTION.reference,
         choices=["first", "all"],
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.similarity:
         d = sim.to_dict(arrays=True)
         d["frame_ids"] = list(frames.frame_ids)
-        atomic_json(d, args.similarity)
+        _common.atomic_json(d, args.similarity)
     write_dat(reduced.average, args.output, header)
     print(f"{args.output}: {sim}")
     return 0

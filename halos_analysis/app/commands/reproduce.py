@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from halos_analysis.app.commands._common import no_outputs, print_json
+from halos_analysis.app.commands import _common
 
 HELP = "re-run a sample from its provenance and compare"
 
@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 # The re-run writes into its own work folder; the original result is only read.
-outputs = no_outputs
+outputs = _common.no_outputs
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     rep = reproduce_sample(args.result, workdir, base_dir=args.base_dir, cores=args.cores)
     changed = {k: v for k, v in rep.inputs.items() if v != "same"}
     if args.json:
-        print_json(
+        _common.print_json(
             {
                 "sample": rep.sample,
                 "matches": rep.matches,

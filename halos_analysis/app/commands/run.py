@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from halos_analysis.app.commands._common import dotted_config, no_outputs
+from halos_analysis.app.commands import _common
 
 HELP = "run the Snakemake workflow (every argument goes to snakemake)"
 USAGE = (
@@ -35,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 # Snakemake guards the workflow's outputs itself.
-outputs = no_outputs
+outputs = _common.no_outputs
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     # ask for it: every config file is checked as untrusted text before Snakemake sees it.
     for path in _config_files(snakemake_args):
         read_config_file(path)
-    cmd = snakemake_command(dotted_config(snakemake_args))
+    cmd = snakemake_command(_common.dotted_config(snakemake_args))
     env = workflow_env(snakemake_args)
     check_slurm_settings(cmd, env)
     env[COMMAND_ENV] = shlex.join(["halos", "run", *snakemake_args])

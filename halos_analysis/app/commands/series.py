@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from halos_analysis.app.commands._common import Q_UNITS, print_json
+from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
 from halos_analysis.errors import HalosInputError
 
@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         nargs="+",
         help="a RAW series .hdf5, a `halos integrate` frames .h5, or .dat curves/globs",
     )
-    p.add_argument("--q-unit", choices=Q_UNITS, help="q unit of the curves")
+    p.add_argument("--q-unit", choices=_common.Q_UNITS, help="q unit of the curves")
     p.add_argument("--subtracted", action="store_true", help="the curves are buffer-subtracted")
     p.add_argument("--buffer", help="buffer frames FIRST-LAST[,FIRST-LAST] (0-based, inclusive)")
     p.add_argument(
@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         export_series(result, args.outdir, plots=not args.no_plots)
     summary = result.summary()
     if args.json:
-        print_json(summary)
+        _common.print_json(summary)
     else:
         print(_text(result))
     for msg in result.problems:

@@ -8,13 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from halos_analysis.app.commands._common import (
-    CORRECTIONS,
-    add_q_unit,
-    no_outputs,
-    print_json,
-    read,
-)
+from halos_analysis.app.commands import _common
 from halos_analysis.errors import HalosInputError
 from halos_analysis.settings import SELECTION
 
@@ -23,15 +17,15 @@ HELP = "pairwise CorMap p-values of curves"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("curves", nargs="+", help=".dat curves or NXcanSAS frames files")
-    add_q_unit(p)
-    p.add_argument("--correction", default=SELECTION.correction, choices=CORRECTIONS)
+    _common.add_q_unit(p)
+    p.add_argument("--correction", default=SELECTION.correction, choices=_common.CORRECTIONS)
     p.add_argument(
         "--alpha", type=float, default=SELECTION.alpha, help="level for the adjusted p-values"
     )
     p.add_argument("--json", action="store_true")
 
 
-outputs = no_outputs
+outputs = _common.no_outputs
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         d = result.to_dict(arrays=True)
         d["names"] = [c.name for c in curves]
         d["failed_pairs"] = failed
-        print_json(d)
+        _common.print_json(d)
     else:
         names = [c.name for c in curves]
         width = max(len(n) for n in names)
@@ -75,5 +69,5 @@ def _load_curves(paths: Sequence[str], q_unit: str | None):
                 # A reduced result file: compare its subtracted curve.
                 curves.append(read_main_curve(p))
         else:
-            curves.append(read(p, q_unit, analyse=False))
+            curves.append(_common.read(p, q_unit, analyse=False))
     return curves

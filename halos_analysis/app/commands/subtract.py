@@ -8,7 +8,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from halos_analysis.app.commands._common import CORRECTIONS, add_q_unit, read
+from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
 from halos_analysis.errors import HalosInputError
 from halos_analysis.settings import SELECTION, SUBTRACTION
@@ -27,10 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--alpha", type=float, default=SELECTION.alpha, help="CorMap level for the buffer check"
     )
-    p.add_argument("--correction", default=SELECTION.correction, choices=CORRECTIONS)
+    p.add_argument("--correction", default=SELECTION.correction, choices=_common.CORRECTIONS)
     p.add_argument("--buffer-out", help="write the buffer curve that was subtracted here")
     p.add_argument("--name", help="name of the result")
-    add_q_unit(p)
+    _common.add_q_unit(p)
     p.add_argument("-o", "--output", required=True)
 
 
@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from halos_analysis.io.curves import write_dat
     from halos_analysis.reduce import subtract
 
-    sample = read(args.sample, args.q_unit, analyse=False)
-    buffers = [read(b, args.q_unit, analyse=False) for b in args.buffers]
+    sample = _common.read(args.sample, args.q_unit, analyse=False)
+    buffers = [_common.read(b, args.q_unit, analyse=False) for b in args.buffers]
     _check_same_normalisation(sample, buffers)
     combined = combine_buffers(buffers, alpha=args.alpha, correction=args.correction)
     result = subtract(sample, combined.curve, scale=args.scale)

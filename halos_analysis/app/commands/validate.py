@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from halos_analysis.app.commands._common import atomic_json, print_json
+from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
 from halos_analysis.errors import HalosInputError
 
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_profiles:
         rows = profiles_listing()
-        print_json(rows) if args.json else print(format_profiles(rows))
+        _common.print_json(rows) if args.json else print(format_profiles(rows))
         return 0
     files = list(args.files)
     if args.frames_from:
@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
     }
     as_json = {f: r.to_dict() for f, r in reports.items()}
     if args.output:
-        atomic_json(as_json, args.output)
+        _common.atomic_json(as_json, args.output)
     if args.json:
-        print_json(as_json)
+        _common.print_json(as_json)
     else:
         # Problems go to stderr when the report goes to a file, so that logs show them.
         stream = sys.stderr if args.output else sys.stdout

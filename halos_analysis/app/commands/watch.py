@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from halos_analysis.app.commands._common import dotted_config, no_outputs
+from halos_analysis.app.commands import _common
 from halos_analysis.errors import HalosInputError
 
 HELP = "live mode: process each sample as soon as it and its buffers are complete"
@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 # Each sample goes through the workflow, which guards its outputs itself.
-outputs = no_outputs
+outputs = _common.no_outputs
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             raise HalosInputError("config file not found", f)
     return watch(
         files,
-        dotted_config(args.snakemake_args),
+        _common.dotted_config(args.snakemake_args),
         cores=args.cores,
         interval=args.interval,
         settle=args.settle,
