@@ -3,9 +3,7 @@
 buffer of 5 frames each, 300 q bins (a run takes about 20 s on 2 cores).
 
 ``make_small_example(workdir)`` simulates the frames into ``workdir/example_data/generated``
-and writes ``config/config.yaml`` and ``config/samples.tsv`` as a project has them; with
-``detectors=SMALL_DETECTORS`` also an Eiger 1M (NeXus master), whose sample and buffer
-``EIGER_ROWS`` add to the sheet.
+and writes ``config/config.yaml`` and ``config/samples.tsv`` as a project has them.
 """
 
 from __future__ import annotations
@@ -35,23 +33,14 @@ GOOD_ROWS = (
     row("bsa", "sample", "buffer", f"{DATA}/pilatus300k/bsa/*.cbf")
     + row("buffer", "buffer", "", f"{DATA}/pilatus300k/buffer/*.cbf")
 )
-#: Both small detectors: a CBF series and a NeXus master with its data file.
-SMALL_DETECTORS = ("pilatus300k", "eiger1m")
-EIGER_ROWS = "".join(
-    row(name, kind, buffer, f"{DATA}/eiger1m/{stem}_master.h5", f"{DATA}/eiger1m.poni",
-        f"{DATA}/eiger1m_mask.npy")
-    for name, kind, buffer, stem in (("bsa_eiger", "sample", "buffer_eiger", "bsa"),
-                                     ("buffer_eiger", "buffer", "", "buffer"))
-)  # fmt: skip
 
 
-def make_small_example(workdir: Path, extra_rows: str = "", seed: int = 3,
-                       detectors: tuple[str, ...] = ("pilatus300k",)) -> Path:  # fmt: skip
+def make_small_example(workdir: Path, extra_rows: str = "", seed: int = 3) -> Path:
     """Simulate the frames and write the config and the sheet (``GOOD_ROWS`` + extra)."""
     workdir.mkdir(parents=True, exist_ok=True)
     if not (workdir / DATA / "truth.json").is_file():
         run = subprocess.run(
-            HALOS + ["simulate", str(workdir / DATA), "--detectors", *detectors,
+            HALOS + ["simulate", str(workdir / DATA), "--detectors", "pilatus300k",
                      "--frames", "5", "--damaged-frames", "1", "--seed", str(seed)],
             capture_output=True, text=True,
         )  # fmt: skip

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from small_workflow import EIGER_ROWS, SMALL_DETECTORS, make_small_example, run_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 HALOS = [sys.executable, "-m", "halos_analysis"]
@@ -288,19 +287,6 @@ def test_snakemake_report(example_workdir, workflow_results, tmp_path):
         assert caption_word in html
 
 
-@pytest.fixture(scope="session")
-def small_results(tmp_path_factory) -> Path:
-    """The small example run once (a Pilatus 300K and an Eiger 1M sample with their buffers,
-    5 frames, 300 q bins): what the reproduce tests re-run, in seconds (the demo's 2M and 4M
-    frames took minutes to integrate again). Returns the working folder."""
-    work = make_small_example(
-        tmp_path_factory.mktemp("small"), extra_rows=EIGER_ROWS, detectors=SMALL_DETECTORS
-    )
-    run = run_workflow(work)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return work
-
-
 def _reproduce(result: Path, base: Path, workdir: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         HALOS + ["reproduce", str(result), "--base-dir", str(base), "--workdir", str(workdir),
@@ -309,28 +295,29 @@ def _reproduce(result: Path, base: Path, workdir: Path) -> subprocess.CompletedP
     )  # fmt: skip
 
 
-def test_reproduce_from_provenance(small_results, tmp_path):
-    # The Eiger sample: its master and the data file it links are recorded and re-read.
-    result = small_results / "results" / "bsa_eiger" / "bsa_eiger.h5"
-    run = _reproduce(result, small_results, tmp_path / "again")
+# The reproduce tests re-run the small example's sample (conftest.py's small_run, shared with
+# test_kill_resume), in seconds: the demo's 2M and 4M frames took minutes to integrate again.
+
+
+def test_reproduce_from_provenance(small_run, tmp_path):
+    run = _reproduce(small_run / "results" / "bsa" / "bsa.h5", small_run, tmp_path / "again")
     assert run.returncode == 0, run.stdout + run.stderr
     out = json.loads(run.stdout)
     assert out["matches"] and not out["differences"] and not out["inputs_changed"]
 
 
-def test_reproduce_names_a_changed_input(small_results, tmp_path):
-    # Same layout as the original run, but one buffer frame of the Pilatus set rewritten.
+def test_reproduce_names_a_changed_input(small_run, tmp_path):
+    # Same layout as the original run, but one buffer frame rewritten.
     base = tmp_path / "base"
     (base / "example_data").mkdir(parents=True)
-    shutil.copytree(small_results / "config", base / "config")
-    gen = small_results / "example_data" / "generated"
+    shutil.copytree(small_run / "config", base / "config")
     copy = base / "example_data" / "generated"
-    shutil.copytree(gen, copy, symlinks=False, ignore=shutil.ignore_patterns("eiger1m*"))
+    shutil.copytree(small_run / "example_data" / "generated", copy, symlinks=False)
     frame = sorted((copy / "pilatus300k" / "buffer").glob("*.cbf"))[0]
     data = bytearray(frame.read_bytes())
     data[-100] ^= 0x01  # one bit of the compressed pixels
     frame.write_bytes(bytes(data))
-    run = _reproduce(small_results / "results" / "bsa" / "bsa.h5", base, tmp_path / "again")
+    run = _reproduce(small_run / "results" / "bsa" / "bsa.h5", base, tmp_path / "again")
     assert run.returncode == 1, run.stdout + run.stderr
     out = json.loads(run.stdout)
     assert not out["matches"]
