@@ -34,20 +34,9 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from halos_analysis.io.curves import read_curve  # noqa: E402
-from halos_analysis.simulate import (  # noqa: E402
-    DETECTORS,
-    ProteinModel,
-    build_detector_model,
-    default_profile_path,
-    write_eiger_data,
-    write_eiger_master,
-)
-
-PER_FILE = 1000
+from eiger_stream import eiger_bsa  # noqa: E402
 
 
 def simulate_run(outdir: Path, n: int, seed: int = 5) -> Path:
@@ -55,47 +44,20 @@ def simulate_run(outdir: Path, n: int, seed: int = 5) -> Path:
     master = outdir / "sec_master.h5"
     if master.is_file() and (outdir / "n_frames").read_text().strip() == str(n):
         return master
-    outdir.mkdir(parents=True, exist_ok=True)
-    setup = DETECTORS["eiger4m"]
-    protein = ProteinModel.from_curve(read_curve(default_profile_path(), q_unit="nm^-1"))
-    # The example's 5 mg/ml BSA on absolute scale (I0 ≈ 0.24 cm⁻¹), solvent displaced.
-    model = build_detector_model(
-        setup, protein, i0_cm=0.24, volume_fraction=0.0037, thickness_cm=0.17
-    )
-    model.ai.write(str(outdir / "eiger4m.poni"))
-    np.save(outdir / "eiger4m_mask.npy", model.mask)
+    eiger = eiger_bsa(outdir)
     frames = np.arange(n)
     conc = np.exp(-0.5 * ((frames - 0.55 * n) / (0.02 * n)) ** 2)
-    flux = 5e12 * setup.exposure_s
-    signal = model.sample - model.buffer
-    gaps = model.gaps
+    signal = eiger.model.sample - eiger.model.buffer
 
     def draw(k: int) -> np.ndarray:
-        lam = (model.buffer + conc[k] * signal) * flux * 0.4
-        counts = np.random.default_rng([seed, k]).poisson(lam).astype(np.uint32)
-        counts[gaps] = np.uint32(2**32 - 1)
-        return counts
+        rng = np.random.default_rng([seed, k])
+        return eiger.counts(eiger.model.buffer + conc[k] * signal, rng)
 
-    files = []
     with ThreadPoolExecutor(2) as pool:
-        for first in range(0, n, PER_FILE):
-            m = min(PER_FILE, n - first)
-            name = f"sec_data_{first // PER_FILE + 1:06d}.h5"
-            write_eiger_data(
-                outdir / name, pool.map(draw, range(first, first + m)), m, gaps.shape, first
-            )
-            files.append((name, m))
-    write_eiger_master(
-        outdir,
-        "sec",
-        setup,
-        model.ai,
-        files,
-        np.full(n, flux),
-        np.full(n, 0.4),
-        gaps.astype(np.uint32),
-        "bsa_sec",
-    )
+        files = eiger.write_data(
+            outdir, "sec", n, lambda first, m: pool.map(draw, range(first, first + m))
+        )
+    eiger.write_master(outdir, "sec", files, "bsa_sec")
     (outdir / "n_frames").write_text(f"{n}\n")
     return master
 

@@ -142,47 +142,22 @@ def soak_samples(n: int, workdir: Path) -> dict[str, Any]:
     return res
 
 
-def write_stream(outdir: Path, n: int, per_file: int = 1000) -> tuple[Path, Path, Path, Path]:
+def write_stream(outdir: Path, n: int) -> tuple[Path, Path, Path, Path]:
     """Masters of n/10 and n Eiger2 4M frames (the first over the first data file)."""
-    sys.path.insert(0, str(ROOT))
-    from halos_analysis.io.curves import read_curve
-    from halos_analysis.simulate import (
-        DETECTORS,
-        ProteinModel,
-        build_detector_model,
-        default_profile_path,
-        write_eiger_data,
-        write_eiger_master,
-    )
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from eiger_stream import eiger_bsa
 
-    outdir.mkdir(parents=True, exist_ok=True)
-    setup = DETECTORS["eiger4m"]
-    protein = ProteinModel.from_curve(read_curve(default_profile_path(), q_unit="nm^-1"))
-    model = build_detector_model(setup, protein, i0_cm=0.24, volume_fraction=0.0037,
-                                 thickness_cm=0.17)  # fmt: skip
-    poni, mask = outdir / "eiger4m.poni", outdir / "eiger4m_mask.npy"
-    model.ai.write(str(poni))
-    np.save(mask, model.mask)
-    flux = 5e12 * setup.exposure_s
+    eiger = eiger_bsa(outdir)
     rng = np.random.default_rng(5)
-    pool = [rng.poisson(model.sample * flux * 0.4).astype(np.uint32) for _ in range(16)]
-    for p in pool:
-        p[model.gaps] = np.uint32(2**32 - 1)
-    files = []
-    for first in range(0, n, per_file):
-        m = min(per_file, n - first)
-        name = f"stream_data_{first // per_file + 1:06d}.h5"
-        if not (outdir / name).is_file():
-            frames = (pool[k % len(pool)] for k in range(first, first + m))
-            write_eiger_data(outdir / name, frames, m, model.gaps.shape, first)
-        files.append((name, m))
-    masters = []
-    for tag, subset in (("short", files[: max(1, len(files) // 10)]), ("long", files)):
-        k = sum(m for _, m in subset)
-        masters.append(write_eiger_master(outdir, f"{tag}", setup, model.ai, subset,
-                                          np.full(k, flux), np.full(k, 0.4),
-                                          model.gaps.astype(np.uint32), "stream"))  # fmt: skip
-    return masters[0], masters[1], poni, mask
+    pool = [eiger.counts(eiger.model.sample, rng) for _ in range(16)]
+
+    def cycled(first: int, m: int):
+        return (pool[k % len(pool)] for k in range(first, first + m))
+
+    files = eiger.write_data(outdir, "stream", n, cycled, reuse=True)
+    short = eiger.write_master(outdir, "short", files[: max(1, len(files) // 10)], "stream")
+    long = eiger.write_master(outdir, "long", files, "stream")
+    return short, long, eiger.poni, eiger.mask
 
 
 def soak_stream(n: int, workdir: Path) -> dict[str, Any]:

@@ -23,3 +23,16 @@ def validation_dir() -> Path:
     if not VALIDATION.is_dir():
         pytest.skip(f"validation data not present ({VALIDATION}; set HALOS_VALIDATION_DIR)")
     return VALIDATION
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory) -> Path:
+    """The small workflow (``tests/small_workflow.py``: one Pilatus 300K sample and its buffer,
+    5 frames each) run once; its working folder, results included. Several test modules
+    share it: read it and copy from it, never change it."""
+    from small_workflow import make_small_example, run_workflow
+
+    work = make_small_example(tmp_path_factory.mktemp("small_run"))
+    run = run_workflow(work)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return work

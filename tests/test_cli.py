@@ -249,8 +249,8 @@ def test_run_passes_every_argument_to_snakemake(monkeypatch, tmp_path):
     """`halos run` hands its arguments to snakemake as they are: no abbreviation
     (--config is not --configfile), -n, --profile, --keep-going, --report, targets; dotted
     --config keys become Snakemake's nested form."""
-    import halos_analysis.app.commands as commands
     from halos_analysis.app.cli import main
+    from halos_analysis.app.commands import run as run_command
 
     monkeypatch.chdir(tmp_path)  # the config files are read (as untrusted) before the run
     for name in ("a.yaml", "b.yaml"):
@@ -262,7 +262,7 @@ def test_run_passes_every_argument_to_snakemake(monkeypatch, tmp_path):
         seen["cmd"], seen["env"] = cmd, env
         return 0
 
-    monkeypatch.setattr(commands.subprocess, "call", fake_call)
+    monkeypatch.setattr(run_command.subprocess, "call", fake_call)
     args = ["--cores", "3", "-n", "--keep-going", "--profile", "p", "--report", "r.html",
             "--configfile", "a.yaml", "b.yaml", "--config", "integration.npt=613",
             "integration.method=bbox", "results=out", "--", "results/x.h5"]  # fmt: skip
@@ -276,6 +276,22 @@ def test_run_passes_every_argument_to_snakemake(monkeypatch, tmp_path):
     config = {"--config", "integration.npt=613", "integration.method=bbox", "results=out"}
     assert rest == [a for a in args if a not in config]
     assert "--config" in seen["env"]["HALOS_COMMAND"]
+
+
+def test_every_command_module_is_registered_and_declares_itself():
+    """A subcommand is one module of app/commands, listed once in cli.COMMANDS: it declares
+    its help, arguments, guarded outputs and run together (nothing else names it)."""
+    import pkgutil
+
+    from halos_analysis.app import cli, commands
+
+    modules = {m.name for m in pkgutil.iter_modules(commands.__path__) if m.name[0] != "_"}
+    names = [cli.command_name(c) for c in cli.COMMANDS]
+    assert sorted(names) == sorted(modules) and len(set(names)) == len(names)
+    assert not [c.__name__ for c in cli.COMMANDS if not isinstance(c, commands.Command)]
+    parser = cli.build_parser()
+    choices = next(a for a in parser._actions if a.dest == "command").choices
+    assert list(choices) == names
 
 
 def test_no_abbreviated_options():

@@ -134,11 +134,8 @@ def _kill_at(work: Path, threshold: int, delay: float, timeout: float = 300) -> 
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> tuple[Path, dict]:
-    work = make_small_example(tmp_path_factory.mktemp("reference"))
-    run = run_workflow(work)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return work, _outputs(work / "results")
+def reference(small_run) -> tuple[Path, dict]:
+    return small_run, _outputs(small_run / "results")
 
 
 @pytest.mark.slow

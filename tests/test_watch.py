@@ -114,6 +114,7 @@ def test_eiger_master_complete_only_when_every_data_file_holds_its_frames(tmp_pa
     finally:
         writer.terminate()
         writer.wait()
+        writer.stdout.close()
     write_eiger_data(path, iter(frames[2:]), 2, shape, 2)
     fs = inspect_frames(master)
     assert fs.ready and fs.n_frames == 4 and fs.n_expected == 4

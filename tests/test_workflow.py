@@ -287,54 +287,38 @@ def test_snakemake_report(example_workdir, workflow_results, tmp_path):
         assert caption_word in html
 
 
-def test_reproduce_from_provenance(example_workdir, workflow_results, tmp_path):
-    result = workflow_results / "bsa_eiger" / "bsa_eiger.h5"
-    run = subprocess.run(
-        HALOS
-        + [
-            "reproduce",
-            str(result),
-            "--base-dir",
-            str(example_workdir),
-            "--workdir",
-            str(tmp_path / "again"),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-    )
+def _reproduce(result: Path, base: Path, workdir: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        HALOS + ["reproduce", str(result), "--base-dir", str(base), "--workdir", str(workdir),
+                 "--json"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+
+
+# The reproduce tests re-run the small example's sample (conftest.py's small_run, shared with
+# test_kill_resume), in seconds: the demo's 2M and 4M frames took minutes to integrate again.
+
+
+def test_reproduce_from_provenance(small_run, tmp_path):
+    run = _reproduce(small_run / "results" / "bsa" / "bsa.h5", small_run, tmp_path / "again")
     assert run.returncode == 0, run.stdout + run.stderr
     out = json.loads(run.stdout)
     assert out["matches"] and not out["differences"] and not out["inputs_changed"]
 
 
-def test_reproduce_names_a_changed_input(example_workdir, workflow_results, tmp_path):
-    # Same layout as the original run, but one buffer frame of the Pilatus set rewritten.
+def test_reproduce_names_a_changed_input(small_run, tmp_path):
+    # Same layout as the original run, but one buffer frame rewritten.
     base = tmp_path / "base"
     (base / "example_data").mkdir(parents=True)
-    shutil.copytree(example_workdir / "config", base / "config")
-    gen = example_workdir / "example_data" / "generated"
+    shutil.copytree(small_run / "config", base / "config")
     copy = base / "example_data" / "generated"
-    shutil.copytree(gen, copy, symlinks=False, ignore=shutil.ignore_patterns("eiger4m*"))
-    frame = sorted((copy / "pilatus2m" / "buffer").glob("*.cbf"))[0]
+    shutil.copytree(small_run / "example_data" / "generated", copy, symlinks=False)
+    frame = sorted((copy / "pilatus300k" / "buffer").glob("*.cbf"))[0]
     data = bytearray(frame.read_bytes())
     data[-100] ^= 0x01  # one bit of the compressed pixels
     frame.write_bytes(bytes(data))
-    run = subprocess.run(
-        HALOS
-        + [
-            "reproduce",
-            str(workflow_results / "bsa_pilatus" / "bsa_pilatus.h5"),
-            "--base-dir",
-            str(base),
-            "--workdir",
-            str(tmp_path / "again"),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 1
+    run = _reproduce(small_run / "results" / "bsa" / "bsa.h5", base, tmp_path / "again")
+    assert run.returncode == 1, run.stdout + run.stderr
     out = json.loads(run.stdout)
     assert not out["matches"]
     changed = [Path(p).name for p, state in out["inputs_changed"].items() if state == "changed"]

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The application room: the ``halos`` command and its subcommands (``cli``, ``commands``,
-``series_cli``), config and sample-sheet loading (``config``), the run manifest
+"""The application room: the ``halos`` command (``cli``) and its subcommands (``commands``,
+one module each), config and sample-sheet loading (``config``), the run manifest
 (``manifest``), the workflow runner (``runner``), live mode (``watch``) and
 ``halos reproduce`` (``reproduce``).
 

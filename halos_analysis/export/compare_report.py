@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from halos_analysis.analysis.compare import Comparison, MeasuredSample
 from halos_analysis.errors import HalosInputError
+from halos_analysis.export.plots import save_figure
 from halos_analysis.io.atomic import write_text_atomic
 from halos_analysis.units import Q_UNITS as Q_UNIT_REGISTRY
 
@@ -139,16 +140,8 @@ def plot_comparison(
         ax.legend(fontsize=7)
     fig.suptitle(f"{' vs '.join(comp.names)}: {comp.verdict.split(' — ')[0]}")
     fig.tight_layout()
-    out_base = Path(out_base)
-    out_base.parent.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in formats:
-        path = out_base.with_name(f"{out_base.name}.{fmt}")
-        tmp = path.with_name(path.name + ".part")
-        fig.savefig(tmp, format=fmt, dpi=100)
-        tmp.replace(path)
-        paths.append(path)
-    return paths
+    # The whole 2x2 page as laid out by tight_layout, not cropped to its ink.
+    return save_figure(fig, out_base, formats, dpi=100, bbox_inches=None)
 
 
 def _fmt(v: Any, digits: int = 4) -> str:

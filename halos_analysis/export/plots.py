@@ -35,17 +35,73 @@ _Q_LABEL = {u.name: f"q ({u.label})" for u in Q_UNIT_REGISTRY.values()}
 _Q2_LABEL = {u.name: f"q$^2$ ({u.label2})" for u in Q_UNIT_REGISTRY.values()}
 
 
-def _save(fig: Figure, out_base: str | Path, formats: Sequence[str]) -> list[Path]:
+def save_figure(
+    fig: Figure,
+    out_base: str | Path,
+    formats: Sequence[str] = FORMATS,
+    *,
+    dpi: float = 110,
+    bbox_inches: str | None = "tight",
+) -> list[Path]:
+    """Write ``fig`` as ``<out_base>.<fmt>`` for each format, each to a temporary name first
+    and renamed (a reader never sees half a figure); the paths written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> fig = Figure(figsize=(2, 2))
+    >>> _ = fig.add_subplot().plot([0, 1], [1, 0])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_figure(fig, Path(tmp) / "sub" / "line", ("png", "svg"))]
+    ['line.png', 'line.svg']
+    """
     out_base = Path(out_base)
     out_base.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
         path = out_base.with_name(f"{out_base.name}.{fmt}")
         tmp = path.with_name(path.name + ".part")
-        fig.savefig(tmp, format=fmt, dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches=bbox_inches)
         tmp.replace(path)
         paths.append(path)
     return paths
+
+
+#: The parameters and the return value every figure function shares, documented once and
+#: filled into each docstring (where it says ``{out_base}`` and ``{formats_and_returns}``).
+_SHARED_DOC = {
+    "{out_base}": """out_base : str or Path
+    Output path without extension; ``<out_base>.<fmt>`` is written for each format.""",
+    "{formats_and_returns}": """formats : sequence of str
+    Matplotlib file formats to write (default PNG and SVG).
+
+Returns
+-------
+list of Path
+    The files written, one per format.""",
+}
+
+
+def _figure_doc(func):
+    """Fill the shared entries of :data:`_SHARED_DOC` into ``func``'s docstring, indented
+    as the line that names them."""
+    lines = []
+    for line in (func.__doc__ or "").splitlines():
+        shared = _SHARED_DOC.get(line.strip())
+        if shared is None:
+            lines.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        lines += [indent + text if text else "" for text in shared.splitlines()]
+    func.__doc__ = "\n".join(lines)
+    return func
+
+
+def _figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs):
+    """A figure of ``width`` x ``height`` inches (no pyplot, no display) and its axes, as
+    :meth:`~matplotlib.figure.Figure.subplots` returns them."""
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 #: Above this many points a curve's errors are drawn as a band, not as bars: 800 bars per
@@ -96,6 +152,7 @@ def _positive(curve: Curve) -> np.ndarray:
     return np.isfinite(curve.intensity) & (curve.intensity > 0) & (curve.q > 0)
 
 
+@_figure_doc
 def plot_intensity(
     out_base: str | Path,
     *,
@@ -112,8 +169,7 @@ def plot_intensity(
 
     Parameters
     ----------
-    out_base : str or Path
-        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    {out_base}
     subtracted : Curve
         Buffer-subtracted curve; its q unit (Å⁻¹ or nm⁻¹) labels the q axis.
     sample, buffer : Curve, optional
@@ -121,16 +177,9 @@ def plot_intensity(
         be in the same q unit as ``subtracted``).
     title : str
         Figure title; the subtracted curve's name when empty.
-    formats : sequence of str
-        Matplotlib file formats to write (default PNG and SVG).
-
-    Returns
-    -------
-    list of Path
-        The files written, one per format.
+    {formats_and_returns}
     """
-    fig = Figure(figsize=(6.0, 4.5))
-    ax = fig.add_subplot()
+    fig, ax = _figure(6.0, 4.5)
     for curve, label, color in (
         (sample, "sample", "tab:blue"),
         (buffer, "buffer", "tab:gray"),
@@ -154,9 +203,10 @@ def plot_intensity(
     ax.set_ylabel("I(q)")
     ax.set_title(title or subtracted.name)
     ax.legend(frameon=False)
-    return _save(fig, out_base, formats)
+    return save_figure(fig, out_base, formats)
 
 
+@_figure_doc
 def plot_guinier(
     out_base: str | Path,
     curve: Curve,
@@ -168,24 +218,16 @@ def plot_guinier(
 
     Parameters
     ----------
-    out_base : str or Path
-        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    {out_base}
     curve : Curve
         The curve the fit was made on (``guinier.first``/``last`` index its points).
     guinier : GuinierResult
         The fit; when not valid only the data (first ~40 points) are shown.
     title : str
         Figure title; the curve's name when empty. The fit's qRg range is appended.
-    formats : sequence of str
-        Matplotlib file formats to write (default PNG and SVG).
-
-    Returns
-    -------
-    list of Path
-        The files written, one per format.
+    {formats_and_returns}
     """
-    fig = Figure(figsize=(6.0, 5.5))
-    ax, res = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    fig, (ax, res) = _figure(6.0, 5.5, 2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     lu = "Å" if curve.length_unit == "A" else curve.length_unit
     if guinier.found:
         first, last = guinier.first, guinier.last
@@ -232,9 +274,10 @@ def plot_guinier(
     ax.legend(frameon=False, fontsize=8)
     res.set_xlabel(_Q2_LABEL[curve.q_unit])
     res.set_ylabel("residual / σ")
-    return _save(fig, out_base, formats)
+    return save_figure(fig, out_base, formats)
 
 
+@_figure_doc
 def plot_kratky(
     out_base: str | Path,
     kratky: KratkyResult,
@@ -245,22 +288,14 @@ def plot_kratky(
 
     Parameters
     ----------
-    out_base : str or Path
-        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    {out_base}
     kratky : KratkyResult
         Dimensionless Kratky curve; shown up to qRg = 10, its flags appended to the title.
     title : str
         Figure title; "dimensionless Kratky" when empty.
-    formats : sequence of str
-        Matplotlib file formats to write (default PNG and SVG).
-
-    Returns
-    -------
-    list of Path
-        The files written, one per format.
+    {formats_and_returns}
     """
-    fig = Figure(figsize=(6.0, 4.5))
-    ax = fig.add_subplot()
+    fig, ax = _figure(6.0, 4.5)
     ok = np.isfinite(kratky.kratky)
     _points_with_errors(
         ax,
@@ -286,9 +321,10 @@ def plot_kratky(
     extra = f" [{', '.join(kratky.flags)}]" if kratky.flags else ""
     ax.set_title((title or "dimensionless Kratky") + extra)
     ax.legend(frameon=False, fontsize=8)
-    return _save(fig, out_base, formats)
+    return save_figure(fig, out_base, formats)
 
 
+@_figure_doc
 def plot_pr(
     out_base: str | Path,
     pr: PrResult,
@@ -300,25 +336,17 @@ def plot_pr(
 
     Parameters
     ----------
-    out_base : str or Path
-        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    {out_base}
     pr : PrResult
         P(r); r, Dmax and Rg are in the length unit matching ``pr.q_unit`` (Å or nm).
     curve : Curve, optional
         The data, converted to ``pr.q_unit`` and shown over the fitted q range.
     title : str
         Prefix of the P(r) panel's title (Dmax and Rg follow).
-    formats : sequence of str
-        Matplotlib file formats to write (default PNG and SVG).
-
-    Returns
-    -------
-    list of Path
-        The files written, one per format.
+    {formats_and_returns}
     """
     lu = "Å" if length_unit(pr.q_unit) == "A" else length_unit(pr.q_unit)
-    fig = Figure(figsize=(10.0, 4.2))
-    ax, fit = fig.subplots(1, 2)
+    fig, (ax, fit) = _figure(10.0, 4.2, 1, 2)
     ax.plot(pr.r, pr.pr, "-", color="tab:blue")
     ax.fill_between(pr.r, pr.pr - pr.pr_err, pr.pr + pr.pr_err, color="tab:blue", alpha=0.25)
     ax.axhline(0, color="k", lw=0.5)
@@ -347,9 +375,10 @@ def plot_pr(
     fit.set_xlabel(_Q_LABEL[pr.q_unit])
     fit.set_ylabel("I(q)")
     fit.legend(frameon=False, fontsize=8)
-    return _save(fig, out_base, formats)
+    return save_figure(fig, out_base, formats)
 
 
+@_figure_doc
 def plot_similarity(
     out_base: str | Path,
     similarity: SimilarityResult,
@@ -361,8 +390,7 @@ def plot_similarity(
 
     Parameters
     ----------
-    out_base : str or Path
-        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    {out_base}
     similarity : SimilarityResult
         Pairwise test; adjusted p-values are clipped to [1e-6, 1] for the colour scale.
     frame_ids : sequence of int, optional
@@ -370,18 +398,11 @@ def plot_similarity(
     title : str
         Figure title; "frame similarity (CorMap)" when empty. Counts kept, α and the
         correction follow on a second line.
-    formats : sequence of str
-        Matplotlib file formats to write (default PNG and SVG).
-
-    Returns
-    -------
-    list of Path
-        The files written, one per format.
+    {formats_and_returns}
     """
     n = len(similarity.adjusted)
     ids = list(frame_ids) if frame_ids is not None else list(range(n))
-    fig = Figure(figsize=(6.0, 5.0))
-    ax = fig.add_subplot()
+    fig, ax = _figure(6.0, 5.0)
     with np.errstate(divide="ignore"):
         logp = np.log10(np.clip(np.asarray(similarity.adjusted, dtype=float), 1e-6, 1.0))
     im = ax.imshow(logp, vmin=-6, vmax=0, cmap="viridis", origin="upper", interpolation="nearest")
@@ -404,9 +425,10 @@ def plot_similarity(
         + f"\n{len(similarity.selected)}/{n} kept, α = {similarity.alpha:g}, "
         + f"{similarity.correction}"
     )
-    return _save(fig, out_base, formats)
+    return save_figure(fig, out_base, formats)
 
 
+@_figure_doc
 def plot_overview(
     out_base: str | Path,
     samples: Sequence[tuple[str, Curve, GuinierResult | None]],
@@ -421,23 +443,15 @@ def plot_overview(
 
     Parameters
     ----------
-    out_base : str or Path
-        Output path without extension; ``<out_base>.<fmt>`` is written for each format.
+    {out_base}
     samples : sequence of (str, Curve, GuinierResult or None)
         Name, subtracted curve and Guinier fit of each sample. Curves are converted to the
         first sample's q unit.
     title : str
         Title of the I(q) panel; "all samples" when empty.
-    formats : sequence of str
-        Matplotlib file formats to write (default PNG and SVG).
-
-    Returns
-    -------
-    list of Path
-        The files written, one per format.
+    {formats_and_returns}
     """
-    fig = Figure(figsize=(11.0, 4.5))
-    ax, kr = fig.subplots(1, 2)
+    fig, (ax, kr) = _figure(11.0, 4.5, 1, 2)
     q_unit = samples[0][1].q_unit if samples else "nm^-1"
     # A shift's run holds hundreds of samples: beyond a legible legend the curves are coloured
     # by their order in the run instead (laying out a 200-entry legend took 4 of 6 s).
@@ -471,4 +485,4 @@ def plot_overview(
     kr.set_xlabel("qRg")
     kr.set_ylabel("(qRg)$^2$ I(q)/I(0)")
     kr.set_title("dimensionless Kratky")
-    return _save(fig, out_base, formats)
+    return save_figure(fig, out_base, formats)

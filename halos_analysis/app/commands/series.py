@@ -1,7 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""``halos series``: SEC-SAXS analysis of one run (its parser and its command).
-
-Kept in its own module so that :mod:`halos_analysis.app.cli` only registers it.
+"""``halos series``: SEC-SAXS analysis of one run.
 
 Exit status: 0 when the run was analysed (even when it holds no peak or no valid range:
 the JSON and stderr say so, ``valid`` is false); 1 when the input is wrong (unreadable
@@ -12,45 +10,23 @@ what can still be computed (trace, per-frame table) is written all the same.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
 from halos_analysis.errors import HalosInputError
 
-__all__ = ["add_series_parser", "cmd_series", "parse_ranges", "series_outputs"]
+HELP = "SEC-SAXS series: buffer/sample ranges, per-frame Rg/MW, SVD, EFA"
 
 
-def parse_ranges(text: str, flag: str) -> tuple[tuple[int, int], ...]:
-    """``"18-53,280-310"`` → ((18, 53), (280, 310)); one clear error naming the flag."""
-    out = []
-    for part in text.split(","):
-        part = part.strip()
-        bits = part.split("-")
-        try:
-            if len(bits) != 2:
-                raise ValueError
-            a, b = int(bits[0]), int(bits[1])
-        except ValueError:
-            raise HalosInputError(
-                f"{part!r} is not a frame range FIRST-LAST (0-based, inclusive)", field=flag
-            ) from None
-        if a > b or a < 0:
-            raise HalosInputError(f"range {part!r}: need 0 ≤ FIRST ≤ LAST", field=flag)
-        out.append((a, b))
-    return tuple(out)
-
-
-def add_series_parser(add) -> argparse.ArgumentParser:
-    """Register ``halos series`` with ``add(name, **kwargs)`` (the CLI's subparser factory)."""
-    p = add("series", help="SEC-SAXS series: buffer/sample ranges, per-frame Rg/MW, SVD, EFA")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "inputs",
         nargs="+",
         help="a RAW series .hdf5, a `halos integrate` frames .h5, or .dat curves/globs",
     )
-    p.add_argument("--q-unit", choices=["A^-1", "nm^-1"], help="q unit of the curves")
+    p.add_argument("--q-unit", choices=_common.Q_UNITS, help="q unit of the curves")
     p.add_argument("--subtracted", action="store_true", help="the curves are buffer-subtracted")
     p.add_argument("--buffer", help="buffer frames FIRST-LAST[,FIRST-LAST] (0-based, inclusive)")
     p.add_argument(
@@ -74,11 +50,9 @@ def add_series_parser(add) -> argparse.ArgumentParser:
     )  # fmt: skip
     add_deprecated_alias(p, "--outdir", "--output", "outdir")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    p.set_defaults(func=cmd_series, outputs=_existing_series_outputs)
-    return p
 
 
-def _existing_series_outputs(args: argparse.Namespace) -> list[Path]:
+def outputs(args: argparse.Namespace) -> list[str | Path | None]:
     """What `halos series -o OUTDIR` would replace: the named run's files, else any run's."""
     if not args.outdir:
         return []
@@ -87,18 +61,8 @@ def _existing_series_outputs(args: argparse.Namespace) -> list[Path]:
     return list(Path(args.outdir).glob("*_series.json"))
 
 
-def series_outputs(outdir: str | Path, name: str) -> dict[str, Path]:
-    """The files ``halos series -o OUTDIR`` writes for run ``name`` (besides components)."""
-    d = Path(outdir)
-    return {
-        "summary": d / f"{name}_series.json",
-        "frames_csv": d / f"{name}_frames.csv",
-        "frames_json": d / f"{name}_frames.json",
-    }
-
-
-def cmd_series(args: argparse.Namespace) -> int:
-    """``halos series``: analyse a SEC run; print the summary, write the outputs."""
+def run(args: argparse.Namespace) -> int:
+    """Analyse a SEC run; print the summary, write the outputs."""
     import dataclasses
 
     from halos_analysis.analysis.series import SeriesSettings, analyse_series
@@ -133,7 +97,7 @@ def cmd_series(args: argparse.Namespace) -> int:
         export_series(result, args.outdir, plots=not args.no_plots)
     summary = result.summary()
     if args.json:
-        print(json.dumps(summary, indent=2, allow_nan=False))
+        _common.print_json(summary)
     else:
         print(_text(result))
     for msg in result.problems:
@@ -168,3 +132,33 @@ def _text(result) -> str:
         )
     lines.append(f"  valid: {s['valid']}")
     return "\n".join(lines)
+
+
+def parse_ranges(text: str, flag: str) -> tuple[tuple[int, int], ...]:
+    """``"18-53,280-310"`` → ((18, 53), (280, 310)); one clear error naming the flag."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        bits = part.split("-")
+        try:
+            if len(bits) != 2:
+                raise ValueError
+            a, b = int(bits[0]), int(bits[1])
+        except ValueError:
+            raise HalosInputError(
+                f"{part!r} is not a frame range FIRST-LAST (0-based, inclusive)", field=flag
+            ) from None
+        if a > b or a < 0:
+            raise HalosInputError(f"range {part!r}: need 0 ≤ FIRST ≤ LAST", field=flag)
+        out.append((a, b))
+    return tuple(out)
+
+
+def series_outputs(outdir: str | Path, name: str) -> dict[str, Path]:
+    """The files ``halos series -o OUTDIR`` writes for run ``name`` (besides components)."""
+    d = Path(outdir)
+    return {
+        "summary": d / f"{name}_series.json",
+        "frames_csv": d / f"{name}_frames.csv",
+        "frames_json": d / f"{name}_frames.json",
+    }
