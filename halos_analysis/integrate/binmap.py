@@ -17,16 +17,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from halos_analysis.io.poni import default_cache_dir, geometry_key
+
+__all__ = ["CHUNK_PIXELS", "BinMap", "cache_key", "default_cache_dir", "geometry_key"]
+
 #: Version of the on-disk bin-map format (part of the cache key).
 _MAP_FORMAT = 3
 #: Pixels per chunk: the float32 block of one chunk (pixels × columns) stays in cache.
 CHUNK_PIXELS = 32768
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/halos`` or ``~/.cache/halos``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "halos"
 
 
 def _digest(arr: np.ndarray | None) -> str | None:
@@ -34,20 +32,6 @@ def _digest(arr: np.ndarray | None) -> str | None:
         return None
     a = np.ascontiguousarray(arr)
     return hashlib.sha256(a.tobytes() + str(a.dtype).encode() + str(a.shape).encode()).hexdigest()
-
-
-def geometry_key(ai) -> dict[str, Any]:
-    det = ai.detector
-    try:
-        det_config = det.get_config()
-    except Exception:  # older/odd detectors: fall back to what matters for q
-        det_config = {"pixel1": det.pixel1, "pixel2": det.pixel2}
-    names = ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength")
-    return {
-        **{n: float(getattr(ai, n) or 0.0) for n in names},  # 0 and 0.0 hash alike
-        "detector": type(det).__name__,
-        "detector_config": json.loads(json.dumps(det_config, default=str)),
-    }
 
 
 def _build_map(ai, shape, mask, settings, flat) -> dict[str, np.ndarray]:
@@ -130,14 +114,20 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
     return blocks
 
 
-def cache_key(geometry: dict[str, Any], shape: tuple[int, int], settings, mask, flat) -> str:
-    """Hash of everything a bin map depends on: the name of its cache file."""
-    import pyFAI
+def cache_key(geometry: dict[str, Any], shape: tuple[int, int], settings, mask, flat,
+              pyfai_version: str | None = None) -> str:  # fmt: skip
+    """Hash of everything a bin map depends on: the name of its cache file.
 
+    ``pyfai_version`` is ``pyFAI.version`` (imported for it when not given).
+    """
+    if pyfai_version is None:
+        import pyFAI
+
+        pyfai_version = pyFAI.version
     s = settings
     key = {
         "format": _MAP_FORMAT,
-        "pyFAI": pyFAI.version,
+        "pyFAI": pyfai_version,
         "geometry": geometry,
         "shape": shape,
         "npt": int(s.npt),
@@ -154,6 +144,7 @@ def cache_key(geometry: dict[str, Any], shape: tuple[int, int], settings, mask, 
 
 
 def _load_or_build(ai, shape, mask, settings, flat, key: str, cache_dir):
+    # ``ai``: pyFAI's integrator, or a function that returns it (called only to build).
     path = None
     if cache_dir is not False:
         path = Path(cache_dir or default_cache_dir()) / f"binmap_{key}.npz"
@@ -163,7 +154,7 @@ def _load_or_build(ai, shape, mask, settings, flat, key: str, cache_dir):
                     return {k: z[k] for k in z.files}, True, path
             except (OSError, ValueError, KeyError):
                 pass  # a damaged cache file is rebuilt below
-    arrays = _build_map(ai, shape, mask, settings, flat)
+    arrays = _build_map(ai() if callable(ai) else ai, shape, mask, settings, flat)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,11 +230,16 @@ class BinMap:
     def load_or_build(cls, ai, shape: tuple[int, int], mask: np.ndarray | None, settings, *,
                       geometry: dict[str, Any] | None = None, flat: np.ndarray | None = None,
                       dark: np.ndarray | None = None,
-                      cache_dir: str | Path | None | bool = None) -> BinMap:  # fmt: skip
+                      cache_dir: str | Path | None | bool = None,
+                      pyfai_version: str | None = None) -> BinMap:  # fmt: skip
         """The map of this geometry, mask and settings: from the cache, else built by pyFAI
-        (and cached; ``cache_dir=False`` disables the cache)."""
+        (and cached; ``cache_dir=False`` disables the cache).
+
+        ``ai`` is pyFAI's integrator or a function returning it, called only when the map
+        is built (then ``geometry`` and ``pyfai_version`` must be given).
+        """
         shape = (int(shape[0]), int(shape[1]))
-        key = cache_key(geometry or geometry_key(ai), shape, settings, mask, flat)
+        key = cache_key(geometry or geometry_key(ai), shape, settings, mask, flat, pyfai_version)
         arrays, from_cache, path = _load_or_build(ai, shape, mask, settings, flat, key, cache_dir)
         return cls(arrays, shape, settings.method != "no", dark, cache_key=key,
                    from_cache=from_cache, cache_path=path)  # fmt: skip

@@ -24,6 +24,7 @@ from halos_analysis.integrate.binmap import BinMap, geometry_key
 from halos_analysis.integrate.kernels import COLUMNS
 from halos_analysis.integrate.settings import IntegrationSettings, as_array
 from halos_analysis.io.frames import FrameBatch, FrameSource
+from halos_analysis.io.poni import PoniGeometry
 from halos_analysis.types import FrameCurves
 
 
@@ -32,8 +33,10 @@ class Integrator:
 
     Parameters
     ----------
-    ai : pyFAI AzimuthalIntegrator
-        The geometry (see :func:`halos_analysis.io.poni.load_poni`).
+    ai : pyFAI AzimuthalIntegrator or PoniGeometry
+        The geometry (:func:`halos_analysis.io.poni.load_poni`), or its record
+        (:func:`halos_analysis.io.poni.load_geometry`): with a cached bin map, then, pyFAI
+        is not imported.
     shape : (int, int)
         (ny, nx) of the frames.
     mask : ndarray of bool, optional
@@ -60,9 +63,13 @@ class Integrator:
 
     def __init__(self, ai, shape, mask=None, settings: IntegrationSettings | None = None,
                  cache_dir: str | Path | None | bool = None, *, invalid_value=None):  # fmt: skip
+        if isinstance(ai, PoniGeometry):
+            record, ai = ai, None
+            #: The geometry as plain numbers (what the cache key and the metadata use).
+            self.geometry, version, make_ai = record.key, record.pyfai_version, record.integrator
+        else:
+            self.geometry, version, make_ai = geometry_key(ai), None, (lambda: ai)
         self.ai = ai
-        #: The geometry as plain numbers (what the cache key and the metadata use).
-        self.geometry = geometry_key(ai)
         self.shape = (int(shape[0]), int(shape[1]))
         self.settings = settings or IntegrationSettings()
         self.invalid_value = invalid_value
@@ -78,8 +85,8 @@ class Integrator:
         dark = as_array(self.settings.dark, self.shape, "dark")
         t0 = time.perf_counter()
         self.binmap = BinMap.load_or_build(
-            ai, self.shape, mask, self.settings, geometry=self.geometry, flat=flat, dark=dark,
-            cache_dir=cache_dir,
+            make_ai, self.shape, mask, self.settings, geometry=self.geometry, flat=flat,
+            dark=dark, cache_dir=cache_dir, pyfai_version=version,
         )  # fmt: skip
         self.q = self.binmap.q
         self.cache_key = self.binmap.cache_key
