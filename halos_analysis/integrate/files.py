@@ -253,7 +253,9 @@ def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettin
         for extra in (geo.detector_mask(shape), source.pixel_mask):
             if extra is not None and extra.shape == shape:
                 mask |= extra
-        integ = Integrator(geo, shape, mask, settings, cache_dir, invalid_value=source.invalid_value)
+        integ = Integrator(
+            geo, shape, mask, settings, cache_dir, invalid_value=source.invalid_value
+        )
         curves = integ.integrate_source(source, scheduler, name=name)
         meta = {
             **curves.meta,
