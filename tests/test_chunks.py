@@ -68,6 +68,23 @@ def test_bitshuffle_frames_bit_identical_to_h5py(tmp_path, dtype, cname):
     assert np.concatenate([b.data for b in src.batches(2)]).tobytes() == ref.tobytes()
 
 
+@needs_library
+@pytest.mark.parametrize("library", ["default", "hdf5plugin"])
+def test_either_bitshuffle_library_decodes_the_same(tmp_path, monkeypatch, library):
+    # The bitshuffle package's build (AVX2) where installed, else hdf5plugin's: same bits.
+    from halos_analysis.io.frames import chunks
+
+    if library == "hdf5plugin":
+        monkeypatch.setenv("HALOS_BITSHUFFLE", "hdf5plugin")
+    monkeypatch.setattr(chunks, "_library", {})
+    data = frames(np.uint32)
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE), **hdf5plugin.Bitshuffle())
+    got = open_frames(spec).read_into(0, 5, np.empty((5, *SHAPE), np.uint32))
+    assert chunks.bitshuffle_library() is not None
+    assert got.tobytes() == h5py_frames(spec).tobytes()
+    monkeypatch.setattr(chunks, "_library", {})  # the next test loads its own
+
+
 @pytest.mark.parametrize(
     "filters",
     [
