@@ -270,6 +270,7 @@ class Integrator:
         .digest`) is read once, in order, with nothing kept aside.
         """
         from concurrent.futures import ThreadPoolExecutor
+        from contextlib import ExitStack
 
         batches = [(s, min(s + COLUMNS, b)) for a, b in ranges for s in range(a, b, COLUMNS)]
         results: list = [None] * len(batches)
@@ -277,24 +278,37 @@ class Integrator:
         order = threading.Lock()
         failed = threading.Event()
         in_order = buffers is not None and hasattr(source, "read_into")
+        # Bitshuffle frames are handed to the kernel still compressed: it decompresses each
+        # pixel chunk of the batch into a small buffer (no frame buffers, whose fresh pages
+        # cost more than the decompression; see io.frames.chunks.CompressedFrames).
+        compressed = (in_order and hasattr(source, "read_compressed")
+                      and self.settings.sigma_clip is None)  # fmt: skip
 
         def work() -> None:
-            with buffers.take() if in_order else _no_buffer() as buf:
+            with ExitStack() as stack:
+                buf = None
                 while not failed.is_set():
-                    with order:
-                        k = next(turn, None)
-                        if k is None:
-                            return
-                        a, b = batches[k]
-                        if in_order:
-                            batch = _read_batch(source, a, b, buf)
+                    batch = None
                     try:
-                        if not in_order:
+                        with order:
+                            k = next(turn, None)
+                            if k is None:
+                                return
+                            a, b = batches[k]
+                            batch = _read_compressed(source, a, b) if compressed else None
+                            if batch is None and in_order:
+                                if buf is None:
+                                    buf = stack.enter_context(buffers.take())
+                                batch = _read_batch(source, a, b, buf)
+                        if batch is None:
                             batch = next(source.batches(size=b - a, start=a, stop=b))
                         results[k] = self._integrate_batches([batch])
                     except BaseException:
                         failed.set()
                         raise
+                    finally:
+                        if batch is not None and hasattr(batch.data, "release"):
+                            batch.data.release()
 
         n = max(1, min(int(workers), len(batches)))
         with ThreadPoolExecutor(n, thread_name_prefix="halos-integrate") as pool:
@@ -392,9 +406,16 @@ def _read_batch(source: FrameSource, start: int, stop: int, buf: np.ndarray) -> 
     return FrameBatch(start, source.read_into(start, stop, buf[: stop - start]), *per)
 
 
-@contextmanager
-def _no_buffer() -> Iterator[None]:
-    yield None
+def _read_compressed(source: FrameSource, start: int, stop: int) -> FrameBatch | None:
+    """Frames ``start..stop-1`` still compressed (``source.read_compressed``), or None."""
+    frames = source.read_compressed(start, stop)
+    if frames is None:
+        return None
+    per = [
+        None if a is None else a[start:stop].copy()
+        for a in (source.monitor, source.transmission, source.exposure_s)
+    ]
+    return FrameBatch(start, frames, *per)
 
 
 def _local_workers() -> int:

@@ -33,7 +33,13 @@ import numpy as np
 
 from halos_analysis.errors import HalosInputError
 
-__all__ = ["ChunkReader", "bitshuffle_library", "chunk_reader", "decode_threads"]
+__all__ = [
+    "ChunkReader",
+    "CompressedFrames",
+    "bitshuffle_library",
+    "chunk_reader",
+    "decode_threads",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +98,28 @@ def _library_paths() -> list[str]:
     return paths
 
 
+def _load_single_threaded(path: str) -> ctypes.CDLL:
+    """Load a library whose OpenMP runtime (the bitshuffle wheel brings its own) is to run
+    one thread per call: the decoding threads are ours, one per core; OpenMP teams inside
+    each call would oversubscribe the cores and spin (10x slower calls on small ranges).
+    Its runtime reads ``OMP_NUM_THREADS`` once, when it is loaded."""
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        return ctypes.CDLL(path)
+    finally:
+        if before is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
 def _load_library():
     funcs: dict[int, ctypes._CFuncPtr] = {}
     names = {_BSHUF_LZ4: "bshuf_decompress_lz4", _BSHUF_ZSTD: "bshuf_decompress_zstd"}
     for path in _library_paths():
         try:
-            lib = ctypes.CDLL(path)
+            lib = _load_single_threaded(path)
         except OSError as exc:
             log.info("bitshuffle library %s not loadable (%s)", path, exc)
             continue
@@ -186,7 +208,7 @@ class ChunkReader:
 
     def _give(self, buf: np.ndarray) -> None:
         with self._spare_lock:
-            if len(self._spare) < 16:  # bounds what is kept: 16 × a chunk's size
+            if len(self._spare) < 40:  # bounds what is kept: 40 × a chunk's size
                 self._spare.append(buf)
 
     @property
@@ -233,6 +255,51 @@ class ChunkReader:
         finally:
             for fut in pending:  # after an error: let every decode finish before returning
                 fut.exception()
+
+    def read_compressed(self, ds: h5py.Dataset, start: int, stop: int) -> CompressedFrames | None:
+        """Frames ``start..stop-1`` of ``ds`` as they are stored, to be decompressed piece by
+        piece (:class:`CompressedFrames`), or None when a chunk is not bitshuffle-compressed
+        (unwritten, or stored unfiltered): read those with :meth:`read`.
+
+        Raises
+        ------
+        HalosInputError
+            A chunk that cannot be read, or whose compressed blocks do not fill it exactly.
+        """
+        frames: list = []
+        try:
+            for i in range(start, stop):
+                raw = self._raw_chunk(ds, i)
+                if raw is None:
+                    break
+                mask, buf, size = raw
+                if mask & 1:
+                    self._give(buf)
+                    break
+                frames.append((buf, size, None))
+                frames[-1] = (buf, size, self._block_offsets(buf[:size], ds, i))
+            else:
+                return CompressedFrames(self, frames, ds.file.filename, ds.name, start)
+        except BaseException:
+            for f in frames:
+                self._give(f[0])
+            raise
+        for f in frames:
+            self._give(f[0])
+        return None
+
+    def _block_offsets(self, data: np.ndarray, ds, i: int) -> np.ndarray:
+        """Where each compressed block of a chunk starts (its 4-byte count), checked."""
+        if len(data) < _HEADER.size:
+            raise self._corrupt(ds, i, f"chunk of {len(data)} bytes")
+        total, block = _HEADER.unpack_from(data)
+        item = self.dtype.itemsize
+        if total != self.frame_bytes or block % item or (block // item) % 8:
+            raise self._corrupt(ds, i, f"header says {total} bytes in blocks of {block}")
+        offsets = _block_starts(data, total // item, block // item, item)
+        if offsets is None:
+            raise self._corrupt(ds, i, "its compressed blocks do not fill the chunk exactly")
+        return offsets
 
     def _raw_chunk(self, ds: h5py.Dataset, i: int):
         """(filter mask, buffer, stored size) of frame ``i``'s chunk, or None if unwritten."""
@@ -343,3 +410,92 @@ def _blocks_fit(data: np.ndarray, size: int, block: int, item: int) -> bool:
             return False
         off += 4 + unpack(data, off)[0]
     return off == end
+
+
+class CompressedFrames:
+    """A few frames as their stored bitshuffle chunks, decompressed a pixel range at a time.
+
+    From :meth:`ChunkReader.read_compressed`. A bitshuffle chunk is a series of blocks of
+    ``block`` pixels, each compressed on its own: pixels ``a..b-1`` of every frame (``a`` a
+    multiple of the block) decompress into a small buffer that stays in the CPU cache,
+    instead of whole frames into a large one (whose fresh pages cost more to fault in and
+    zero than the decompression itself). The bytes are those HDF5 would give.
+
+    Attributes
+    ----------
+    n : int
+        Frames.
+    block : int
+        Pixels per compressed block (pixel ranges start at its multiples).
+    npix : int
+        Pixels per frame.
+    dtype : numpy.dtype
+    """
+
+    def __init__(self, reader: ChunkReader, frames: list, filename: str, dataset: str,
+                 first: int) -> None:  # fmt: skip
+        self._reader, self._frames = reader, frames
+        self._where = (filename, dataset)
+        self.first = first
+        self.n = len(frames)
+        self.dtype = reader.dtype
+        self.npix = reader.frame_shape[0] * reader.frame_shape[1]
+        self.block = 0
+        if frames:
+            self.block = _HEADER.unpack_from(frames[0][0])[1] // reader.dtype.itemsize
+        self._fn = bitshuffle_library()[reader.compression]  # type: ignore[index]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def decode_pixels(self, a: int, b: int, out: np.ndarray) -> np.ndarray:
+        """Pixels ``a..b-1`` of every frame into ``out`` (n, b-a), C-contiguous rows.
+
+        ``a`` must be a multiple of :attr:`block`, ``b`` too unless it is :attr:`npix`.
+        """
+        blk, item = self.block, self.dtype.itemsize
+        if a % blk or (b % blk and b != self.npix) or not 0 <= a < b <= self.npix:
+            raise ValueError(f"pixels {a}..{b} do not start and end on blocks of {blk}")
+        ia, ib = a // blk, -(-b // blk)
+        for j, (buf, size, offsets) in enumerate(self._frames):
+            row = out[j]
+            start = int(offsets[ia])
+            used = self._fn(buf.ctypes.data + start, row.ctypes.data, b - a, item, blk)
+            # Whole blocks: up to where block ib starts; to the end, the raw tail included.
+            end = size if b == self.npix else int(offsets[ib])
+            if used != end - start:
+                raise HalosInputError(
+                    f"frame {self.first + j}: compressed chunk does not decode (bitshuffle "
+                    f"returned {used}); file corrupt or truncated?", *self._where,
+                )  # fmt: skip
+        return out
+
+    def decode_all(self, out: np.ndarray) -> np.ndarray:
+        """Every frame into ``out`` ((n, npix) or (n, ny, nx))."""
+        return self.decode_pixels(0, self.npix, out.reshape(self.n, self.npix))
+
+    def release(self) -> None:
+        """Give the chunk buffers back to the reader (for the next frames)."""
+        for buf, _size, _offsets in self._frames:
+            self._reader._give(buf)
+        self._frames = []
+
+
+def _block_starts(data: np.ndarray, size: int, block: int, item: int) -> np.ndarray | None:
+    """Offsets of the compressed blocks of a bitshuffle chunk (as :func:`_blocks_fit`),
+    with the end of the last one appended; None when they do not end where the chunk
+    does (minus its raw tail of ``size % 8`` elements)."""
+    nblocks = size // block
+    last = size % block - size % 8
+    end = len(data) - (size % 8) * item
+    count = nblocks + (1 if last else 0)
+    offsets = np.empty(count + 1, np.int64)
+    off = _HEADER.size
+    unpack = _BLOCK.unpack_from
+    for k in range(count):
+        if off + 4 > end:
+            return None
+        offsets[k] = off
+        off += 4 + unpack(data, off)[0]
+    offsets[count] = off
+    return offsets if off == end else None
