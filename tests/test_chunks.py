@@ -230,3 +230,60 @@ def test_a_forked_child_reads_with_its_own_decode_threads(tmp_path):
 def _read_all(spec):
     src = open_frames(spec)
     return src.read_into(0, 4, np.empty((4, *SHAPE), np.uint32)).tobytes()
+
+
+@needs_library
+@pytest.mark.parametrize("filters", [{"cname": "lz4"}, {"cname": "zstd"},
+                                     {"cname": "lz4", "nelems": 1000}],
+                         ids=["lz4", "zstd", "blocks-not-dividing-chunks"])  # fmt: skip
+def test_frames_integrated_still_compressed_equal_frames_in_memory(tmp_path, filters):
+    """The kernel decompresses each pixel chunk itself (CompressedFrames): the same curves
+    as the same frames in memory, bad pixels and the raw tail of each chunk included."""
+    from pyFAI.detectors import detector_factory
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    from halos_analysis.integrate import ArrayFrames, IntegrationSettings, Integrator
+    from halos_analysis.io.frames.chunks import CompressedFrames
+
+    det = detector_factory("Pilatus100k")
+    ai = AzimuthalIntegrator(dist=1.0, poni1=0.01, poni2=0.02, rot1=0.02, wavelength=1e-10,
+                             detector=det)  # fmt: skip
+    data = frames(np.uint32, n=37, seed=11)
+    rng = np.random.default_rng(4)
+    for j in range(0, 37, 3):  # a few bad pixels (2**32-1) in every third frame
+        data[j].flat[rng.choice(data[j].size, 4, replace=False)] = 2**32 - 1
+    data[5, 100, 300] = 2**31 + 7  # a genuine count the int32 view wraps
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE), **hdf5plugin.Bitshuffle(**filters))
+    src = open_frames(spec)
+    src.invalid_value = 2**32 - 1
+    got = src.read_compressed(0, 16)
+    assert isinstance(got, CompressedFrames) and len(got) == 16
+    got.release()
+    st = IntegrationSettings(npt=150)
+    integ = Integrator(ai, SHAPE, None, st, cache_dir=False, invalid_value=2**32 - 1)
+    fast = integ.integrate_source(src, batch_size=8)
+    ref = integ.integrate_source(ArrayFrames(data, invalid_value=2**32 - 1), scheduler="sync")
+    np.testing.assert_array_equal(fast.intensity, ref.intensity)
+    np.testing.assert_array_equal(fast.sigma, ref.sigma)
+
+
+@needs_library
+def test_corrupt_chunk_integrated_still_compressed_names_the_file(tmp_path):
+    from pyFAI.detectors import detector_factory
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    from halos_analysis.integrate import IntegrationSettings, Integrator
+
+    ai = AzimuthalIntegrator(dist=1.0, poni1=0.01, poni2=0.02, wavelength=1e-10,
+                             detector=detector_factory("Pilatus100k"))  # fmt: skip
+    data = frames(np.uint32, n=40, seed=2)
+    spec = write(tmp_path / "bad.h5", data, chunks=(1, *SHAPE),
+                 **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
+    with h5py.File(tmp_path / "bad.h5", "r+") as f:
+        ds = f["entry/data/data"]
+        _, raw = ds.id.read_direct_chunk((33, 0, 0))
+        ds.id.write_direct_chunk((33, 0, 0), raw[:12] + raw[12:40])  # truncated blocks
+    integ = Integrator(ai, SHAPE, None, IntegrationSettings(npt=100), cache_dir=False)
+    with pytest.raises(HalosInputError, match="frame 33") as err:
+        integ.integrate_source(open_frames(spec))
+    assert "bad.h5" in str(err.value)

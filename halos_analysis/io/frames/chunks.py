@@ -471,8 +471,9 @@ class CompressedFrames:
         return out
 
     def decode_all(self, out: np.ndarray) -> np.ndarray:
-        """Every frame into ``out`` ((n, npix) or (n, ny, nx))."""
-        return self.decode_pixels(0, self.npix, out.reshape(self.n, self.npix))
+        """Every frame into ``out`` ((n, npix) or (n, ny, nx), C-contiguous); returns it."""
+        self.decode_pixels(0, self.npix, out.reshape(self.n, self.npix))
+        return out
 
     def release(self) -> None:
         """Give the chunk buffers back to the reader (for the next frames)."""
