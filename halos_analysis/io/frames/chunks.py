@@ -276,8 +276,8 @@ class ChunkReader:
                 if mask & 1:
                     self._give(buf)
                     break
+                # Its blocks are walked (and checked) by the caller's thread, on first use.
                 frames.append((buf, size, None))
-                frames[-1] = (buf, size, self._block_offsets(buf[:size], ds, i))
             else:
                 return CompressedFrames(self, frames, ds.file.filename, ds.name, start)
         except BaseException:
@@ -288,17 +288,17 @@ class ChunkReader:
             self._give(f[0])
         return None
 
-    def _block_offsets(self, data: np.ndarray, ds, i: int) -> np.ndarray:
+    def _block_offsets(self, data: np.ndarray, where: tuple[str, str], i: int) -> np.ndarray:
         """Where each compressed block of a chunk starts (its 4-byte count), checked."""
         if len(data) < _HEADER.size:
-            raise self._corrupt(ds, i, f"chunk of {len(data)} bytes")
+            raise _corrupt(*where, i, f"chunk of {len(data)} bytes")
         total, block = _HEADER.unpack_from(data)
         item = self.dtype.itemsize
-        if total != self.frame_bytes or block % item or (block // item) % 8:
-            raise self._corrupt(ds, i, f"header says {total} bytes in blocks of {block}")
+        if total != self.frame_bytes or block <= 0 or block % item or (block // item) % 8:
+            raise _corrupt(*where, i, f"header says {total} bytes in blocks of {block}")
         offsets = _block_starts(data, total // item, block // item, item)
         if offsets is None:
-            raise self._corrupt(ds, i, "its compressed blocks do not fill the chunk exactly")
+            raise _corrupt(*where, i, "its compressed blocks do not fill the chunk exactly")
         return offsets
 
     def _raw_chunk(self, ds: h5py.Dataset, i: int):
@@ -334,7 +334,7 @@ class ChunkReader:
             raise self._corrupt(ds, i, f"chunk of {len(data)} bytes")
         total, block = _HEADER.unpack_from(data)
         item = self.dtype.itemsize
-        if total != nbytes or block % item or (block // item) % 8:
+        if total != nbytes or block <= 0 or block % item or (block // item) % 8:
             raise self._corrupt(ds, i, f"header says {total} bytes in blocks of {block}")
         if not _blocks_fit(data, total // item, block // item, item):
             raise self._corrupt(ds, i, "its compressed blocks do not fill the chunk exactly")
@@ -346,11 +346,15 @@ class ChunkReader:
 
     @staticmethod
     def _corrupt(ds, i: int, why: str) -> HalosInputError:
-        return HalosInputError(
-            f"frame {i}: compressed chunk does not decode ({why}); file corrupt or truncated?",
-            ds.file.filename,
-            ds.name,
-        )
+        return _corrupt(ds.file.filename, ds.name, i, why)
+
+
+def _corrupt(filename: str, dataset: str, i: int, why: str) -> HalosInputError:
+    return HalosInputError(
+        f"frame {i}: compressed chunk does not decode ({why}); file corrupt or truncated?",
+        filename,
+        dataset,
+    )
 
 
 def chunk_reader(ds: h5py.Dataset) -> ChunkReader | None:
@@ -441,9 +445,18 @@ class CompressedFrames:
         self.dtype = reader.dtype
         self.npix = reader.frame_shape[0] * reader.frame_shape[1]
         self.block = 0
-        if frames:
+        if frames and frames[0][1] >= _HEADER.size:
             self.block = _HEADER.unpack_from(frames[0][0])[1] // reader.dtype.itemsize
         self._fn = bitshuffle_library()[reader.compression]  # type: ignore[index]
+
+    def _offsets(self, j: int) -> np.ndarray:
+        buf, size, offsets = self._frames[j]
+        if offsets is None:
+            offsets = self._reader._block_offsets(buf[:size], self._where, self.first + j)
+            if _HEADER.unpack_from(buf)[1] // self.dtype.itemsize != self.block:
+                raise _corrupt(*self._where, self.first + j, "block size differs")
+            self._frames[j] = (buf, size, offsets)
+        return offsets
 
     def __len__(self) -> int:
         return self.n
@@ -453,11 +466,15 @@ class CompressedFrames:
 
         ``a`` must be a multiple of :attr:`block`, ``b`` too unless it is :attr:`npix`.
         """
+        if self.block < 1:
+            self._offsets(0)  # raises: the first chunk has no usable header
         blk, item = self.block, self.dtype.itemsize
         if a % blk or (b % blk and b != self.npix) or not 0 <= a < b <= self.npix:
             raise ValueError(f"pixels {a}..{b} do not start and end on blocks of {blk}")
         ia, ib = a // blk, -(-b // blk)
-        for j, (buf, size, offsets) in enumerate(self._frames):
+        for j in range(self.n):
+            offsets = self._offsets(j)
+            buf, size, _ = self._frames[j]
             row = out[j]
             start = int(offsets[ia])
             used = self._fn(buf.ctypes.data + start, row.ctypes.data, b - a, item, blk)
