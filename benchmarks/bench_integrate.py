@@ -3,7 +3,7 @@
 
 Usage::
 
-    python benchmarks/bench_integrate.py [--json] [--quick]
+    python benchmarks/bench_integrate.py [--json] [--quick] [--cases memory,eiger_h5,stream]
     python benchmarks/bench_integrate.py --write-eiger DIR [--frames 60] [--level bright]
 
 Every ratio is measured in this process against the same frames (medians of repeats; the
@@ -442,16 +442,18 @@ def summary(mem: dict, eig: dict, stream: dict) -> dict:
             res[f"{key}_dim_ratio_vs_pyfai_best"] = cases["dim"]["fps"] / best["fps"]
         res[f"{key}_setup_cold_s"] = cases["setup"]["cold_s"]
         res[f"{key}_setup_cached_s"] = cases["setup"]["cached_s"]
-    for level in LEVELS:
+    for level in LEVELS if eig else ():
         c = eig[level]
         for k in ("fps", "pyfai_loop_fps", "ratio_vs_pyfai_loop", "fps_halos_h5py_read",
                   "read_fps_halos", "read_fps_h5py", "total_counts", "file_mb"):  # fmt: skip
             res[f"eiger4m_h5_{level}_{k}"] = c[k]
-    res["eiger4m_h5_bright_speed_vs_dim"] = eig["bright"]["speed_vs_dim"]
-    res["eiger4m_h5_bright_bad_speed_vs_dim"] = eig["bright_bad"]["speed_vs_dim"]
-    res["stream_n_frames"] = stream["n_frames"]
-    res["stream_fps"] = stream["fps"]
-    res["stream_peak_rss_mb"] = stream["peak_rss_mb"]
+    if eig:
+        res["eiger4m_h5_bright_speed_vs_dim"] = eig["bright"]["speed_vs_dim"]
+        res["eiger4m_h5_bright_bad_speed_vs_dim"] = eig["bright_bad"]["speed_vs_dim"]
+    if stream:
+        res["stream_n_frames"] = stream["n_frames"]
+        res["stream_fps"] = stream["fps"]
+        res["stream_peak_rss_mb"] = stream["peak_rss_mb"]
     return res
 
 
@@ -462,6 +464,8 @@ def main(argv=None) -> int:
     p.add_argument("--write-eiger", metavar="DIR", help="write files for whole-process timing")
     p.add_argument("--frames", type=int, default=60, help="frames for --write-eiger")
     p.add_argument("--level", default="bright", choices=LEVELS, help="for --write-eiger")
+    p.add_argument("--cases", default="memory,eiger_h5,stream",
+                   help="comma-separated cases to run (memory, eiger_h5, stream)")  # fmt: skip
     p.add_argument("--stream-child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.stream_child:
@@ -472,10 +476,13 @@ def main(argv=None) -> int:
         return 0
     repeats, n, n_pyfai = (2, 32, 4) if args.quick else (5, 48, 10)
     load_before = os.getloadavg()
+    cases = set(args.cases.split(","))
     with tempfile.TemporaryDirectory(prefix="halos_bench_") as tmp:
-        mem = {key: case_memory(key, repeats, n, n_pyfai, not args.quick) for key in DETECTORS}
-        eig = case_eiger_h5(Path(tmp), repeats, n, n_pyfai)
-        stream = case_stream(Path(tmp), 200 if args.quick else 2000)
+        mem = {}
+        if "memory" in cases:
+            mem = {key: case_memory(key, repeats, n, n_pyfai, not args.quick) for key in DETECTORS}
+        eig = case_eiger_h5(Path(tmp), repeats, n, n_pyfai) if "eiger_h5" in cases else None
+        stream = case_stream(Path(tmp), 200 if args.quick else 2000) if "stream" in cases else None
     res = summary(mem, eig, stream)
     res.update({"cpu_count": os.cpu_count(), "load_average_before": load_before[0],
                 "load_average_after": os.getloadavg()[0]})  # fmt: skip

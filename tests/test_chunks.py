@@ -68,6 +68,23 @@ def test_bitshuffle_frames_bit_identical_to_h5py(tmp_path, dtype, cname):
     assert np.concatenate([b.data for b in src.batches(2)]).tobytes() == ref.tobytes()
 
 
+@needs_library
+@pytest.mark.parametrize("library", ["default", "hdf5plugin"])
+def test_either_bitshuffle_library_decodes_the_same(tmp_path, monkeypatch, library):
+    # The bitshuffle package's build (AVX2) where installed, else hdf5plugin's: same bits.
+    from halos_analysis.io.frames import chunks
+
+    if library == "hdf5plugin":
+        monkeypatch.setenv("HALOS_BITSHUFFLE", "hdf5plugin")
+    monkeypatch.setattr(chunks, "_library", {})
+    data = frames(np.uint32)
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE), **hdf5plugin.Bitshuffle())
+    got = open_frames(spec).read_into(0, 5, np.empty((5, *SHAPE), np.uint32))
+    assert chunks.bitshuffle_library() is not None
+    assert got.tobytes() == h5py_frames(spec).tobytes()
+    monkeypatch.setattr(chunks, "_library", {})  # the next test loads its own
+
+
 @pytest.mark.parametrize(
     "filters",
     [
@@ -213,3 +230,68 @@ def test_a_forked_child_reads_with_its_own_decode_threads(tmp_path):
 def _read_all(spec):
     src = open_frames(spec)
     return src.read_into(0, 4, np.empty((4, *SHAPE), np.uint32)).tobytes()
+
+
+@needs_library
+@pytest.mark.parametrize("filters", [{"cname": "lz4"}, {"cname": "zstd"},
+                                     {"cname": "lz4", "nelems": 1000}],
+                         ids=["lz4", "zstd", "blocks-not-dividing-chunks"])  # fmt: skip
+def test_frames_integrated_still_compressed_equal_frames_in_memory(tmp_path, monkeypatch,
+                                                                   filters):  # fmt: skip
+    """The kernel decompresses each pixel chunk itself (CompressedFrames): the same curves
+    as the same frames in memory, bad pixels and the raw tail of each chunk included."""
+    from pyFAI.detectors import detector_factory
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    from halos_analysis.integrate import ArrayFrames, IntegrationSettings, Integrator, engine
+    from halos_analysis.io.frames.chunks import CompressedFrames
+
+    det = detector_factory("Pilatus100k")
+    ai = AzimuthalIntegrator(dist=1.0, poni1=0.01, poni2=0.02, rot1=0.02, wavelength=1e-10,
+                             detector=det)  # fmt: skip
+    data = frames(np.uint32, n=37, seed=11)
+    rng = np.random.default_rng(4)
+    for j in range(0, 37, 3):  # a few bad pixels (2**32-1) in every third frame
+        data[j].flat[rng.choice(data[j].size, 4, replace=False)] = 2**32 - 1
+    data[5, 100, 300] = 2**31 + 7  # a genuine count the int32 view wraps
+    spec = write(tmp_path / "f.h5", data, chunks=(1, *SHAPE), **hdf5plugin.Bitshuffle(**filters))
+    src = open_frames(spec)
+    src.invalid_value = 2**32 - 1
+    got = src.read_compressed(0, 16)
+    assert isinstance(got, CompressedFrames) and len(got) == 16
+    got.release()
+    st = IntegrationSettings(npt=150)
+    integ = Integrator(ai, SHAPE, None, st, cache_dir=False, invalid_value=2**32 - 1)
+    ref = integ.integrate_source(ArrayFrames(data, invalid_value=2**32 - 1), scheduler="sync")
+    # A process's first measurement of a frame shape goes still compressed to the kernel,
+    # the next ones through the frame buffers it then keeps: both give the same curves.
+    monkeypatch.setattr(engine._FrameBuffers, "_warm", set())
+    for _ in ("compressed", "buffered"):
+        fast = integ.integrate_source(src, batch_size=8)
+        np.testing.assert_array_equal(fast.intensity, ref.intensity)
+        np.testing.assert_array_equal(fast.sigma, ref.sigma)
+
+
+@needs_library
+def test_corrupt_chunk_integrated_still_compressed_names_the_file(tmp_path, monkeypatch):
+    from pyFAI.detectors import detector_factory
+    from pyFAI.integrator.azimuthal import AzimuthalIntegrator
+
+    from halos_analysis.integrate import IntegrationSettings, Integrator, engine
+
+    ai = AzimuthalIntegrator(dist=1.0, poni1=0.01, poni2=0.02, wavelength=1e-10,
+                             detector=detector_factory("Pilatus100k"))  # fmt: skip
+    data = frames(np.uint32, n=40, seed=2)
+    spec = write(tmp_path / "bad.h5", data, chunks=(1, *SHAPE),
+                 **hdf5plugin.Bitshuffle(cname="lz4"))  # fmt: skip
+    with h5py.File(tmp_path / "bad.h5", "r+") as f:
+        ds = f["entry/data/data"]
+        _, raw = ds.id.read_direct_chunk((33, 0, 0))
+        ds.id.write_direct_chunk((33, 0, 0), raw[:12] + raw[12:40])  # truncated blocks
+    integ = Integrator(ai, SHAPE, None, IntegrationSettings(npt=100), cache_dir=False)
+    monkeypatch.setattr(engine._FrameBuffers, "_warm", set())
+    for _ in ("compressed", "buffered"):
+        with pytest.raises(HalosInputError, match="frame 33") as err:
+            integ.integrate_source(open_frames(spec))
+        assert "bad.h5" in str(err.value)
+        engine._FrameBuffers._warm.add(((16, *SHAPE), np.dtype(np.uint32).str))

@@ -40,12 +40,25 @@ def test_digest_completes_what_was_never_read(blob, monkeypatch):
     path, data = blob
     monkeypatch.setattr(digest, "PENDING_LIMIT", 100_000)  # most reads ahead are dropped
     d = FileDigest(path)
-    d.pread(1000, 2_000_000)
-    d.pread(500_000, 10)
+    d.pread(1000, 2_500_000)
+    d.pread(500_000, 1_500_000)  # 1.5 MB after the hashed prefix: too far to fill the hole
     rec = d.record("frames")
     assert rec["sha256"] == hashlib.sha256(data).hexdigest() == sha256_file(path)
     # The 1000 bytes read ahead were kept; the 500 kB beyond the limit are read again.
     assert rec["bytes"] == len(data) and rec["bytes_read"] == len(data) + 500_000
+
+
+def test_digest_reads_a_small_hole_instead_of_keeping_what_follows(blob, monkeypatch):
+    path, data = blob
+    monkeypatch.setattr(digest, "PENDING_LIMIT", 16 * 100_000)
+    d = FileDigest(path)
+    d.pread(100, 0)
+    # HDF5 leaves a few kB unread before the first chunk; the chunks follow in order.
+    for start in range(4196, len(data), 400_000):
+        d.pread(400_000, start)
+    rec = d.record("frames")
+    assert rec["sha256"] == hashlib.sha256(data).hexdigest()
+    assert rec["bytes_read"] == len(data)  # the hole read once, nothing read again
 
 
 def test_hdf5_read_through_the_digest(tmp_path):

@@ -17,16 +17,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from halos_analysis.io.poni import default_cache_dir, geometry_key
+
+__all__ = ["CHUNK_PIXELS", "BinMap", "cache_key", "default_cache_dir", "geometry_key"]
+
 #: Version of the on-disk bin-map format (part of the cache key).
 _MAP_FORMAT = 3
 #: Pixels per chunk: the float32 block of one chunk (pixels × columns) stays in cache.
 CHUNK_PIXELS = 32768
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/halos`` or ``~/.cache/halos``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "halos"
 
 
 def _digest(arr: np.ndarray | None) -> str | None:
@@ -34,20 +32,6 @@ def _digest(arr: np.ndarray | None) -> str | None:
         return None
     a = np.ascontiguousarray(arr)
     return hashlib.sha256(a.tobytes() + str(a.dtype).encode() + str(a.shape).encode()).hexdigest()
-
-
-def geometry_key(ai) -> dict[str, Any]:
-    det = ai.detector
-    try:
-        det_config = det.get_config()
-    except Exception:  # older/odd detectors: fall back to what matters for q
-        det_config = {"pixel1": det.pixel1, "pixel2": det.pixel2}
-    names = ("dist", "poni1", "poni2", "rot1", "rot2", "rot3", "wavelength")
-    return {
-        **{n: float(getattr(ai, n) or 0.0) for n in names},  # 0 and 0.0 hash alike
-        "detector": type(det).__name__,
-        "detector_config": json.loads(json.dumps(det_config, default=str)),
-    }
 
 
 def _build_map(ai, shape, mask, settings, flat) -> dict[str, np.ndarray]:
@@ -96,8 +80,23 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
 
     Rows are pyFAI's bins, then (splitting) the bins again with squared coefficients for the
     variance. Each block comes with its pixel range and the pixels of that range no bin
-    reaches (masked). Built with one stable sort of the coefficients by chunk: no sparse
-    format conversions, whose copies and page faults cost more than the sort.
+    reaches (masked).
+    """
+    return _blocks_from_arrays(_block_arrays(data, indices, indptr, npix, split), npix)
+
+
+#: The arrays of :func:`_block_arrays`, saved in the cache file beside the map.
+_BLOCK_KEYS = ("blocks_data", "blocks_indices", "blocks_ptr", "blocks_chunk", "blocks_start",
+               "blocks_unused", "blocks_unused_ptr")  # fmt: skip
+
+
+def _block_arrays(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npix: int,
+                  split: bool) -> dict[str, np.ndarray]:  # fmt: skip
+    """The blocks of :func:`_chunk_blocks` as flat arrays (what the cache file keeps).
+
+    Built with one stable sort of the coefficients by chunk: no sparse format conversions,
+    whose copies and page faults cost more than the sort. Still ~0.3 s for an Eiger 4M map,
+    more than loading the map: so it is done once, when the map is built, and cached.
     """
     nrows = len(indptr) - 1
     rows = np.repeat(np.arange(nrows, dtype=np.int32), np.diff(indptr))
@@ -114,30 +113,59 @@ def _chunk_blocks(data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, npi
     starts = np.concatenate([[0], np.cumsum(per_chunk)])
     row_counts = np.bincount(chunk.astype(np.int64) * nrows + rows, minlength=nchunks * nrows)
     row_counts = row_counts.reshape(nchunks, nrows)
-    block_data = data[order]
+    block_data = np.asarray(data[order], np.float32)
     block_indices = (indices[order] - chunk[order] * CHUNK_PIXELS).astype(np.int32)
     used = np.zeros(npix, bool)
     used[indices] = True
-    blocks = []
-    for k in np.flatnonzero(per_chunk):
+    nonempty = np.flatnonzero(per_chunk)
+    ptr = np.zeros((len(nonempty), nrows + 1), np.int32)
+    np.cumsum(row_counts[nonempty], axis=1, out=ptr[:, 1:])
+    unused, unused_ptr = [], [0]
+    for k in nonempty:
         a, b = int(k) * CHUNK_PIXELS, min((int(k) + 1) * CHUNK_PIXELS, npix)
-        ptr = np.zeros(nrows + 1, np.int32)
-        np.cumsum(row_counts[k], out=ptr[1:])
-        part = slice(starts[k], starts[k + 1])
-        block = sp.csr_matrix((block_data[part], block_indices[part], ptr), shape=(nrows, b - a))
         # Pixels of the chunk outside the map (masked): ignored by the bad-pixel check.
-        blocks.append((a, b, block, np.flatnonzero(~used[a:b])))
+        unused.append(np.flatnonzero(~used[a:b]))
+        unused_ptr.append(unused_ptr[-1] + len(unused[-1]))
+    return {
+        "blocks_data": block_data,
+        "blocks_indices": block_indices,
+        "blocks_ptr": ptr,
+        "blocks_chunk": nonempty.astype(np.int64),
+        "blocks_start": starts[nonempty].astype(np.int64),
+        "blocks_unused": np.concatenate(unused).astype(np.int64) if unused else np.zeros(0, int),
+        "blocks_unused_ptr": np.asarray(unused_ptr, np.int64),
+    }
+
+
+def _blocks_from_arrays(arrays: dict[str, np.ndarray], npix: int) -> list:
+    """``(a, b, block, unused)`` per non-empty chunk, from :func:`_block_arrays`."""
+    data, indices, ptr = arrays["blocks_data"], arrays["blocks_indices"], arrays["blocks_ptr"]
+    unused, unused_ptr = arrays["blocks_unused"], arrays["blocks_unused_ptr"]
+    nrows = ptr.shape[1] - 1
+    blocks = []
+    for j, (k, start) in enumerate(zip(arrays["blocks_chunk"], arrays["blocks_start"],
+                                       strict=True)):  # fmt: skip
+        a, b = int(k) * CHUNK_PIXELS, min((int(k) + 1) * CHUNK_PIXELS, npix)
+        part = slice(int(start), int(start) + int(ptr[j, -1]))
+        block = sp.csr_matrix((data[part], indices[part], ptr[j]), shape=(nrows, b - a))
+        blocks.append((a, b, block, unused[unused_ptr[j] : unused_ptr[j + 1]]))
     return blocks
 
 
-def cache_key(geometry: dict[str, Any], shape: tuple[int, int], settings, mask, flat) -> str:
-    """Hash of everything a bin map depends on: the name of its cache file."""
-    import pyFAI
+def cache_key(geometry: dict[str, Any], shape: tuple[int, int], settings, mask, flat,
+              pyfai_version: str | None = None) -> str:  # fmt: skip
+    """Hash of everything a bin map depends on: the name of its cache file.
 
+    ``pyfai_version`` is ``pyFAI.version`` (imported for it when not given).
+    """
+    if pyfai_version is None:
+        import pyFAI
+
+        pyfai_version = pyFAI.version
     s = settings
     key = {
         "format": _MAP_FORMAT,
-        "pyFAI": pyFAI.version,
+        "pyFAI": pyfai_version,
         "geometry": geometry,
         "shape": shape,
         "npt": int(s.npt),
@@ -154,16 +182,26 @@ def cache_key(geometry: dict[str, Any], shape: tuple[int, int], settings, mask, 
 
 
 def _load_or_build(ai, shape, mask, settings, flat, key: str, cache_dir):
-    path = None
+    # ``ai``: pyFAI's integrator, or a function that returns it (called only to build).
+    path, arrays, from_cache = None, None, False
     if cache_dir is not False:
         path = Path(cache_dir or default_cache_dir()) / f"binmap_{key}.npz"
         if path.is_file():
             try:
                 with np.load(path) as z:
-                    return {k: z[k] for k in z.files}, True, path
+                    arrays, from_cache = {k: z[k] for k in z.files}, True
             except (OSError, ValueError, KeyError):
                 pass  # a damaged cache file is rebuilt below
-    arrays = _build_map(ai, shape, mask, settings, flat)
+    if arrays is not None and all(k in arrays for k in _BLOCK_KEYS):
+        return arrays, True, path
+    if arrays is None:
+        arrays = _build_map(ai() if callable(ai) else ai, shape, mask, settings, flat)
+    # The kernels' blocks, kept in the same file (a file written before they were is
+    # completed once).
+    npix = int(shape[0]) * int(shape[1])
+    data = np.asarray(arrays["data"], np.float32)
+    arrays.update(_block_arrays(data, np.asarray(arrays["indices"], np.int32),
+                                arrays["indptr"], npix, settings.method != "no"))  # fmt: skip
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,8 +209,9 @@ def _load_or_build(ai, shape, mask, settings, flat, key: str, cache_dir):
             np.savez(tmp, **arrays)
             os.replace(tmp, path)  # atomic: parallel jobs never read half a file
         except OSError:
-            path = None  # a read-only cache only costs speed
-    return arrays, False, path
+            if not from_cache:
+                path = None  # a read-only cache only costs speed
+    return arrays, from_cache, path
 
 
 class BinMap:
@@ -233,17 +272,25 @@ class BinMap:
         self.dark_sum = None if dark is None else self.matrix @ dark.ravel()
         # Chunked float32 matrices for the fast path (all of pyFAI's bins: the kernels keep
         # the kept ones).
-        self.chunks = _chunk_blocks(data, indices, indptr, npix, self.split)
+        if all(k in arrays for k in _BLOCK_KEYS):
+            self.chunks = _blocks_from_arrays(arrays, npix)
+        else:
+            self.chunks = _chunk_blocks(data, indices, indptr, npix, self.split)
 
     @classmethod
     def load_or_build(cls, ai, shape: tuple[int, int], mask: np.ndarray | None, settings, *,
                       geometry: dict[str, Any] | None = None, flat: np.ndarray | None = None,
                       dark: np.ndarray | None = None,
-                      cache_dir: str | Path | None | bool = None) -> BinMap:  # fmt: skip
+                      cache_dir: str | Path | None | bool = None,
+                      pyfai_version: str | None = None) -> BinMap:  # fmt: skip
         """The map of this geometry, mask and settings: from the cache, else built by pyFAI
-        (and cached; ``cache_dir=False`` disables the cache)."""
+        (and cached; ``cache_dir=False`` disables the cache).
+
+        ``ai`` is pyFAI's integrator or a function returning it, called only when the map
+        is built (then ``geometry`` and ``pyfai_version`` must be given).
+        """
         shape = (int(shape[0]), int(shape[1]))
-        key = cache_key(geometry or geometry_key(ai), shape, settings, mask, flat)
+        key = cache_key(geometry or geometry_key(ai), shape, settings, mask, flat, pyfai_version)
         arrays, from_cache, path = _load_or_build(ai, shape, mask, settings, flat, key, cache_dir)
         return cls(arrays, shape, settings.method != "no", dark, cache_key=key,
                    from_cache=from_cache, cache_path=path)  # fmt: skip

@@ -51,17 +51,16 @@ class ArrayFrames(FrameSource):
         return self._data[start:stop]
 
 
-def _instrument_meta(ai, shape: tuple[int, int], source) -> dict[str, Any]:
+def _instrument_meta(geo, shape: tuple[int, int], source) -> dict[str, Any]:
     """Geometry in detector terms (pixels, beam centre) for ``SASinstrument``."""
-    fit2d = ai.getFit2D()
     md = source.metadata
     return {
         "shape": tuple(int(n) for n in shape),
         "n_frames": int(source.n_frames),
-        "pixel1_m": float(ai.detector.pixel1),
-        "pixel2_m": float(ai.detector.pixel2),
-        "beam_center_x_px": float(fit2d["centerX"]),
-        "beam_center_y_px": float(fit2d["centerY"]),
+        "pixel1_m": geo.pixel1,
+        "pixel2_m": geo.pixel2,
+        "beam_center_x_px": geo.beam_center_x_px,
+        "beam_center_y_px": geo.beam_center_y_px,
         "count_time_s": getattr(md, "count_time_s", None),
         "sample_name": getattr(md, "sample_name", None),
     }
@@ -226,14 +225,15 @@ def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettin
         or mask; a frame without counts.
     """
     from halos_analysis.io.frames import open_frames
-    from halos_analysis.io.poni import detector_mask, detector_shape, load_mask, load_poni
+    from halos_analysis.io.poni import load_geometry, load_mask
 
     settings = settings or IntegrationSettings()
     source = open_frames(spec, side_table=side_table, profile=profile)
     try:
-        ai = load_poni(poni_path)
+        # The geometry's record: with it and the bin map cached, pyFAI is not imported.
+        geo = load_geometry(poni_path, cache_dir)
         shape = tuple(source.shape)
-        det_shape = detector_shape(ai)
+        det_shape = geo.shape
         if det_shape is not None and det_shape != shape:
             raise HalosInputError(
                 f"frame shape {shape} does not match mask/detector {det_shape} "
@@ -250,16 +250,18 @@ def integrate_files(spec, poni_path, mask_path=None, settings: IntegrationSettin
                     source.path,
                 )
             mask |= user
-        for extra in (detector_mask(ai, shape), source.pixel_mask):
+        for extra in (geo.detector_mask(shape), source.pixel_mask):
             if extra is not None and extra.shape == shape:
                 mask |= extra
-        integ = Integrator(ai, shape, mask, settings, cache_dir, invalid_value=source.invalid_value)
+        integ = Integrator(
+            geo, shape, mask, settings, cache_dir, invalid_value=source.invalid_value
+        )
         curves = integ.integrate_source(source, scheduler, name=name)
         meta = {
             **curves.meta,
             "poni": str(poni_path),
             "mask": None if mask_path is None else str(mask_path),
-            **_instrument_meta(ai, shape, source),
+            **_instrument_meta(geo, shape, source),
         }
         return dataclasses.replace(curves, meta=meta)
     finally:

@@ -70,7 +70,10 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
     out of the sums here; the normalisation (and dark) of the bins they fall in is
     corrected by :func:`bins_without`.
     """
-    m = flat.shape[0]
+    # Frames still compressed (io.frames.chunks.CompressedFrames): each chunk's pixels are
+    # decompressed into a small buffer here, in cache, not whole frames into a large one.
+    compressed = hasattr(flat, "decode_pixels")
+    m = flat.n if compressed else flat.shape[0]
     pyfai = error_model == "poisson_pyfai"
     rows = bmap.npt * (2 if bmap.split else 1)
     out = np.zeros((rows, m), np.float64)
@@ -78,16 +81,17 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
     if pyfai:  # pyFAI's extra variance, in its own contiguous block and product
         out_extra = np.zeros((rows, m), np.float64)
         buf_extra = np.empty((CHUNK_PIXELS, m), np.float32)
-    native = flat
-    if flat.dtype == np.uint32:
-        # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the
-        # 2**32-1 "bad pixel" value among them) turn negative: the check below finds them.
-        flat = flat.view(np.int32)
-    check = _frame_check(flat.dtype, invalid_value)
+    # uint32 -> float32 has no fast conversion; int32 has. Counts >= 2**31 (the 2**32-1
+    # "bad pixel" value among them) turn negative: the check below finds them.
+    dtype = np.dtype(flat.dtype)
+    wide = np.dtype(np.int32) if dtype == np.uint32 else dtype
+    scratch = np.empty((m, CHUNK_PIXELS), dtype) if compressed else None
+    check = _frame_check(wide, invalid_value)
     bad: dict[int, list[np.ndarray]] = {}
     for a, b, block, unused in bmap.chunks:
         x = buf[: b - a]
-        np.copyto(x, flat[:, a:b].T, casting="unsafe")
+        native = flat.decode_pixels(a, b, scratch[:, : b - a]) if compressed else flat[:, a:b]
+        np.copyto(x, native.T if wide == dtype else native.view(wide).T, casting="unsafe")
         if len(unused):
             x[unused] = 0.0  # masked pixels (gaps hold the invalid value) are not checked
         # One pass over the chunk, in cache, says which frames may hold a bad pixel:
@@ -95,7 +99,7 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
         flagged = np.flatnonzero(check(x))
         hit = None
         if len(flagged):
-            hit = _clear_bad(native[:, a:b], x, a, flagged, bad, invalid_value)
+            hit = _clear_bad(native, x, a, flagged, bad, invalid_value)
         out += block @ x
         if pyfai:
             # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
@@ -208,8 +212,10 @@ def integrate_batch(bmap: BinMap, data, monitor=None, transmission=None, *, sett
     Parameters
     ----------
     bmap : BinMap
-    data : ndarray
-        (n, ny, nx) or (ny, nx) frames, any numeric dtype.
+    data : ndarray or CompressedFrames
+        (n, ny, nx) or (ny, nx) frames, any numeric dtype; or at most ``COLUMNS`` frames
+        still compressed (:class:`~halos_analysis.io.frames.chunks.CompressedFrames`),
+        decompressed chunk by chunk inside the kernel.
     monitor, transmission : array_like, optional
         Per-frame normalisation (scalars or (n,)); the intensity is divided by their
         product.
@@ -226,15 +232,25 @@ def integrate_batch(bmap: BinMap, data, monitor=None, transmission=None, *, sett
         (n, len(q)) intensities and standard uncertainties. A bin left without pixels
         in one frame (all of them bad) is NaN in that frame.
     """
-    data = np.asarray(data)
-    if data.ndim == 2:
-        data = data[None]
-    n = data.shape[0]
-    if data.shape[1:] != bmap.shape:
-        raise HalosInputError(
-            f"frame shape {data.shape[1:]} does not match the geometry {bmap.shape}",
-            field="frames",
-        )
+    clip = settings.sigma_clip is not None
+    if hasattr(data, "decode_pixels") and (
+        clip or data.n > COLUMNS or data.block < 1 or CHUNK_PIXELS % data.block
+        or data.npix != bmap.shape[0] * bmap.shape[1]
+    ):  # fmt: skip
+        data = data.decode_all(np.empty((data.n, *bmap.shape), data.dtype))
+    if hasattr(data, "decode_pixels"):
+        n, flat = data.n, data
+    else:
+        data = np.asarray(data)
+        if data.ndim == 2:
+            data = data[None]
+        n = data.shape[0]
+        if data.shape[1:] != bmap.shape:
+            raise HalosInputError(
+                f"frame shape {data.shape[1:]} does not match the geometry {bmap.shape}",
+                field="frames",
+            )
+        flat = data.reshape(n, -1)
     k = np.ones(n)
     for v in (monitor, transmission):
         if v is not None:
@@ -246,13 +262,11 @@ def integrate_batch(bmap: BinMap, data, monitor=None, transmission=None, *, sett
             f"monitor × transmission is {k[i]:g}: it must be a positive number",
             field=f"frame {first_frame + i}",
         )
-    flat = data.reshape(n, -1)
     signal = np.empty((n, bmap.nbins))
     var = np.empty((n, bmap.nbins))
     norm = np.broadcast_to(bmap.sum_norm, (n, bmap.nbins)).copy()
-    clip = settings.sigma_clip is not None
     for a in range(0, n, COLUMNS):
-        part = flat[a : a + COLUMNS]
+        part = flat if hasattr(flat, "decode_pixels") else flat[a : a + COLUMNS]
         if clip:
             for j, frame in enumerate(part):
                 sums = sums_clipped(bmap, frame, invalid_values(frame, invalid_value),

@@ -64,6 +64,9 @@ log = logging.getLogger(__name__)
 
 #: Bytes read ahead of a file's hashed prefix that are kept to be hashed later (per file).
 PENDING_LIMIT = 64 << 20
+#: Holes up to this size before the reads kept ahead are read and hashed once those pass
+#: 1/16 of :data:`PENDING_LIMIT` (see :meth:`FileDigest._fill_gaps`).
+GAP_FILL = 1 << 20
 #: Block size of the reads that complete a digest.
 _BLOCK = 4 << 20
 #: A first read up to this size (a CBF header) is kept, so decoding the file does not read
@@ -139,6 +142,9 @@ class FileDigest:
         end = offset + len(data)
         if end <= self._done or not data:
             return  # hashed already (a read HDF5 makes twice)
+        if offset > self._done and self._pending_bytes + len(data) > PENDING_LIMIT // 16:
+            # More than a few MB would wait: small holes before them are read now.
+            self._fill_gaps(offset)
         if offset <= self._done:
             self._hash.update(memoryview(data)[self._done - offset :])
             self._done = end
@@ -147,6 +153,25 @@ class FileDigest:
             if len(data) > len(self._pending.get(offset, b"")):
                 self._pending_bytes += len(data) - len(self._pending.get(offset, b""))
                 self._pending[offset] = bytes(data)
+
+    def _fill_gaps(self, offset: int) -> None:
+        """Read and hash the holes of at most :data:`GAP_FILL` bytes before ``offset`` and
+        the pending reads: a small hole (the few kB HDF5 never reads between its metadata
+        and the first chunk) must not hold back the prefix, else every chunk after it is
+        kept aside, then dropped, and read again at the end."""
+        while True:
+            nxt = min([o for o in self._pending if o > self._done] + [offset])
+            if nxt <= self._done or nxt - self._done > GAP_FILL:
+                return
+            gap = os.pread(self._fd, nxt - self._done, self._done)
+            self.bytes_read += len(gap)
+            if len(gap) != nxt - self._done:
+                return  # the file shrank: the end completes the digest
+            self._hash.update(gap)
+            self._done = nxt
+            self._drain()
+            if offset <= self._done:
+                return
 
     def _drain(self) -> None:
         while self._pending:

@@ -5,9 +5,10 @@ h5py holds one global lock around every HDF5 call, and HDF5 runs a dataset's fil
 (bitshuffle/LZ4 for Eiger data) inside that call: reading frames from several threads
 decompresses them one at a time. Here a frame's compressed chunk is read as it is stored
 (``DatasetID.read_direct_chunk``, a copy of a few MB under the lock) and decompressed by the
-bitshuffle library that hdf5plugin ships (the same code HDF5 runs as filter 32008, called
-through :mod:`ctypes`, which releases the GIL), straight into the caller's frame buffer and in
-parallel threads.
+bitshuffle library (the code HDF5 runs as filter 32008, called through :mod:`ctypes`, which
+releases the GIL), straight into the caller's frame buffer and in parallel threads. The
+library is the ``bitshuffle`` package's where it is installed (its wheels choose AVX2 at run
+time: ~1.5x faster here than hdf5plugin's build, which is SSE2 only), else hdf5plugin's.
 
 Only what is decoded exactly as HDF5 would is handled: one frame per chunk
 (``chunks == (1, ny, nx)``), a native-endian numeric dtype, and a filter pipeline of
@@ -32,7 +33,13 @@ import numpy as np
 
 from halos_analysis.errors import HalosInputError
 
-__all__ = ["ChunkReader", "bitshuffle_library", "chunk_reader", "decode_threads"]
+__all__ = [
+    "ChunkReader",
+    "CompressedFrames",
+    "bitshuffle_library",
+    "chunk_reader",
+    "decode_threads",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +57,17 @@ _pool_pid = 0
 
 
 def bitshuffle_library() -> dict[int, ctypes._CFuncPtr] | None:
-    """The bitshuffle decompressors of hdf5plugin's filter library, by compression code.
+    """The bitshuffle decompressors, by compression code.
+
+    From the ``bitshuffle`` package's compiled module where it is installed (not imported:
+    its C functions are called directly), else from hdf5plugin's filter library; each code
+    from the first library that has it. ``HALOS_BITSHUFFLE=hdf5plugin`` skips the package.
 
     Returns
     -------
     dict or None
         ``{2: bshuf_decompress_lz4, 3: bshuf_decompress_zstd}`` (the codes present), or None
-        when hdf5plugin's bitshuffle library cannot be found or lacks them.
+        when no library with ``bshuf_decompress_lz4`` can be loaded.
     """
     with _lock:
         if "funcs" not in _library:
@@ -64,29 +75,66 @@ def bitshuffle_library() -> dict[int, ctypes._CFuncPtr] | None:
         return _library["funcs"]  # type: ignore[return-value]
 
 
-def _load_library():
+def _library_paths() -> list[str]:
+    """Candidate shared libraries with bitshuffle's C API, best first."""
+    import glob
+    import importlib.util
+
+    paths = []
+    if os.environ.get("HALOS_BITSHUFFLE", "") != "hdf5plugin":
+        try:
+            spec = importlib.util.find_spec("bitshuffle")
+        except (ImportError, ValueError):
+            spec = None
+        for folder in (spec and spec.submodule_search_locations) or ():
+            paths += sorted(glob.glob(os.path.join(folder, "ext*.so")))
     try:
         import hdf5plugin  # importing it registers (and so loads) the filter libraries
 
         path = hdf5plugin.get_config().registered_filters.get("bshuf")
-        if not path:
-            path = os.path.join(hdf5plugin.PLUGINS_PATH, "libh5bshuf.so")
-        lib = ctypes.CDLL(str(path))
-    except (ImportError, OSError, AttributeError) as exc:
-        log.info("bitshuffle library not loadable (%s): frames are read through h5py", exc)
-        return None
-    funcs = {}
+        paths.append(str(path or os.path.join(hdf5plugin.PLUGINS_PATH, "libh5bshuf.so")))
+    except (ImportError, AttributeError) as exc:
+        log.info("hdf5plugin's bitshuffle filter not found (%s)", exc)
+    return paths
+
+
+def _load_single_threaded(path: str) -> ctypes.CDLL:
+    """Load a library whose OpenMP runtime (the bitshuffle wheel brings its own) is to run
+    one thread per call: the decoding threads are ours, one per core; OpenMP teams inside
+    each call would oversubscribe the cores and spin (10x slower calls on small ranges).
+    Its runtime reads ``OMP_NUM_THREADS`` once, when it is loaded."""
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        return ctypes.CDLL(path)
+    finally:
+        if before is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
+def _load_library():
+    funcs: dict[int, ctypes._CFuncPtr] = {}
     names = {_BSHUF_LZ4: "bshuf_decompress_lz4", _BSHUF_ZSTD: "bshuf_decompress_zstd"}
-    for code, name in names.items():
-        fn = getattr(lib, name, None)
-        if fn is None:
+    for path in _library_paths():
+        try:
+            lib = _load_single_threaded(path)
+        except OSError as exc:
+            log.info("bitshuffle library %s not loadable (%s)", path, exc)
             continue
-        # int64_t f(const void* in, void* out, size_t size, size_t elem_size, size_t block_size)
-        fn.restype = ctypes.c_int64
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3
-        funcs[code] = fn
+        for code, name in names.items():
+            fn = getattr(lib, name, None)
+            if fn is None or code in funcs:
+                continue
+            # int64_t f(const void* in, void* out, size_t size, size_t elem_size,
+            #           size_t block_size)
+            fn.restype = ctypes.c_int64
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p] + [ctypes.c_size_t] * 3
+            funcs[code] = fn
+            log.debug("bitshuffle code %d from %s", code, path)
     if _BSHUF_LZ4 not in funcs:
-        log.info("%s has no bshuf_decompress_lz4: frames are read through h5py", path)
+        log.info("no bitshuffle library with bshuf_decompress_lz4: frames are read through h5py")
         return None
     return funcs
 
@@ -160,7 +208,7 @@ class ChunkReader:
 
     def _give(self, buf: np.ndarray) -> None:
         with self._spare_lock:
-            if len(self._spare) < 16:  # bounds what is kept: 16 × a chunk's size
+            if len(self._spare) < 40:  # bounds what is kept: 40 × a chunk's size
                 self._spare.append(buf)
 
     @property
@@ -208,6 +256,51 @@ class ChunkReader:
             for fut in pending:  # after an error: let every decode finish before returning
                 fut.exception()
 
+    def read_compressed(self, ds: h5py.Dataset, start: int, stop: int) -> CompressedFrames | None:
+        """Frames ``start..stop-1`` of ``ds`` as they are stored, to be decompressed piece by
+        piece (:class:`CompressedFrames`), or None when a chunk is not bitshuffle-compressed
+        (unwritten, or stored unfiltered): read those with :meth:`read`.
+
+        Raises
+        ------
+        HalosInputError
+            A chunk that cannot be read, or whose compressed blocks do not fill it exactly.
+        """
+        frames: list = []
+        try:
+            for i in range(start, stop):
+                raw = self._raw_chunk(ds, i)
+                if raw is None:
+                    break
+                mask, buf, size = raw
+                if mask & 1:
+                    self._give(buf)
+                    break
+                # Its blocks are walked (and checked) by the caller's thread, on first use.
+                frames.append((buf, size, None))
+            else:
+                return CompressedFrames(self, frames, ds.file.filename, ds.name, start)
+        except BaseException:
+            for f in frames:
+                self._give(f[0])
+            raise
+        for f in frames:
+            self._give(f[0])
+        return None
+
+    def _block_offsets(self, data: np.ndarray, where: tuple[str, str], i: int) -> np.ndarray:
+        """Where each compressed block of a chunk starts (its 4-byte count), checked."""
+        if len(data) < _HEADER.size:
+            raise _corrupt(*where, i, f"chunk of {len(data)} bytes")
+        total, block = _HEADER.unpack_from(data)
+        item = self.dtype.itemsize
+        if total != self.frame_bytes or block <= 0 or block % item or (block // item) % 8:
+            raise _corrupt(*where, i, f"header says {total} bytes in blocks of {block}")
+        offsets = _block_starts(data, total // item, block // item, item)
+        if offsets is None:
+            raise _corrupt(*where, i, "its compressed blocks do not fill the chunk exactly")
+        return offsets
+
     def _raw_chunk(self, ds: h5py.Dataset, i: int):
         """(filter mask, buffer, stored size) of frame ``i``'s chunk, or None if unwritten."""
         try:
@@ -241,7 +334,7 @@ class ChunkReader:
             raise self._corrupt(ds, i, f"chunk of {len(data)} bytes")
         total, block = _HEADER.unpack_from(data)
         item = self.dtype.itemsize
-        if total != nbytes or block % item or (block // item) % 8:
+        if total != nbytes or block <= 0 or block % item or (block // item) % 8:
             raise self._corrupt(ds, i, f"header says {total} bytes in blocks of {block}")
         if not _blocks_fit(data, total // item, block // item, item):
             raise self._corrupt(ds, i, "its compressed blocks do not fill the chunk exactly")
@@ -253,11 +346,15 @@ class ChunkReader:
 
     @staticmethod
     def _corrupt(ds, i: int, why: str) -> HalosInputError:
-        return HalosInputError(
-            f"frame {i}: compressed chunk does not decode ({why}); file corrupt or truncated?",
-            ds.file.filename,
-            ds.name,
-        )
+        return _corrupt(ds.file.filename, ds.name, i, why)
+
+
+def _corrupt(filename: str, dataset: str, i: int, why: str) -> HalosInputError:
+    return HalosInputError(
+        f"frame {i}: compressed chunk does not decode ({why}); file corrupt or truncated?",
+        filename,
+        dataset,
+    )
 
 
 def chunk_reader(ds: h5py.Dataset) -> ChunkReader | None:
@@ -317,3 +414,106 @@ def _blocks_fit(data: np.ndarray, size: int, block: int, item: int) -> bool:
             return False
         off += 4 + unpack(data, off)[0]
     return off == end
+
+
+class CompressedFrames:
+    """A few frames as their stored bitshuffle chunks, decompressed a pixel range at a time.
+
+    From :meth:`ChunkReader.read_compressed`. A bitshuffle chunk is a series of blocks of
+    ``block`` pixels, each compressed on its own: pixels ``a..b-1`` of every frame (``a`` a
+    multiple of the block) decompress into a small buffer that stays in the CPU cache,
+    instead of whole frames into a large one (whose fresh pages cost more to fault in and
+    zero than the decompression itself). The bytes are those HDF5 would give.
+
+    Attributes
+    ----------
+    n : int
+        Frames.
+    block : int
+        Pixels per compressed block (pixel ranges start at its multiples).
+    npix : int
+        Pixels per frame.
+    dtype : numpy.dtype
+    """
+
+    def __init__(self, reader: ChunkReader, frames: list, filename: str, dataset: str,
+                 first: int) -> None:  # fmt: skip
+        self._reader, self._frames = reader, frames
+        self._where = (filename, dataset)
+        self.first = first
+        self.n = len(frames)
+        self.dtype = reader.dtype
+        self.npix = reader.frame_shape[0] * reader.frame_shape[1]
+        self.block = 0
+        if frames and frames[0][1] >= _HEADER.size:
+            self.block = _HEADER.unpack_from(frames[0][0])[1] // reader.dtype.itemsize
+        self._fn = bitshuffle_library()[reader.compression]  # type: ignore[index]
+
+    def _offsets(self, j: int) -> np.ndarray:
+        buf, size, offsets = self._frames[j]
+        if offsets is None:
+            offsets = self._reader._block_offsets(buf[:size], self._where, self.first + j)
+            if _HEADER.unpack_from(buf)[1] // self.dtype.itemsize != self.block:
+                raise _corrupt(*self._where, self.first + j, "block size differs")
+            self._frames[j] = (buf, size, offsets)
+        return offsets
+
+    def __len__(self) -> int:
+        return self.n
+
+    def decode_pixels(self, a: int, b: int, out: np.ndarray) -> np.ndarray:
+        """Pixels ``a..b-1`` of every frame into ``out`` (n, b-a), C-contiguous rows.
+
+        ``a`` must be a multiple of :attr:`block`, ``b`` too unless it is :attr:`npix`.
+        """
+        if self.block < 1:
+            self._offsets(0)  # raises: the first chunk has no usable header
+        blk, item = self.block, self.dtype.itemsize
+        if a % blk or (b % blk and b != self.npix) or not 0 <= a < b <= self.npix:
+            raise ValueError(f"pixels {a}..{b} do not start and end on blocks of {blk}")
+        ia, ib = a // blk, -(-b // blk)
+        for j in range(self.n):
+            offsets = self._offsets(j)
+            buf, size, _ = self._frames[j]
+            row = out[j]
+            start = int(offsets[ia])
+            used = self._fn(buf.ctypes.data + start, row.ctypes.data, b - a, item, blk)
+            # Whole blocks: up to where block ib starts; to the end, the raw tail included.
+            end = size if b == self.npix else int(offsets[ib])
+            if used != end - start:
+                raise HalosInputError(
+                    f"frame {self.first + j}: compressed chunk does not decode (bitshuffle "
+                    f"returned {used}); file corrupt or truncated?", *self._where,
+                )  # fmt: skip
+        return out
+
+    def decode_all(self, out: np.ndarray) -> np.ndarray:
+        """Every frame into ``out`` ((n, npix) or (n, ny, nx), C-contiguous); returns it."""
+        self.decode_pixels(0, self.npix, out.reshape(self.n, self.npix))
+        return out
+
+    def release(self) -> None:
+        """Give the chunk buffers back to the reader (for the next frames)."""
+        for buf, _size, _offsets in self._frames:
+            self._reader._give(buf)
+        self._frames = []
+
+
+def _block_starts(data: np.ndarray, size: int, block: int, item: int) -> np.ndarray | None:
+    """Offsets of the compressed blocks of a bitshuffle chunk (as :func:`_blocks_fit`),
+    with the end of the last one appended; None when they do not end where the chunk
+    does (minus its raw tail of ``size % 8`` elements)."""
+    nblocks = size // block
+    last = size % block - size % 8
+    end = len(data) - (size % 8) * item
+    count = nblocks + (1 if last else 0)
+    offsets = np.empty(count + 1, np.int64)
+    off = _HEADER.size
+    unpack = _BLOCK.unpack_from
+    for k in range(count):
+        if off + 4 > end:
+            return None
+        offsets[k] = off
+        off += 4 + unpack(data, off)[0]
+    offsets[count] = off
+    return offsets if off == end else None

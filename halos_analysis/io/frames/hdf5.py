@@ -138,6 +138,34 @@ class HDF5FrameSource(FrameSource):
             raise ValueError(f"out must be {(stop - start, *self.shape)} {self.dtype}")
         return self._read_range(start, stop, out)
 
+    def read_compressed(self, start: int, stop: int):
+        """Frames ``start..stop-1`` as their stored bitshuffle chunks, or None.
+
+        A :class:`~halos_analysis.io.frames.chunks.CompressedFrames` the caller
+        decompresses a pixel range at a time (and then releases), when the frames lie in
+        one dataset that :func:`~halos_analysis.io.frames.chunks.chunk_reader` reads;
+        else None (read them with :meth:`read_into`).
+        """
+        self._check_index(start, stop)
+        for fname, dset, offset, n, _, _ in self._segments:
+            if not offset <= start < offset + n:
+                continue
+            if stop > offset + n:
+                return None  # across two data files
+            f = self._handles.get(fname)
+            if f is None:
+                f = self._handles[fname] = _h5open(fname)
+            ds = f[dset]
+            if ds.ndim != 3:
+                return None
+            key = (fname, dset)
+            if key not in self._readers:
+                self._readers[key] = chunk_reader(ds)
+            reader = self._readers[key]
+            return None if reader is None else reader.read_compressed(ds, start - offset,
+                                                                      stop - offset)  # fmt: skip
+        return None
+
     def _read_range(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
         if out is None:
             out = np.empty((stop - start,) + self.shape, self.dtype)

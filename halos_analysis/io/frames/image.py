@@ -12,9 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import fabio
 import numpy as np
-from fabio import fabioutils
 
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.digest import active_log, read_bytes
@@ -226,6 +224,10 @@ class FabioFrameSource(FrameSource):
 
     @staticmethod
     def _open(fname: str) -> Any:
+        # Imported here: an HDF5 run has no use for fabio (~0.1 s of imports).
+        import fabio
+        from fabio import fabioutils
+
         # fabio logs each reader it tries on a bad file (several lines, with object reprs)
         # and PIL warns ("Corrupt EXIF data"): the one line that matters is the error here.
         quiet = logging.getLogger("fabio")

@@ -107,17 +107,18 @@ def frame_segment(fname: str, dset: str, ds: h5py.Dataset) -> list:
 
 def read_poni_geometry(path: str | Path) -> dict[str, float]:
     """The PONI quantities a ``poni:`` location may name (SI units, beam centre in pixels)."""
-    from halos_analysis.io.poni import load_poni
+    from halos_analysis.io.poni import load_geometry
 
-    ai = load_poni(path)
-    fit2d = ai.getFit2D()
+    # pyFAI's numbers, from the geometry record cached once per PONI file: a check of a
+    # raw file against its PONI (halos validate) imports no pyFAI.
+    geo = load_geometry(path)
     return {
-        "wavelength": float(ai.wavelength),
-        "distance": float(ai.dist),
-        "pixel1": float(ai.detector.pixel1),
-        "pixel2": float(ai.detector.pixel2),
-        "beam_center_x": float(fit2d["centerX"]),
-        "beam_center_y": float(fit2d["centerY"]),
+        "wavelength": geo.wavelength,
+        "distance": float(geo.key["dist"]),
+        "pixel1": geo.pixel1,
+        "pixel2": geo.pixel2,
+        "beam_center_x": geo.beam_center_x_px,
+        "beam_center_y": geo.beam_center_y_px,
     }
 
 
