@@ -3,6 +3,6 @@
 
 import sys
 
-from halos_analysis.app.cli import main
+from halos_analysis.app.worker import halos
 
-sys.exit(main())
+sys.exit(halos())

@@ -34,6 +34,7 @@ from halos_analysis.app.commands import (
 )
 from halos_analysis.app.options import add_deprecated_alias, deprecation_warnings
 from halos_analysis.app.series_cli import add_series_parser
+from halos_analysis.app.worker import forward_if_warm
 from halos_analysis.errors import HalosError, HalosInputError
 from halos_analysis.settings import ANALYSIS, COMPARISON, INTEGRATION, SELECTION, SUBTRACTION
 
@@ -451,6 +452,8 @@ def _setup_logging(verbosity: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``halos`` command."""
+    if (warm := forward_if_warm(argv)) is not None:  # `halos watch`'s warm worker ran it
+        return warm
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     run = _split_run(argv)
