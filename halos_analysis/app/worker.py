@@ -259,6 +259,17 @@ PRELOAD = (
 )
 
 
+#: Snakemake's plugin registries (module, class): each run otherwise scans every installed
+#: module for plugins; they are singletons, so one scan in the parent serves every run.
+_REGISTRIES = (
+    ("snakemake_interface_executor_plugins.registry", "ExecutorPluginRegistry"),
+    ("snakemake_interface_storage_plugins.registry", "StoragePluginRegistry"),
+    ("snakemake_interface_report_plugins.registry", "ReportPluginRegistry"),
+    ("snakemake_interface_logger_plugins.registry", "LoggerPluginRegistry"),
+    ("snakemake_interface_scheduler_plugins.registry", "SchedulerPluginRegistry"),
+)
+
+
 def _preload(names: Sequence[str], log) -> None:
     import importlib
 
@@ -268,6 +279,12 @@ def _preload(names: Sequence[str], log) -> None:
             importlib.import_module(name)
         except Exception as exc:  # noqa: BLE001 - a step that needs it imports it (and fails)
             log.warning("could not preload %s: %s", name, exc)
+    if "snakemake.cli" in sys.modules:
+        for module, cls in _REGISTRIES:
+            try:
+                getattr(importlib.import_module(module), cls)()
+            except Exception as exc:  # noqa: BLE001 - Snakemake scans for itself then
+                log.warning("could not scan %s: %s", cls, exc)
 
 
 def _source_stamp() -> dict[str, int]:
@@ -583,6 +600,7 @@ class _Server:
         job = {"pid": pid, "pidfd": pidfd, "conn": conn, "cmd": cmd, "t0": time.monotonic(),
                "conn_open": True}  # fmt: skip
         self.running[pidfd] = job
+        self.log.info("running %s (pid %d)", cmd, pid)
         sel.register(pidfd, selectors.EVENT_READ, ("child", job))
         if not _send(conn, {"pid": pid}):
             _kill(pidfd, 9)  # the client went away meanwhile
@@ -669,6 +687,8 @@ class Worker:
         Where its socket (``worker.sock``) and log (``worker.log``) go
         (``results/.halos/live``); a path too long for a Unix socket puts the socket in a
         private temporary folder instead.
+    preload : sequence of str, optional
+        Modules it imports before serving (default :data:`PRELOAD`).
 
     Examples
     --------
@@ -678,10 +698,11 @@ class Worker:
     False
     """
 
-    def __init__(self, folder) -> None:
+    def __init__(self, folder, preload: Sequence[str] | None = None) -> None:
         from pathlib import Path
 
         self.folder = Path(folder)
+        self.preload = preload
         self.log_path = self.folder / "worker.log"
         self.socket = str((self.folder / "worker.sock").resolve())
         self._tmp: str | None = None
@@ -701,16 +722,13 @@ class Worker:
         env = dict(os.environ)
         env.pop(WORKER_ENV, None)
         env.update(dict.fromkeys(_THREAD_VARS, "1"))
+        command = [sys.executable, "-m", "halos_analysis.app.worker", self.socket]
+        command += ["--parent", str(os.getpid())]
+        if self.preload is not None:
+            command += ["--preload", ",".join(self.preload)]
         with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "halos_analysis.app.worker",
-                    self.socket,
-                    "--parent",
-                    str(os.getpid()),
-                ],  # fmt: skip
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
@@ -784,6 +802,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m halos_analysis.app.worker")
     ap.add_argument("socket", help="path of the Unix socket to listen on")
     ap.add_argument("--parent", type=int, help="stop when this process (the watch) ends")
+    ap.add_argument("--preload", help="modules to import first, comma-separated")
     args = ap.parse_args(argv)
     if args.parent:
         _die_with_parent(signal.SIGTERM, args.parent)
@@ -793,7 +812,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
-    return serve(args.socket)
+    preload = PRELOAD if args.preload is None else [m for m in args.preload.split(",") if m]
+    return serve(args.socket, preload)
 
 
 if __name__ == "__main__":
