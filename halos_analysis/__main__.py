@@ -3,6 +3,6 @@
 
 import sys
 
-from halos_analysis.app.worker import halos
+from halos_analysis.app import halos_main
 
-sys.exit(halos())
+sys.exit(halos_main())

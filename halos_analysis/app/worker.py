@@ -31,7 +31,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["WORKER_ENV", "Worker", "forward_if_warm", "halos", "main", "serve", "snakemake"]
+__all__ = ["WORKER_ENV", "Worker", "forward_if_warm", "halos_main", "main", "serve", "snakemake"]
 
 #: The environment variable naming the worker's socket (set by ``halos watch`` for its runs).
 WORKER_ENV = "HALOS_WORKER"
@@ -88,7 +88,7 @@ def forward_if_warm(argv: Sequence[str] | None = None) -> int | None:
     return _Client(path).run([sys.argv[0] or "halos", *argv])
 
 
-def halos(argv: Sequence[str] | None = None) -> int:
+def halos_main(argv: Sequence[str] | None = None) -> int:
     """The ``halos`` command's entry point: the warm worker's when there is one, else
     :func:`halos_analysis.app.cli.main` in this process.
 
