@@ -21,9 +21,9 @@ Usage::
         [--compare OTHER_PYTHON]
 
 ``--no-worker`` runs the watch without its warm worker (``HALOS_WATCH_WORKER=0``);
-``--compare`` alternates rounds of this installation with rounds of another one (say a
-checkout of an older version: its ``.venv/bin/python``), on the same files, so that a
-before/after comparison sees the same load. It simulates the example (``halos simulate``,
+``--compare`` (repeatable) alternates rounds of this installation with rounds of another
+one (say a checkout of an older version: its ``.venv/bin/python``), on the same files, so
+that a before/after comparison sees the same load. It simulates the example (``halos simulate``,
 ~15 s) into a temporary folder first.
 """
 
@@ -236,12 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--no-worker", action="store_true", help="the watch without its worker")
     ap.add_argument(
-        "--compare", metavar="PYTHON", help="alternate rounds with this other installation"
+        "--compare",
+        metavar="PYTHON",
+        action="append",
+        default=[],
+        help="alternate rounds with this other installation (may be repeated)",
     )
     args = ap.parse_args(argv)
     variants = {"this": (sys.executable, not args.no_worker)}
-    if args.compare:
-        variants["other"] = (args.compare, True)
+    for python in args.compare:
+        variants[python] = (python, True)
     tmp = Path(tempfile.mkdtemp(prefix="halos_live_"))
     load = [os.getloadavg()]
     try:
@@ -255,9 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         if sim.returncode != 0:
             raise SystemExit(sim.stderr)
         rounds: dict[str, list[dict]] = {k: [] for k in variants}
-        for i in range(args.repeats):
+        for _ in range(args.repeats):
             for name, (python, worker) in variants.items():
-                rounds[name].append(one_round(stage, tmp / f"live_{name}{i}", python, worker))
+                work = tmp / f"live{len(rounds[name])}_{list(variants).index(name)}"
+                rounds[name].append(one_round(stage, work, python, worker))
                 load.append(os.getloadavg())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
