@@ -3,6 +3,6 @@
 
 import sys
 
-from halos_analysis.app.cli import main
+from halos_analysis.app import halos_main
 
-sys.exit(main())
+sys.exit(halos_main())

@@ -2,7 +2,8 @@
 """The application room: the ``halos`` command (``cli``) and its subcommands (``commands``,
 one module each), config and sample-sheet loading (``config``), the run manifest
 (``manifest``), the workflow runner (``runner``), live mode (``watch``) and
-``halos reproduce`` (``reproduce``).
+``halos reproduce`` (``reproduce``), and the warm worker of live mode (``worker``: also the
+``halos`` entry point, which looks for that worker before importing the command line).
 
 The library rooms do not import from here; ``simulate.example`` (beside the library, not
 in it) writes its sample sheet with ``config.SHEET_COLUMNS``. The Snakemake rules
@@ -15,7 +16,11 @@ from halos_analysis._lazy import attach
 
 __all__ = [
     "SHEET_COLUMNS",
+    "WORKER_ENV",
+    "Worker",
     "build_parser",
+    "forward_if_warm",
+    "halos_main",
     "load_samples",
     "main",
     "manifest_params",
@@ -39,6 +44,10 @@ _API = {
     "sync_manifest": "manifest",
     "workflow_dir": "runner",
     "read_config_file": "config",
+    "WORKER_ENV": "worker",
+    "Worker": "worker",
+    "forward_if_warm": "worker",
+    "halos_main": "worker",
 }
 
 

@@ -39,6 +39,7 @@ from halos_analysis.app.commands import (
     watch,
 )
 from halos_analysis.app.options import deprecation_warnings
+from halos_analysis.app.worker import forward_if_warm
 from halos_analysis.errors import HalosError, HalosInputError
 
 #: The subcommands, in the order ``halos --help`` lists them; each is named after its module.
@@ -156,8 +157,9 @@ def _setup_logging(verbosity: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``halos`` command."""
+    if (warm := forward_if_warm(argv)) is not None:  # `halos watch`'s warm worker ran it
+        return warm
     argv = list(sys.argv[1:] if argv is None else argv)
-    # The place to hand a step to a warm worker (not done yet): first, before any parsing.
     parser = build_parser()
     split = _split_run(argv)
     if split is not None:

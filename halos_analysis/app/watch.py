@@ -46,6 +46,9 @@ WAITING = "waiting"  # no frame yet
 GROWING = "growing"  # frames still arriving or files still changing
 COMPLETE = "complete"
 STALLED = "stalled"  # incomplete and unchanged for longer than the time-out
+#: Seconds to the look that confirms files complete by their own account (the poll interval
+#: when shorter): they must be unchanged between two looks, and this one is worth hurrying.
+CONFIRM_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,7 @@ class MeasurementState:
     frames: FrameSet | None = None
     last_change: float = field(default_factory=time.monotonic)
     complete_at: float | None = None  # when it was first seen complete (latency start)
+    confirming: bool = False  # complete by its files' account, to be confirmed unchanged
 
 
 class Tracker:
@@ -266,7 +270,13 @@ class Tracker:
                 st.reason = f"unchanged for {quiet:.0f} s and not complete ({merged.reason})"
             else:
                 st.state, st.reason = GROWING, merged.reason
+            st.confirming = st.state == GROWING and merged.ready
         return self.states
+
+    def confirming(self) -> bool:
+        """Whether a measurement is complete by its files' own account but changed since the
+        last look: the next look, if it finds them unchanged, makes it complete."""
+        return any(st.confirming for st in self.states.values())
 
     def ready_samples(self, buffers: Mapping[str, Iterable[str]]) -> list[str]:
         """Samples whose frames and every buffer's frames are complete.
@@ -288,6 +298,15 @@ class Tracker:
 
 
 # --- the watch loop ------------------------------------------------------------------------
+
+
+def _jobs_elsewhere(snakemake_args: Iterable[str]) -> bool:
+    """Whether the jobs run in other environments or on other hosts (conda, containers, a
+    profile, an executor): there they cannot, and must not, reach a local warm worker."""
+    flags = ("--sdm", "--software-deployment-method", "--use-conda", "--use-singularity",
+             "--use-apptainer", "--profile", "--workflow-profile", "--executor", "-e",
+             "--cluster", "--slurm")  # fmt: skip
+    return any(a.split("=", 1)[0] in flags for a in snakemake_args)
 
 
 def _merged_config(files: list[Path]) -> dict:
@@ -364,6 +383,7 @@ def watch(
     once: bool = False,
     refresh: float = 10.0,
     echo: Callable[[str], None] | None = None,
+    warm: bool | None = None,
 ) -> int:
     """Follow the sample sheet and process each sample once it and its buffers are complete.
 
@@ -384,6 +404,11 @@ def watch(
         The report reloads itself in a browser every this many seconds (0: never).
     echo : callable, optional
         Where status lines go (stderr by default).
+    warm : bool, optional
+        Serve the workflow's steps from a warm worker process (:mod:`.worker`), which
+        imports the libraries once for the whole watch. Default: yes, unless
+        ``HALOS_WATCH_WORKER=0`` or the Snakemake arguments send jobs elsewhere (conda
+        environments, a profile, another executor), where the jobs must run as themselves.
 
     Returns
     -------
@@ -404,6 +429,16 @@ def watch(
     status = WatchStatus()
     processed: set[str] = set()  # measurements given to a finished workflow run
     reported_stalled: set[str] = set()
+    worker = None
+    if warm is None:
+        warm = os.environ.get("HALOS_WATCH_WORKER", "1") != "0" and not _jobs_elsewhere(
+            snakemake_args
+        )
+    if warm:
+        from halos_analysis.app.worker import Worker
+
+        worker = Worker(live)
+        worker.start()  # imports while the watch waits for the first complete sample
 
     def run_workflow(rows, unit_rows, header, unit_header, targets) -> int:
         from halos_analysis.app.manifest import COMMAND_ENV
@@ -421,8 +456,18 @@ def watch(
         env = workflow_env(args)
         env[COMMAND_ENV] = "halos watch " + " ".join(str(f) for f in configfiles)
         env["HALOS_REPORT_REFRESH"] = str(refresh)
+        if worker is not None:
+            from halos_analysis.app.worker import WORKER_ENV
+
+            worker.ensure()
+            # Named even while it is still importing: until it listens, jobs run as themselves.
+            env[WORKER_ENV] = worker.socket
+        command = snakemake_command(args)
+        if worker is not None:  # the same command line, started by the warm worker
+            command = [sys.executable, "-m", "halos_analysis.app.worker", "snakemake",
+                       *command[3:]]  # fmt: skip
         log = (live / "snakemake.log").open("a")
-        proc = subprocess.Popen(snakemake_command(args), env=env, stdout=log, stderr=log)
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         try:
             return proc.wait()
         except KeyboardInterrupt:
@@ -512,7 +557,10 @@ def watch(
             if once and counts[GROWING] == 0 and counts[WAITING] == 0:
                 echo(status.line(tracker))
                 return 0
-            time.sleep(interval)
+            time.sleep(min(interval, CONFIRM_S) if tracker.confirming() else interval)
     except KeyboardInterrupt:
         echo(status.line(tracker) + " — stopped")
         return 130
+    finally:
+        if worker is not None:
+            worker.stop()  # after Snakemake: no step of it is still running
