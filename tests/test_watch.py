@@ -201,6 +201,7 @@ def test_watch_processes_a_sample_written_frame_by_frame_and_stops_cleanly(tmp_p
         watcher.send_signal(signal.SIGINT)
         code = watcher.wait(timeout=120)
         reader.join(timeout=10)
+        watcher.stderr.close()
     err = "".join(lines)
     assert code == 130, err
     assert "samples done 1" in err and "stopped" in err
