@@ -260,7 +260,8 @@ def test_a_failed_sample_leaves_a_summary_of_the_others_that_names_it(example_wo
     )
     assert run.returncode != 0
     assert "cover 1 of 2 samples; without results: bsa_pilatus" in run.stderr, run.stderr[-3000:]
-    rows = list(csv.DictReader((work / "results/summary.csv").open()))
+    with (work / "results/summary.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
     assert [r["sample"] for r in rows] == ["bsa_eiger"]
     report = (work / "results/report.html").read_text()
     assert "Samples without results (1)" in report and "bsa_pilatus" in report
