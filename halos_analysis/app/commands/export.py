@@ -47,11 +47,7 @@ def outputs(args: argparse.Namespace) -> list[str | Path | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from halos_analysis.analysis.pipeline import (
-        SampleAnalysis,
-        instrument_from_meta,
-        result_from_dict,
-    )
+    from halos_analysis.analysis.pipeline import SampleAnalysis, instrument_from_meta
     from halos_analysis.export.bundle import export_sample
     from halos_analysis.export.provenance import build_provenance, sample_provenance
     from halos_analysis.io.nxcansas import read_frames
@@ -74,9 +70,8 @@ def run(args: argparse.Namespace) -> int:
     similarity, frame_ids = None, None
     if args.similarity:
         d = json.loads(Path(args.similarity).read_text())
-        d["rejected"] = {int(k): v for k, v in d["rejected"].items()}
         frame_ids = d.get("frame_ids")
-        similarity = result_from_dict(SimilarityResult, d)
+        similarity = SimilarityResult.from_dict(d)
     instrument = instrument_from_meta(read_frames(args.frames).meta) if args.frames else None
     written = export_sample(
         args.outdir,
