@@ -89,7 +89,11 @@ def unit_kinds(result: Any) -> dict[str, str]:
 
 
 def units_of(
-    result: Any, intensity_unit: str | None = None, *, spelling: str = "halos"
+    result: Any,
+    intensity_unit: str | None = None,
+    *,
+    spelling: str = "halos",
+    q_unit: str | None = None,
 ) -> dict[str, str]:
     """The unit of every field of a result that declares one, spelled for its q unit.
 
@@ -104,18 +108,23 @@ def units_of(
         A :class:`GuinierResult`, :class:`PrResult`, :class:`MWResult`, :class:`Curve`, ...
     intensity_unit : str, optional
         Unit of the intensities the result was computed from (``"1/cm"``, ``"arbitrary"``).
-    spelling : {"halos", "nexus", "text"}
+    spelling : {"halos", "nexus", "text", "label"}
         Ours (``A``, ``nm^-1``, ``nm^3``), NXcanSAS's ``units`` attribute (``angstrom``,
-        ``1/nm``) or for people (``Å``, ``nm⁻¹``, ``nm³``).
+        ``1/nm``), for people (``Å``, ``nm⁻¹``, ``nm³``) or for axis labels (mathtext).
+    q_unit : str, optional
+        The q unit of a result that carries none (a peak, an SVD) or of a result *type*
+        given instead of a result (the units of a table's columns before any row exists).
 
     Returns
     -------
     dict
         Field name (and derived ``to_dict`` key, e.g. ``n_points``) -> unit string.
     """
-    if intensity_unit is None:
-        intensity_unit = (getattr(result, "meta", None) or {}).get("intensity_unit")
+    meta = getattr(result, "meta", None)
+    if intensity_unit is None and isinstance(meta, Mapping):
+        intensity_unit = meta.get("intensity_unit")
     q = getattr(result, "q_unit", None)
+    q = q if isinstance(q, str) else q_unit  # a result's own q unit comes first
     return {
         name: _units.unit_of_kind(kind, q, intensity_unit, spelling=spelling)
         for name, kind in unit_kinds(result).items()

@@ -151,8 +151,9 @@ class RangeCheck(_SeriesResult):
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RangeCheck:
-        """The check back from its ``to_dict()``, its tests as :class:`Test`."""
-        return super().from_dict(dict(d, tests=[Test.from_dict(t) for t in d["tests"]]))
+        """The check back from its ``to_dict()``, its tests as :class:`Test` (or given so)."""
+        tests = [t if isinstance(t, Test) else Test.from_dict(t) for t in d.get("tests", ())]
+        return super().from_dict(dict(d, tests=tests))
 
     def __post_init__(self) -> None:
         # The tests come back from JSON as a list: one type, a tuple, whatever the source.
@@ -193,15 +194,13 @@ class RangeSearch(_SeriesResult):
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RangeSearch:
-        """The search back from its ``to_dict()``, with its check and peak typed."""
+        """The search back from its ``to_dict()``, its check and peak typed (or given so)."""
         check, peak = d.get("check"), d.get("peak")
-        return super().from_dict(
-            dict(
-                d,
-                check=None if check is None else RangeCheck.from_dict(check),
-                peak=None if peak is None else Peak.from_dict(peak),
-            )
-        )
+        if isinstance(check, Mapping):
+            check = RangeCheck.from_dict(check)
+        if isinstance(peak, Mapping):
+            peak = Peak.from_dict(peak)
+        return super().from_dict(dict(d, check=check, peak=peak))
 
     def __bool__(self) -> bool:
         return self.found
