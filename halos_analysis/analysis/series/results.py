@@ -129,6 +129,9 @@ class Test(_SeriesResult):
     ``value`` and ``threshold`` are p-values, frame counts or ranks: numbers without a unit.
     """
 
+    #: Not a test class for pytest (its name starts with "Test").
+    __test__ = False
+
     name: str
     passed: bool
     value: float = field(metadata=unit("dimensionless"))
