@@ -126,8 +126,8 @@ def test_load_measured_reads_the_typed_results(tmp_path):
     # A doubtful Guinier still gives its numbers, and says why it is doubtful.
     assert m.doubts == {"Rg": "aggregation, low_start", "I0": "aggregation, low_start"}
     # No Guinier region: no Rg nor I0 (not NaN), the flag named; no MW given: None.
-    path = write_sample_result(tmp_path / "f.h5", subtracted=c, guinier=failed_guinier(),
-                               pr=dataclasses.replace(res["pr"], Dmax_err=float("nan")))  # fmt: skip
+    pr = dataclasses.replace(res["pr"], Dmax_err=float("nan"))
+    path = write_sample_result(tmp_path / "f.h5", subtracted=c, guinier=failed_guinier(), pr=pr)
     m = load_measured(path)
     assert m.rg is None and m.i0 is None and m.mw_kda is None and m.dmax_err is None
     assert m.doubts == {"Rg": "no_guinier_region", "I0": "no_guinier_region"}
