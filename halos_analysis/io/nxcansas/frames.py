@@ -48,23 +48,21 @@ from halos_analysis.io.nxcansas._base import (
     _entries,
     _entry,
     _group,
+    _is_note,
     _json_default,
+    _note_values,
     _open,
+    _read_result_note,
     _read_sasdata,
     _safe_name,
     _sasdata_groups,
     _text,
     _write_instrument,
     _write_process,
+    _write_result_note,
     decode,
     malformed,
     q_unit_from_nx,
-)
-from halos_analysis.io.nxcansas.result import (
-    _is_note,
-    _note_values,
-    _read_result_note,
-    _write_result_note,
 )
 from halos_analysis.types import Curve, FrameCurves, FrameMetadata, IntegrationMethod, units_of
 
