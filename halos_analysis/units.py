@@ -40,6 +40,7 @@ __all__ = [
     "SPELLINGS",
     "TIMES",
     "QUnit",
+    "axis_label",
     "intensity_unit",
     "length_factor",
     "q_scale",
@@ -116,13 +117,16 @@ INTENSITY_ALIASES: dict[str, str] = {
 #: :func:`unit_of_kind`. ``index`` is a row number, ``count`` a number of things; both and
 #: ``dimensionless`` have no unit (spelled ``""``); ``arbitrary`` is a scale of its own.
 KINDS: tuple[str, ...] = (
-    "length", "length^2", "length^3", "q", "intensity", "kDa", "arbitrary",
+    "length", "length^2", "length^3", "q", "q^2", "intensity", "kDa", "arbitrary",
     "dimensionless", "count", "index",
 )  # fmt: skip
 #: How a unit may be spelled: ours (``nm``, ``A^-1``), NXcanSAS's ``units`` attribute
-#: (``angstrom``, ``1/angstrom``) or for people (``Å``, ``Å⁻¹``, ``nm³``).
-SPELLINGS: tuple[str, ...] = ("halos", "nexus", "text")
-_POWERS = {"halos": ("^2", "^3"), "nexus": ("^2", "^3"), "text": ("²", "³")}
+#: (``angstrom``, ``1/angstrom``), for people (``Å``, ``Å⁻¹``, ``nm³``) or for the axis
+#: labels of figures (matplotlib mathtext: ``Å``, ``Å$^{-1}$``, ``nm$^{3}$``).
+SPELLINGS: tuple[str, ...] = ("halos", "nexus", "text", "label")
+_POWERS = {
+    "halos": ("^2", "^3"), "nexus": ("^2", "^3"), "text": ("²", "³"), "label": ("$^2$", "$^3$"),
+}  # fmt: skip
 
 #: Length units of detector headers and geometry, in metres.
 LENGTHS: dict[str, float] = {
@@ -187,13 +191,13 @@ def unit_of_kind(
     Parameters
     ----------
     kind : str
-        ``"length"``, ``"length^2"``, ``"length^3"``, ``"q"``, ``"intensity"``, ``"kDa"``,
-        ``"arbitrary"``, ``"dimensionless"``, ``"count"`` or ``"index"``.
+        ``"length"``, ``"length^2"``, ``"length^3"``, ``"q"``, ``"q^2"``, ``"intensity"``,
+        ``"kDa"``, ``"arbitrary"``, ``"dimensionless"``, ``"count"`` or ``"index"``.
     q : str, optional
         The q unit, any spelling; needed by lengths and q.
     intensity : str, optional
         The intensity unit (``"arbitrary"`` when None or unknown).
-    spelling : {"halos", "nexus", "text"}
+    spelling : {"halos", "nexus", "text", "label"}
 
     Raises
     ------
@@ -206,6 +210,8 @@ def unit_of_kind(
     ('nm', '1/angstrom')
     >>> unit_of_kind("intensity", "nm^-1", "cm^-1"), unit_of_kind("index")
     ('1/cm', '')
+    >>> unit_of_kind("q^2", "A^-1", spelling="label"), unit_of_kind("q^2", "nm^-1")
+    ('Å$^{-2}$', 'nm^-2')
     """
     if spelling not in SPELLINGS:
         raise ValueError(f"unknown unit spelling {spelling!r} (use one of {SPELLINGS})")
@@ -221,8 +227,13 @@ def unit_of_kind(
         raise ValueError(f"a {kind} needs the q unit")
     unit = q_unit(q)
     if kind == "q":
-        return {"halos": unit.name, "nexus": unit.nexus, "text": unit.length_text + "⁻¹"}[spelling]
-    length = {"halos": unit.length, "nexus": unit.length_nexus, "text": unit.length_text}[spelling]
+        return {"halos": unit.name, "nexus": unit.nexus, "text": unit.length_text + "⁻¹",
+                "label": unit.label}[spelling]  # fmt: skip
+    if kind == "q^2":
+        return {"halos": f"{unit.length}^-2", "nexus": f"1/{unit.length_nexus}^2",
+                "text": unit.length_text + "⁻²", "label": unit.label2}[spelling]  # fmt: skip
+    length = {"halos": unit.length, "nexus": unit.length_nexus, "text": unit.length_text,
+              "label": unit.length_text}[spelling]  # fmt: skip
     power = {"length": "", "length^2": _POWERS[spelling][0], "length^3": _POWERS[spelling][1]}
     return length + power[kind]
 
@@ -236,7 +247,22 @@ def respell(unit: str, spelling: str = "text") -> str:
     ('Å³', 'nm⁻¹', 'angstrom', 'kDa')
     """
     for q in Q_UNITS.values():
-        for kind in ("q", "length", "length^2", "length^3"):
+        for kind in ("q", "q^2", "length", "length^2", "length^3"):
             if unit_of_kind(kind, q.name) == unit:
                 return unit_of_kind(kind, q.name, spelling=spelling)
     return unit
+
+
+def axis_label(quantity: str, kind: str, q: str | None = None, intensity: str | None = None) -> str:
+    """Axis label of a figure: the quantity and, when it has one, its unit in brackets.
+
+    The unit is that of :func:`unit_of_kind` in the ``"label"`` spelling (matplotlib
+    mathtext), so every figure spells Å, Å⁻¹ and nm⁻² alike.
+
+    >>> axis_label("q", "q", "A^-1"), axis_label("Rg", "length", "nm^-1")
+    ('q (Å$^{-1}$)', 'Rg (nm)')
+    >>> axis_label("q$^2$", "q^2", "nm^-1"), axis_label("qRg", "dimensionless")
+    ('q$^2$ (nm$^{-2}$)', 'qRg')
+    """
+    unit = unit_of_kind(kind, q, intensity, spelling="label")
+    return f"{quantity} ({unit})" if unit else quantity

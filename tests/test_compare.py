@@ -105,3 +105,30 @@ def test_compare_needs_two_overlapping_curves(protein):
         compare_measurements([_sample(a)])
     with pytest.raises(HalosInputError, match="share only 0 points"):
         compare_measurements([MeasuredSample("a", a), MeasuredSample("b", b)])
+
+
+def test_load_measured_reads_the_typed_results(tmp_path):
+    import dataclasses
+
+    from test_units import curve, failed_guinier, results
+
+    from halos_analysis.export.compare_report import load_measured
+    from halos_analysis.io.nxcansas import write_sample_result
+
+    c = curve("A^-1")
+    res = results(c)
+    doubtful = dataclasses.replace(res["guinier"], flags=("aggregation", "low_start"))
+    path = write_sample_result(tmp_path / "s.h5", subtracted=c, guinier=doubtful, pr=res["pr"],
+                               mw=res["mw"])  # fmt: skip
+    m = load_measured(path, name="s")
+    assert (m.rg, m.rg_err, m.i0, m.i0_err) == (25.0, 0.2, 50.0, 0.3)
+    assert (m.dmax, m.dmax_err, m.mw_kda, m.mw_spread_kda) == (75.0, 1.5, 64.6, 2.9)
+    # A doubtful Guinier still gives its numbers, and says why it is doubtful.
+    assert m.doubts == {"Rg": "aggregation, low_start", "I0": "aggregation, low_start"}
+    # No Guinier region: no Rg nor I0 (not NaN), the flag named; no MW given: None.
+    pr = dataclasses.replace(res["pr"], Dmax_err=float("nan"))
+    path = write_sample_result(tmp_path / "f.h5", subtracted=c, guinier=failed_guinier(), pr=pr)
+    m = load_measured(path)
+    assert m.rg is None and m.i0 is None and m.mw_kda is None and m.dmax_err is None
+    assert m.doubts == {"Rg": "no_guinier_region", "I0": "no_guinier_region"}
+    assert m.dmax == 75.0 and m.name == "s"

@@ -23,7 +23,7 @@ from halos_analysis.analysis.compare import Comparison, MeasuredSample
 from halos_analysis.errors import HalosInputError
 from halos_analysis.export.plots import save_figure
 from halos_analysis.io.atomic import write_text_atomic
-from halos_analysis.units import Q_UNITS as Q_UNIT_REGISTRY
+from halos_analysis.units import unit_of_kind
 
 __all__ = [
     "comparison_html",
@@ -33,22 +33,17 @@ __all__ = [
     "write_comparison",
 ]
 
-_Q = {u.name: u.label for u in Q_UNIT_REGISTRY.values()}
-_Q2 = {u.name: u.label2 for u in Q_UNIT_REGISTRY.values()}
 
-
-def _get(d: dict[str, Any] | None, key: str) -> float | None:
-    if not d or key not in d:
-        return None
-    try:
-        v = float(d[key])
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
+def _number(value: float | None) -> float | None:
+    """A result's number for the comparison: None where the result has none (NaN)."""
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def load_measured(path: str | Path, name: str | None = None) -> MeasuredSample:
     """The subtracted curve and the Guinier, P(r) and MW results of a result file.
+
+    The results are read typed (``read_results(typed=True)``): their fields, NaN where a
+    number was not found, and their own ``found``/``valid``.
 
     Raises
     ------
@@ -59,7 +54,7 @@ def load_measured(path: str | Path, name: str | None = None) -> MeasuredSample:
 
     path = Path(path)
     curve = read_main_curve(path)
-    res = read_results(path)
+    res = read_results(path, typed=True)
     if not res:
         raise HalosInputError(
             "no analysis results: give the result file `halos export` wrote "
@@ -68,23 +63,23 @@ def load_measured(path: str | Path, name: str | None = None) -> MeasuredSample:
             "sasprocess02",
         )
     g, pr, mw = res.get("guinier"), res.get("pr"), res.get("molecular_weight")
+    found = g is not None and g.found
     # A doubtful result (flagged) still has numbers: compare them, and say it is doubtful.
-    valid = g is not None and str(g.get("found", g.get("valid", "true"))).lower() != "false"
     doubts = {}
-    for key, d in (("Rg", g), ("I0", g), ("Dmax", pr), ("MW", mw)):
-        if d and str(d.get("valid", "true")).lower() == "false" and d.get("flags"):
-            doubts[key] = str(d["flags"])
+    for key, r in (("Rg", g), ("I0", g), ("Dmax", pr), ("MW", mw)):
+        if r is not None and not getattr(r, "valid", True) and r.flags:
+            doubts[key] = ", ".join(r.flags)
     return MeasuredSample(
         name=name or curve.meta.get("title") or path.stem,
         curve=curve,
-        rg=_get(g, "Rg") if valid else None,
-        rg_err=_get(g, "Rg_err") if valid else None,
-        i0=_get(g, "I0") if valid else None,
-        i0_err=_get(g, "I0_err") if valid else None,
-        dmax=_get(pr, "Dmax"),
-        dmax_err=_get(pr, "Dmax_err"),
-        mw_kda=_get(mw, "mw_consensus_kda"),
-        mw_spread_kda=_get(mw, "mw_spread_kda"),
+        rg=_number(g.Rg) if found else None,
+        rg_err=_number(g.Rg_err) if found else None,
+        i0=_number(g.I0) if found else None,
+        i0_err=_number(g.I0_err) if found else None,
+        dmax=None if pr is None else _number(pr.Dmax),
+        dmax_err=None if pr is None else _number(pr.Dmax_err),
+        mw_kda=None if mw is None else _number(mw.mw_consensus_kda),
+        mw_spread_kda=None if mw is None else _number(mw.mw_spread_kda),
         source=str(path),
         doubts=doubts,
     )
@@ -101,7 +96,7 @@ def plot_comparison(
     ax_i, ax_g = fig.add_subplot(2, 2, 1), fig.add_subplot(2, 2, 2)
     ax_r, ax_k = fig.add_subplot(2, 2, 3, sharex=ax_i), fig.add_subplot(2, 2, 4)
     q = comp.q
-    qu = _Q.get(comp.q_unit, comp.q_unit)
+    qu = unit_of_kind("q", comp.q_unit, spelling="label")
     ref_rg = samples[0].rg
     for k, name in enumerate(comp.names):
         y, s = comp.intensity[k], comp.sigma[k]
@@ -127,7 +122,7 @@ def plot_comparison(
     for level in (-3, 3):
         ax_r.axhline(level, color="grey", lw=0.5, ls="--")
     ax_r.set(xlabel=f"q ({qu})", ylabel="(I − I$_{ref}$)/σ", title="Normalised residuals")
-    q2u = _Q2.get(comp.q_unit, comp.q_unit)
+    q2u = unit_of_kind("q^2", comp.q_unit, spelling="label")
     ax_g.set(xlabel=f"q$^2$ ({q2u})", ylabel="ln I", title="Guinier (qRg$_{ref}$ < 1.3)")
     if not ref_rg:
         ax_g.text(0.5, 0.5, "no Guinier region in the reference", ha="center",

@@ -23,16 +23,17 @@ from halos_analysis.types import (
     KratkyResult,
     PrResult,
     SimilarityResult,
-    length_unit,
 )
 from halos_analysis.units import Q_UNITS as Q_UNIT_REGISTRY
+from halos_analysis.units import axis_label, unit_of_kind
 
 FORMATS: tuple[str, ...] = ("png", "svg")
 #: Peak of the dimensionless Kratky plot of a compact globular particle: (√3, 3/e).
 GLOBULAR_PEAK = (math.sqrt(3.0), 3.0 / math.e)
 
-_Q_LABEL = {u.name: f"q ({u.label})" for u in Q_UNIT_REGISTRY.values()}
-_Q2_LABEL = {u.name: f"q$^2$ ({u.label2})" for u in Q_UNIT_REGISTRY.values()}
+# Axis labels of q and q² in each q unit, spelled by the units registry.
+_Q_LABEL = {u: axis_label("q", "q", u) for u in Q_UNIT_REGISTRY}
+_Q2_LABEL = {u: axis_label("q$^2$", "q^2", u) for u in Q_UNIT_REGISTRY}
 
 
 def save_figure(
@@ -228,7 +229,7 @@ def plot_guinier(
     {formats_and_returns}
     """
     fig, (ax, res) = _figure(6.0, 5.5, 2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    lu = "Å" if curve.length_unit == "A" else curve.length_unit
+    lu = unit_of_kind("length", curve.q_unit, spelling="label")
     if guinier.found:
         first, last = guinier.first, guinier.last
         qmax_show = curve.q[min(len(curve) - 1, last + max(5, (last - first) // 2))]
@@ -345,12 +346,12 @@ def plot_pr(
         Prefix of the P(r) panel's title (Dmax and Rg follow).
     {formats_and_returns}
     """
-    lu = "Å" if length_unit(pr.q_unit) == "A" else length_unit(pr.q_unit)
+    lu = unit_of_kind("length", pr.q_unit, spelling="label")
     fig, (ax, fit) = _figure(10.0, 4.2, 1, 2)
     ax.plot(pr.r, pr.pr, "-", color="tab:blue")
     ax.fill_between(pr.r, pr.pr - pr.pr_err, pr.pr + pr.pr_err, color="tab:blue", alpha=0.25)
     ax.axhline(0, color="k", lw=0.5)
-    ax.set_xlabel(f"r ({lu})")
+    ax.set_xlabel(axis_label("r", "length", pr.q_unit))
     ax.set_ylabel("P(r)")
     ax.set_title(f"{title}  Dmax = {pr.Dmax:.4g} {lu}, Rg = {pr.Rg:.4g} {lu}".strip())
     if curve is not None:

@@ -5,6 +5,10 @@ The per-frame table has one row per frame: its position, intensity (total, q ran
 Rg, Rg_err, I0, I0_err, MW Vc and Vp, the Guinier rows, the status of each value and
 whether the frame is in the buffer or sample range. Every file is written atomically
 (temporary name, then renamed).
+
+Units come from the results' field metadata through
+:func:`~halos_analysis.types.units_of` (:func:`frame_table_units`, the ``units`` of the
+JSON files), never from strings of this module.
 """
 
 from __future__ import annotations
@@ -18,9 +22,38 @@ from typing import Any
 
 import numpy as np
 
+from halos_analysis.analysis.series.results import (
+    Baseline,
+    Component,
+    Deconvolution,
+    EFAResult,
+    FrameParameters,
+    Peak,
+    RangeCheck,
+    RangeSearch,
+    SeriesTraces,
+    SVDResult,
+)
 from halos_analysis.io.atomic import write_text_atomic
+from halos_analysis.types import FrameCurves, units_of
 
-__all__ = ["frame_table", "write_frame_table_csv", "write_frame_table_json", "write_series_summary"]
+#: The series result types a series NXcanSAS file holds (:func:`read_series_nxcansas`).
+SERIES_RESULT_TYPES: tuple[type, ...] = (
+    SeriesTraces, Peak, RangeSearch, RangeCheck, FrameParameters, SVDResult, EFAResult,
+    Deconvolution, Baseline,
+)  # fmt: skip
+
+__all__ = [
+    "SERIES_RESULT_TYPES",
+    "frame_table",
+    "frame_table_units",
+    "read_series_nxcansas",
+    "series_results",
+    "series_units",
+    "write_frame_table_csv",
+    "write_frame_table_json",
+    "write_series_summary",
+]
 
 _COLUMNS = (
     "frame",
@@ -43,6 +76,104 @@ _COLUMNS = (
     "in_buffer",
     "in_sample",
 )
+
+
+#: The result field each number column of the per-frame table comes from (its unit too).
+_COLUMN_SOURCES: dict[str, tuple[type, str]] = {
+    "frame": (FrameCurves, "frame_ids"),
+    "frame_id": (FrameCurves, "frame_ids"),
+    "intensity_total": (SeriesTraces, "total"),
+    "intensity_q_range": (SeriesTraces, "q_range_sum"),
+    "intensity_q_ref": (SeriesTraces, "q_ref_value"),
+    "intensity_sub_total": (SeriesTraces, "total"),
+    "rg": (FrameParameters, "rg"),
+    "rg_err": (FrameParameters, "rg_err"),
+    "i0": (FrameParameters, "i0"),
+    "i0_err": (FrameParameters, "i0_err"),
+    "mw_vc_kda": (FrameParameters, "mw_vc_kda"),
+    "mw_vp_kda": (FrameParameters, "mw_vp_kda"),
+    "guinier_first": (FrameParameters, "first"),
+    "guinier_last": (FrameParameters, "last"),
+    "snr": (FrameParameters, "snr"),
+}
+
+
+def _intensity_unit(result) -> str | None:
+    return result.frames.meta.get("intensity_unit")
+
+
+def frame_table_units(result, spelling: str = "halos") -> dict[str, str]:
+    """Unit of each number column of :func:`frame_table` (``""``: none), from the fields
+    the columns come from (:func:`~halos_analysis.types.units_of` of their types).
+
+    Parameters
+    ----------
+    result : SeriesAnalysis
+    spelling : {"halos", "nexus", "text", "label"}
+    """
+    q, iu = result.frames.q_unit, _intensity_unit(result)
+    units = {
+        cls: units_of(cls, iu, spelling=spelling, q_unit=q)
+        for cls in {cls for cls, _ in _COLUMN_SOURCES.values()}
+    }
+    return {col: units[cls][name] for col, (cls, name) in _COLUMN_SOURCES.items()}
+
+
+def series_units(result, spelling: str = "halos") -> dict[str, dict[str, str]]:
+    """Units of the numbers of the series summary (:func:`write_series_summary`), by key.
+
+    Each is :func:`~halos_analysis.types.units_of` of the result type the key holds
+    (``peaks`` of a :class:`Peak`, ``components`` of a :class:`Component`, ...).
+    """
+    q, iu = result.frames.q_unit, _intensity_unit(result)
+    keys = {
+        "peaks": Peak,
+        "buffer_validation": RangeCheck,
+        "sample_validation": RangeCheck,
+        "svd": SVDResult,
+        "efa": EFAResult,
+        "deconvolution": Deconvolution,
+        "baseline_correction": Baseline,
+        "frame_parameters": FrameParameters,
+        "components": Component,
+        "sample_average": Component,
+    }
+    return {key: units_of(cls, iu, spelling=spelling, q_unit=q) for key, cls in keys.items()}
+
+
+def series_results(result) -> dict[str, Any]:
+    """The typed results of a series analysis by name, as the series NXcanSAS file holds
+    them (``write_frames(..., results=series_results(result))``); absent ones left out.
+
+    Names follow the keys of the series JSON: ``traces``, ``peak01`` ..., ``buffer_search``,
+    ``buffer_validation``, ``post_peak_buffer``, ``sample_search01`` ...,
+    ``sample_validation``, ``frame_parameters``, ``svd``, ``efa``, ``deconvolution``,
+    ``baseline_correction``.
+    """
+    named: dict[str, Any] = {"traces": result.traces}
+    named |= {f"peak{k:02d}": p for k, p in enumerate(result.peaks, 1)}
+    named |= {
+        "buffer_search": result.buffer,
+        "buffer_validation": result.buffer_check,
+        "post_peak_buffer": result.post_buffer,
+    }
+    named |= {f"sample_search{k:02d}": s for k, s in enumerate(result.samples, 1)}
+    named |= {
+        "sample_validation": result.sample_check,
+        "frame_parameters": result.params,
+        "svd": result.svd,
+        "efa": result.efa,
+        "deconvolution": result.deconvolution,
+        "baseline_correction": result.baseline,
+    }
+    return {k: v for k, v in named.items() if v is not None}
+
+
+def read_series_nxcansas(path: str | Path) -> dict[str, Any]:
+    """The typed series results of a series NXcanSAS file (:func:`series_results`' names)."""
+    from halos_analysis.io.nxcansas import read_frame_results
+
+    return read_frame_results(path, SERIES_RESULT_TYPES)
 
 
 def _in(ranges, n: int) -> np.ndarray:
@@ -99,7 +230,7 @@ def write_frame_table_csv(result, path: str | Path) -> Path:
     """Per-frame table as CSV (empty cells where a value does not exist)."""
     table = frame_table(result)
     buf = io.StringIO()
-    lu = "A" if result.frames.q_unit == "A^-1" else "nm"
+    lu = frame_table_units(result)["rg"]
     buf.write(
         f"# series {result.frames.name}: {len(result.frames)} frames, q in {result.frames.q_unit}, "
         f"Rg in {lu}, per-frame values from {result.settings.window}-frame sliding averages\n"
@@ -121,18 +252,25 @@ def write_frame_table_csv(result, path: str | Path) -> Path:
 
 
 def write_frame_table_json(result, path: str | Path) -> Path:
-    """Per-frame table as JSON: ``{"columns": {...}, "q_unit": ..., "window": ...}``."""
+    """Per-frame table as JSON: ``{"columns": {...}, "units": {...}, "q_unit": ..., ...}``.
+
+    ``units`` holds the unit of each number column (:func:`frame_table_units`).
+    """
     obj = {
         "series": result.frames.name,
         "q_unit": result.frames.q_unit,
         "window": result.settings.window,
         "columns": frame_table(result),
+        "units": frame_table_units(result),
     }
     return write_text_atomic(json.dumps(obj, allow_nan=False) + "\n", path)
 
 
 def write_series_summary(result, path: str | Path) -> Path:
-    """The run summary (:meth:`SeriesAnalysis.summary`) with the validations, as JSON."""
+    """The run summary (:meth:`SeriesAnalysis.summary`) with the validations, as JSON.
+
+    ``units`` holds the unit of every number of each key (:func:`series_units`).
+    """
     d = result.summary()
     d["buffer_validation"] = None if result.buffer_check is None else result.buffer_check.to_dict()
     d["post_peak_buffer"] = (
@@ -169,4 +307,5 @@ def write_series_summary(result, path: str | Path) -> Path:
         None if result.baseline is None else result.baseline.to_dict(arrays=False)
     )
     d["frame_parameters"] = None if result.params is None else result.params.to_dict(arrays=False)
+    d["units"] = series_units(result)
     return write_text_atomic(json.dumps(d, indent=2, allow_nan=False) + "\n", path)

@@ -7,7 +7,9 @@ In ``OUTDIR``:
 * ``<name>_frames.csv`` / ``.json`` — the per-frame table (always written, even for a run
   with no valid range: then it holds the traces and says why the rest is missing);
 * ``<name>_buffer.dat`` — the buffer subtracted; ``<name>_subtracted.h5`` — the subtracted
-  series in NXcanSAS (one ``SASdata`` per frame, Q stored once);
+  series in NXcanSAS (one ``SASdata`` per frame, Q stored once) with the series results
+  (traces, peaks, ranges and their validation, per-frame Rg/I0/MW, SVD, EFA, REGALS,
+  baseline) as notes of its ``analysis`` SASprocess, each number with its unit;
 * ``plots/<name>_series_*.png|svg`` — the series figures (:mod:`.series_plots`);
 * for each component k, ``<name>_component<k>/``: its curve, analysis, NXcanSAS result,
   plots and ``summary.json`` — the outputs of a static sample;
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from halos_analysis.export.series import (
+    series_results,
     write_frame_table_csv,
     write_frame_table_json,
     write_series_summary,
@@ -88,7 +91,10 @@ def export_series(
         )
     if result.subtracted is not None and not result.settings.subtracted:
         written["subtracted_nxcansas"] = write_frames(
-            out / f"{name}_subtracted.h5", result.subtracted, provenance=provenance
+            out / f"{name}_subtracted.h5",
+            result.subtracted,
+            provenance=provenance,
+            results=series_results(result),
         )
     if plots:
         from halos_analysis.export.series_plots import plot_series

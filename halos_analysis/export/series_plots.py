@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from halos_analysis.units import axis_label
+
 __all__ = ["SERIES_PLOT_KINDS", "plot_series"]
 
 #: Plot kinds (file name suffixes) and their captions.
@@ -72,7 +74,7 @@ def plot_series(result, folder: str | Path) -> dict[str, list[Path]]:
     folder.mkdir(parents=True, exist_ok=True)
     name = result.frames.name
     out: dict[str, list[Path]] = {}
-    lu = "Å" if result.frames.q_unit == "A^-1" else "nm"
+    q_unit = result.frames.q_unit
     n = len(result.frames)
     x = np.arange(n)
 
@@ -102,7 +104,7 @@ def plot_series(result, folder: str | Path) -> dict[str, list[Path]]:
             color="tab:green",
             label="Rg",
         )
-        ax2.set_ylabel(f"Rg ({lu})", color="tab:green")
+        ax2.set_ylabel(axis_label("Rg", "length", q_unit), color="tab:green")
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=True))
     ax.legend(uniq.values(), uniq.keys(), fontsize=8, loc="upper left")
@@ -187,7 +189,7 @@ def plot_series(result, folder: str | Path) -> dict[str, list[Path]]:
                 lw=0.8,
                 label=f"{c.index}: frames {c.range[0]}-{c.range[1]} ({c.method})",
             )
-        ax.set_xlabel(f"q ({result.frames.q_unit})")
+        ax.set_xlabel(axis_label("q", "q", q_unit))
         ax.set_ylabel("I(q)")
         ax.legend(fontsize=7)
         out["series_components"] = _save(fig, base)

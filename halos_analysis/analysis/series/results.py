@@ -4,17 +4,29 @@
 Frame ranges are ``(first, last)`` pairs of 0-based, inclusive frame positions in input
 order. Per-frame arrays hold NaN only where the matching ``status`` entry says why no value
 exists (never a bare sentinel); ``to_dict`` turns NaN into ``null``.
+
+Like every result of the package (:mod:`halos_analysis.types`), each number field declares
+the kind of its unit as field metadata, which :func:`~halos_analysis.types.units_of` spells
+for the series' q unit and intensity unit; ``to_dict()`` and ``from_dict()`` are the one
+serialiser of each type (the series JSON and the NXcanSAS series notes go through them):
+
+>>> p = Peak(120, 100, 140, 3.5, 3.2, 18.0, 40.0)
+>>> units_of(p, "1/cm")["height"], units_of(p)["position"]
+('1/cm', '')
+>>> Peak.from_dict(p.to_dict()) == p
+True
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from halos_analysis.types import TypedResult, length_unit, unit, units_of
 
 __all__ = [
     "Baseline",
@@ -49,47 +61,39 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and hasattr(value, "to_dict"):
-        return value.to_dict()
     return value
 
 
-class _Plain:
-    """``to_dict()``: plain JSON (NaN → null); array fields only with ``arrays=True``."""
-
-    _array_fields: tuple[str, ...] = ()
+class _SeriesResult(TypedResult):
+    """Series results include their per-frame / per-q arrays in ``to_dict()`` by default."""
 
     def to_dict(self, arrays: bool = True) -> dict[str, Any]:
         """Plain-JSON view; ``arrays=False`` leaves out the per-frame / per-q arrays."""
-        out = {}
-        for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            if not arrays and f.name in self._array_fields:
-                continue
-            out[f.name] = _plain(getattr(self, f.name))
-        return out
+        return super().to_dict(arrays)
 
 
 @dataclass(frozen=True, eq=False)
-class SeriesTraces(_Plain):
+class SeriesTraces(_SeriesResult):
     """Intensity of every frame: summed over q, over a q range, and at one q.
 
     ``smoothed`` is ``total`` after a Savitzky–Golay filter; ``baseline`` the straight line
     fitted to the frames outside every peak; ``noise`` the standard deviation of one
     frame's ``total`` from frame-to-frame scatter, ``smoothed_noise`` that of ``smoothed``.
+    Sums over q bins are in the intensity unit of the frames.
     """
 
-    total: np.ndarray
-    mean: np.ndarray
-    q_range_sum: np.ndarray
-    q_ref_value: np.ndarray
-    smoothed: np.ndarray
-    baseline: np.ndarray
-    q_range: tuple[float, float]
-    q_ref: float
+    total: np.ndarray = field(metadata=unit("intensity"))
+    mean: np.ndarray = field(metadata=unit("intensity"))
+    q_range_sum: np.ndarray = field(metadata=unit("intensity"))
+    q_ref_value: np.ndarray = field(metadata=unit("intensity"))
+    smoothed: np.ndarray = field(metadata=unit("intensity"))
+    baseline: np.ndarray = field(metadata=unit("intensity"))
+    q_range: tuple[float, float] = field(metadata=unit("q"))
+    q_ref: float = field(metadata=unit("q"))
     q_unit: str
-    noise: float
-    smoothed_noise: float
-    smooth_window: int
+    noise: float = field(metadata=unit("intensity"))
+    smoothed_noise: float = field(metadata=unit("intensity"))
+    smooth_window: int = field(metadata=unit("count"))
 
     _array_fields = ("total", "mean", "q_range_sum", "q_ref_value", "smoothed", "baseline")
 
@@ -97,50 +101,66 @@ class SeriesTraces(_Plain):
         return len(self.total)
 
 
-@dataclass(frozen=True)
-class Peak(_Plain):
+@dataclass(frozen=True, eq=False)
+class Peak(_SeriesResult):
     """An elution peak of the smoothed trace (above its baseline).
 
     ``position`` is the apex frame; ``left``/``right`` the frames where the peak rises above
     and falls back to the baseline noise (its footprint); ``fwhm`` in frames.
     """
 
-    position: int
-    left: int
-    right: int
-    height: float
-    prominence: float
-    fwhm: float
-    significance: float
+    position: int = field(metadata=unit("index"))
+    left: int = field(metadata=unit("index"))
+    right: int = field(metadata=unit("index"))
+    height: float = field(metadata=unit("intensity"))
+    prominence: float = field(metadata=unit("intensity"))
+    fwhm: float = field(metadata=unit("count"))
+    significance: float = field(metadata=unit("dimensionless"))
 
     @property
     def footprint(self) -> Range:
         return (self.left, self.right)
 
 
-@dataclass(frozen=True)
-class Test(_Plain):
-    """One validation test: what was measured, against what, and whether it passed."""
+@dataclass(frozen=True, eq=False)
+class Test(_SeriesResult):
+    """One validation test: what was measured, against what, and whether it passed.
+
+    ``value`` and ``threshold`` are p-values, frame counts or ranks: numbers without a unit.
+    """
+
+    #: Not a test class for pytest (its name starts with "Test").
+    __test__ = False
 
     name: str
     passed: bool
-    value: float
-    threshold: float
+    value: float = field(metadata=unit("dimensionless"))
+    threshold: float = field(metadata=unit("dimensionless"))
     detail: str = ""
 
 
 @dataclass(frozen=True, eq=False)
-class RangeCheck(_Plain):
+class RangeCheck(_SeriesResult):
     """Validation of a buffer or sample range (one or several sub-ranges).
 
     Falsy when not valid; ``reasons`` names every failed test.
     """
 
     kind: str
-    ranges: tuple[Range, ...]
+    ranges: tuple[tuple[int, int], ...] = field(metadata=unit("index"))
     valid: bool
     tests: tuple[Test, ...]
     reasons: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RangeCheck:
+        """The check back from its ``to_dict()``, its tests as :class:`Test` (or given so)."""
+        tests = [t if isinstance(t, Test) else Test.from_dict(t) for t in d.get("tests", ())]
+        return super().from_dict(dict(d, tests=tests))
+
+    def __post_init__(self) -> None:
+        # The tests come back from JSON as a list: one type, a tuple, whatever the source.
+        object.__setattr__(self, "tests", tuple(self.tests))
 
     def __bool__(self) -> bool:
         return self.valid
@@ -160,7 +180,7 @@ class RangeCheck(_Plain):
 
 
 @dataclass(frozen=True, eq=False)
-class RangeSearch(_Plain):
+class RangeSearch(_SeriesResult):
     """Outcome of an automatic range search: the range found and its validation, or why not.
 
     Falsy when no valid range was found; ``reason`` then says why, and ``check`` holds the
@@ -169,11 +189,21 @@ class RangeSearch(_Plain):
 
     kind: str
     found: bool
-    ranges: tuple[Range, ...]
+    ranges: tuple[tuple[int, int], ...] = field(metadata=unit("index"))
     check: RangeCheck | None
     reason: str
-    candidates_tested: int
+    candidates_tested: int = field(metadata=unit("count"))
     peak: Peak | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RangeSearch:
+        """The search back from its ``to_dict()``, its check and peak typed (or given so)."""
+        check, peak = d.get("check"), d.get("peak")
+        if isinstance(check, Mapping):
+            check = RangeCheck.from_dict(check)
+        if isinstance(peak, Mapping):
+            peak = Peak.from_dict(peak)
+        return super().from_dict(dict(d, check=check, peak=peak))
 
     def __bool__(self) -> bool:
         return self.found
@@ -185,7 +215,7 @@ class RangeSearch(_Plain):
 
 
 @dataclass(frozen=True, eq=False)
-class FrameParameters(_Plain):
+class FrameParameters(_SeriesResult):
     """Per-frame Rg, I0, MW of the sliding-window averages of the subtracted frames.
 
     Frame k's values come from the average of frames k − h .. k + h (``window`` = 2h + 1).
@@ -193,25 +223,26 @@ class FrameParameters(_Plain):
     ``"low_signal"``, ``"no_guinier"`` (ln I does not fall with q²), ``"imprecise"`` (Rg
     known to worse than ``max_rel_err``), ``"qrg_range"`` (window outside the Guinier
     limits). ``mw_status`` likewise for the MW columns (``"q_range_too_short"``, ...).
-    Lengths are in the unit matching ``q_unit``.
+    Lengths are in the unit matching ``q_unit``; ``first``/``last`` are the Guinier rows
+    (−1 where there is no fit).
     """
 
-    rg: np.ndarray
-    rg_err: np.ndarray
-    i0: np.ndarray
-    i0_err: np.ndarray
-    first: np.ndarray
-    last: np.ndarray
-    mw_vc_kda: np.ndarray
-    mw_vp_kda: np.ndarray
-    snr: np.ndarray
+    rg: np.ndarray = field(metadata=unit("length"))
+    rg_err: np.ndarray = field(metadata=unit("length"))
+    i0: np.ndarray = field(metadata=unit("intensity"))
+    i0_err: np.ndarray = field(metadata=unit("intensity"))
+    first: np.ndarray = field(metadata=unit("index"))
+    last: np.ndarray = field(metadata=unit("index"))
+    mw_vc_kda: np.ndarray = field(metadata=unit("kDa"))
+    mw_vp_kda: np.ndarray = field(metadata=unit("kDa"))
+    snr: np.ndarray = field(metadata=unit("dimensionless"))
     status: np.ndarray
     mw_status: np.ndarray
-    window: int
+    window: int = field(metadata=unit("count"))
     q_unit: str
-    guinier_start: int
-    qrg_max: float
-    iterations: int
+    guinier_start: int = field(metadata=unit("index"))
+    qrg_max: float = field(metadata=unit("dimensionless"))
+    iterations: int = field(metadata=unit("count"))
 
     _array_fields = (
         "rg",
@@ -237,7 +268,7 @@ class FrameParameters(_Plain):
 
 
 @dataclass(frozen=True, eq=False)
-class SVDResult(_Plain):
+class SVDResult(_SeriesResult):
     """Singular value decomposition of a block of frames (σ-normalised) and its rank.
 
     ``singular_values`` are those of the matrix I/σ̄ (σ̄ the mean σ of each q bin);
@@ -246,40 +277,51 @@ class SVDResult(_Plain):
     values were compared with.
     """
 
-    frames: Range
-    singular_values: np.ndarray
-    u_autocorr: np.ndarray
-    v_autocorr: np.ndarray
-    threshold: float
-    rank: int
-    u: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    v: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    frames: tuple[int, int] = field(metadata=unit("index"))
+    singular_values: np.ndarray = field(metadata=unit("dimensionless"))
+    u_autocorr: np.ndarray = field(metadata=unit("dimensionless"))
+    v_autocorr: np.ndarray = field(metadata=unit("dimensionless"))
+    threshold: float = field(metadata=unit("dimensionless"))
+    rank: int = field(metadata=unit("count"))
+    u: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), metadata=unit("dimensionless"))
+    v: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), metadata=unit("dimensionless"))
 
     _array_fields = ("singular_values", "u_autocorr", "v_autocorr", "u", "v")
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SVDResult:
+        """The SVD back from its ``to_dict()``; vectors not kept come back as (0, 0) arrays."""
+        back = super().from_dict(d)
+        for name in ("u", "v"):
+            if getattr(back, name).size == 0:  # JSON keeps no shape of an empty matrix
+                object.__setattr__(back, name, np.zeros((0, 0)))
+        return back
+
 
 @dataclass(frozen=True, eq=False)
-class EFAResult(_Plain):
+class EFAResult(_SeriesResult):
     """Evolving factor analysis of a frame range and its rotation to concentrations.
 
     ``forward[k]`` / ``backward[k]`` hold the top singular values of frames
-    first..first+k / last−k..last; ``ranges`` each component's existence range (frames);
-    ``concentrations`` (n_frames × n_components) and ``profiles`` (n_q × n_components, with
-    ``profile_sigma``) the rotated solution; ``chi2`` its reduced χ² against the data.
+    first..first+k / last−k..last (of the σ-normalised frames, like ``noise_level``);
+    ``ranges`` each component's existence range (frames); ``concentrations`` (n_frames ×
+    n_components, each summing to 1) and ``profiles`` (n_q × n_components, with
+    ``profile_sigma``, in the frames' intensity unit) the rotated solution; ``chi2`` its
+    reduced χ² against the data.
     """
 
-    frames: Range
-    n_components: int
-    forward: np.ndarray
-    backward: np.ndarray
-    noise_level: float
-    ranges: tuple[Range, ...]
-    concentrations: np.ndarray
-    profiles: np.ndarray
-    profile_sigma: np.ndarray
+    frames: tuple[int, int] = field(metadata=unit("index"))
+    n_components: int = field(metadata=unit("count"))
+    forward: np.ndarray = field(metadata=unit("dimensionless"))
+    backward: np.ndarray = field(metadata=unit("dimensionless"))
+    noise_level: float = field(metadata=unit("dimensionless"))
+    ranges: tuple[tuple[int, int], ...] = field(metadata=unit("index"))
+    concentrations: np.ndarray = field(metadata=unit("dimensionless"))
+    profiles: np.ndarray = field(metadata=unit("intensity"))
+    profile_sigma: np.ndarray = field(metadata=unit("intensity"))
     converged: bool
-    iterations: int
-    chi2: float
+    iterations: int = field(metadata=unit("count"))
+    chi2: float = field(metadata=unit("dimensionless"))
     flags: tuple[str, ...] = ()
 
     _array_fields = ("forward", "backward", "concentrations", "profiles", "profile_sigma")
@@ -289,22 +331,23 @@ class EFAResult(_Plain):
 
 
 @dataclass(frozen=True, eq=False)
-class Deconvolution(_Plain):
+class Deconvolution(_SeriesResult):
     """Regularised alternating least squares (REGALS-class) separation of a frame range.
 
     Concentrations are smooth (second-difference penalty) and zero outside each
     component's range; λ per component is chosen automatically (``lambdas``).
-    ``chi2`` is the reduced χ² of the fit against the frames' σ.
+    Profiles are normalised to unit RMS (a scale of their own); the concentrations carry
+    the intensity. ``chi2`` is the reduced χ² of the fit against the frames' σ.
     """
 
-    frames: Range
-    ranges: tuple[Range, ...]
-    lambdas: tuple[float, ...]
-    concentrations: np.ndarray
-    profiles: np.ndarray
-    profile_sigma: np.ndarray
-    chi2: float
-    iterations: int
+    frames: tuple[int, int] = field(metadata=unit("index"))
+    ranges: tuple[tuple[int, int], ...] = field(metadata=unit("index"))
+    lambdas: tuple[float, ...] = field(metadata=unit("dimensionless"))
+    concentrations: np.ndarray = field(metadata=unit("intensity"))
+    profiles: np.ndarray = field(metadata=unit("arbitrary"))
+    profile_sigma: np.ndarray = field(metadata=unit("arbitrary"))
+    chi2: float = field(metadata=unit("dimensionless"))
+    iterations: int = field(metadata=unit("count"))
     converged: bool
     flags: tuple[str, ...] = ()
 
@@ -315,39 +358,57 @@ class Deconvolution(_Plain):
 
 
 @dataclass(frozen=True, eq=False)
-class Baseline(_Plain):
+class Baseline(_SeriesResult):
     """A q-dependent baseline subtracted frame by frame (linear or integral).
 
     ``correction`` is (n_frames × n_q); ``converged``/``iterations`` describe the integral
-    method's fixed-point iteration (always True/0 for the linear one).
+    method's fixed-point iteration (always True/0 for the linear one); ``change`` is its
+    last change of the eluted fraction.
     """
 
     method: str
-    start_range: Range
-    end_range: Range
-    correction: np.ndarray
+    start_range: tuple[int, int] = field(metadata=unit("index"))
+    end_range: tuple[int, int] = field(metadata=unit("index"))
+    correction: np.ndarray = field(metadata=unit("intensity"))
     converged: bool
-    iterations: int
-    change: float
+    iterations: int = field(metadata=unit("count"))
+    change: float = field(metadata=unit("dimensionless"))
     flags: tuple[str, ...] = ()
 
     _array_fields = ("correction",)
 
 
 @dataclass(frozen=True, eq=False)
-class Component(_Plain):
+class Component(_SeriesResult):
     """One separated species: where it elutes and the analysis of its averaged curve.
 
     ``analysis`` is a :class:`halos_analysis.analysis.pipeline.SampleAnalysis` of the subtracted
     averaged (or deconvolved) curve; ``method`` says how the curve was made
-    (``"average"``, ``"efa"``, ``"regals"``).
+    (``"average"``, ``"efa"``, ``"regals"``). Lengths are in the unit matching the curve's
+    q unit (``q_unit``), intensities in its intensity unit.
     """
 
-    index: int
-    range: Range
+    index: int = field(metadata=unit("index"))
+    range: tuple[int, int] = field(metadata=unit("index"))
     method: str
     analysis: Any
     flags: tuple[str, ...] = ()
+
+    #: The summary's keys that are no field, with the kind of their unit.
+    _derived_units = {
+        "Rg": "length", "Rg_err": "length", "I0": "intensity", "I0_err": "intensity",
+        "Dmax": "length", "Dmax_err": "length", "mw_vc_kda": "kDa", "mw_vp_kda": "kDa",
+    }  # fmt: skip
+
+    @property
+    def q_unit(self) -> str:
+        """q unit of the component's curve (its lengths follow it)."""
+        return self.analysis.curve.q_unit
+
+    @property
+    def meta(self) -> Mapping[str, Any]:
+        """The curve's metadata (its ``intensity_unit`` is the component's)."""
+        return self.analysis.curve.meta
 
     def summary(self) -> dict[str, Any]:
         """The keys of the ``halos series --json`` contract for this component."""
@@ -366,12 +427,38 @@ class Component(_Plain):
                 "Dmax_err": None if pr is None else pr.Dmax_err,
                 "mw_vc_kda": None if mw is None else mw.mw_vc_kda,
                 "mw_vp_kda": None if mw is None else mw.mw_vp_kda,
-                "length_unit": "A" if g.q_unit == "A^-1" else "nm",
+                "length_unit": length_unit(g.q_unit),
                 "flags": list(dict.fromkeys([*self.flags, *a.flags])),
             }
         )
+
+    def units(self, spelling: str = "halos") -> dict[str, str]:
+        """Unit of each number of :meth:`summary` (``units_of`` of the component)."""
+        return units_of(self, spelling=spelling)
 
     def to_dict(self, arrays: bool = True) -> dict[str, Any]:
         d = self.summary()
         d["analysis"] = self.analysis.to_dict(arrays)
         return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Component:
+        """The component back from its ``to_dict(arrays=True)``.
+
+        The summary merges the component's flags with its analysis's: the component keeps
+        those its analysis does not have (its summary is the same).
+        """
+        from halos_analysis.analysis.pipeline import SampleAnalysis
+
+        analysis = SampleAnalysis.from_dict(d["analysis"])
+        own = tuple(f for f in d.get("flags", ()) if f not in analysis.flags)
+        return cls(int(d["index"]), tuple(d["range"]), d["method"], analysis, own)
+
+    def __eq__(self, other: object) -> bool:
+        # The analysis has no value equality of its own: compare its JSON view.
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.index, self.range, self.method))

@@ -16,6 +16,7 @@ from halos_analysis.io.nxcansas._base import (
     q_unit_from_nx,
 )
 from halos_analysis.io.nxcansas.frames import (
+    read_frame_results,
     read_frames,
     read_main_curve,
     read_nxcansas,
@@ -30,6 +31,7 @@ __all__ = [
     "decode",
     "nx_intensity_unit",
     "q_unit_from_nx",
+    "read_frame_results",
     "read_frames",
     "read_main_curve",
     "read_nxcansas",

@@ -1,19 +1,22 @@
 # SPDX-License-Identifier: MIT
-"""Shared pieces of the NXcanSAS writers and readers: units and small h5py helpers.
+"""Shared pieces of the NXcanSAS writers and readers: units, small h5py helpers and the
+notes that hold a typed result (each number with its unit from ``units_of``).
 
-:mod:`halos_analysis.io.nxcansas` (frame files, curve readers) and
-:mod:`halos_analysis.io.nxcansas.result` (per-sample result files) build on these; the layout
-decisions are described in :mod:`halos_analysis.io.nxcansas`.
+:mod:`halos_analysis.io.nxcansas` (frame files, curve readers, a series' results beside its
+frames) and :mod:`halos_analysis.io.nxcansas.result` (per-sample result files) build on
+these; the layout decisions are described in :mod:`halos_analysis.io.nxcansas`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import json
 import math
 import os
 import re
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ import numpy as np
 
 from halos_analysis import units as _units
 from halos_analysis.errors import HalosInputError
-from halos_analysis.types import Curve, FrameMetadata
+from halos_analysis.types import Curve, FrameMetadata, PrResult, SimilarityResult, units_of
 
 #: Our q units and their NXcanSAS spelling (from :mod:`halos_analysis.units`).
 NX_Q_UNITS = {u.name: u.nexus for u in _units.Q_UNITS.values()}
@@ -355,3 +358,116 @@ def malformed(path: str | Path) -> Iterator[None]:
     except (OSError, KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise HalosInputError(f"malformed or damaged file ({why})", path) from None
+
+
+# --- result notes (SASprocessnote of a typed result), shared by results and frame files ---
+
+
+def _is_result(value: Any) -> bool:
+    """A typed result (a dataclass with ``to_dict``/``from_dict``), not a plain value."""
+    return (
+        dataclasses.is_dataclass(value)
+        and not isinstance(value, type)
+        and hasattr(value, "to_dict")
+        and hasattr(type(value), "from_dict")
+    )
+
+
+def _write_result_note(
+    parent: h5py.Group, name: str, result: Any, intensity_unit: str | None = None
+) -> h5py.Group:
+    """An NXcollection (SASprocessnote) with a result's ``to_dict()``, each number with its
+    unit from :func:`~halos_analysis.types.units_of`; the result's arrays that no NXdata group
+    holds (Kratky's, the similarity's, a series' per-frame values) as datasets of the note.
+
+    Numbers are datasets, True/False and mappings JSON text, sequences ``", "``-joined text
+    (JSON text when their items are sequences or mappings: frame ranges, tests); a result
+    inside the result (a range search's check) is a note inside the note; arrays of text
+    (a status per frame) are string datasets. A value that is None (NaN) is not written.
+    :func:`_read_result_note` reads it back.
+    """
+    units = units_of(result, intensity_unit, spelling="nexus")
+    arrays = () if isinstance(result, PrResult) else result.array_fields()
+    arrays += ("selected",) if isinstance(result, SimilarityResult) else ()
+    note = _group(parent, name, "NXcollection", "SASprocessnote")
+    for key, value in result.to_dict(arrays=False).items():
+        sub = getattr(result, key, None)
+        if _is_result(sub):
+            _write_result_note(note, key, sub, intensity_unit)
+            continue
+        if key in arrays or value is None:
+            continue
+        if isinstance(value, bool):
+            _text(note, key, json.dumps(value))
+        elif isinstance(value, (int, float)):
+            note.create_dataset(key, data=value)
+        elif isinstance(value, (list, tuple)):
+            nested = any(isinstance(v, (list, tuple, dict)) for v in value)
+            _text(note, key, json.dumps(value) if nested else ", ".join(str(v) for v in value))
+        elif isinstance(value, dict):
+            _text(note, key, json.dumps(value))
+        else:
+            _text(note, key, value)
+    for key in arrays:
+        value = np.asarray(getattr(result, key), dtype=np.int64 if key == "selected" else None)
+        if value.dtype.kind in "US":
+            note.create_dataset(key, data=value.astype(object), dtype=h5py.string_dtype())
+        else:
+            note.create_dataset(key, data=value)
+    for key, unit in units.items():
+        if unit and key in note and note[key].dtype.kind in "iuf":  # numbers, not text
+            note[key].attrs["units"] = unit
+    return note
+
+
+def _field_result_types(cls: type) -> dict[str, type]:
+    """Fields of ``cls`` that hold a typed result (``check: RangeCheck | None``), by name."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):  # an annotation not resolvable here: no nested results
+        return {}
+    out = {}
+    for name, hint in hints.items():
+        for t in typing.get_args(hint) or (hint,):
+            if isinstance(t, type) and dataclasses.is_dataclass(t) and hasattr(t, "from_dict"):
+                out[name] = t
+    return out
+
+
+def _read_result_note(cls: type, note: dict[str, Any]) -> Any:
+    """The typed result of a note written by :func:`_write_result_note`."""
+    d: dict[str, Any] = {}
+    nested = _field_result_types(cls)
+    for f in dataclasses.fields(cls):
+        if f.name not in note:
+            continue
+        value, kind = note[f.name], str(f.type).replace(" ", "")
+        if isinstance(value, dict) and f.name in nested:  # a note inside the note
+            value = _read_result_note(nested[f.name], value)
+        elif isinstance(value, str) and kind not in ("str", "str|None"):
+            if value[:1] in ("{", "[") or value in ("true", "false"):
+                value = json.loads(value)
+            elif kind.startswith("tuple"):
+                value = [v for v in value.split(", ") if v]
+        d[f.name] = value
+    return cls.from_dict(d)
+
+
+def _is_note(obj: Any) -> bool:
+    return isinstance(obj, h5py.Group) and _attr(obj, "NX_class") == "NXcollection"
+
+
+def _note_values(g: h5py.Group) -> dict[str, Any]:
+    """A note's datasets: text as str, numbers as Python numbers, arrays as arrays."""
+    d: dict[str, Any] = {}
+    for k in g:
+        if isinstance(g[k], h5py.Group):  # a result inside the result
+            d[k] = _note_values(g[k])
+            continue
+        if g[k].shape and h5py.check_string_dtype(g[k].dtype) is not None:
+            d[k] = np.asarray(g[k].asstr()[()], dtype=str)  # text per frame
+            continue
+        v = g[k][()]
+        v = decode(v) if not isinstance(v, np.ndarray) else v
+        d[k] = v.item() if isinstance(v, np.generic) else v
+    return d

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,28 +43,30 @@ import numpy as np
 
 from halos_analysis.errors import HalosInputError
 from halos_analysis.io.nxcansas._base import (
-    NX_Q_UNITS,
     _AtomicH5,
     _attr,
     _entries,
     _entry,
     _group,
+    _is_note,
     _json_default,
+    _note_values,
     _open,
+    _read_result_note,
     _read_sasdata,
     _safe_name,
     _sasdata_groups,
     _text,
     _write_instrument,
     _write_process,
+    _write_result_note,
     decode,
     malformed,
-    nx_intensity_unit,
     q_unit_from_nx,
 )
-from halos_analysis.types import Curve, FrameCurves, FrameMetadata, IntegrationMethod
+from halos_analysis.types import Curve, FrameCurves, FrameMetadata, IntegrationMethod, units_of
 
-__all__ = ["read_frames", "read_main_curve", "read_nxcansas", "write_frames"]
+__all__ = ["read_frame_results", "read_frames", "read_main_curve", "read_nxcansas", "write_frames"]
 
 # --- frame files ----------------------------------------------------------------------------
 
@@ -73,6 +76,7 @@ def write_frames(
     frames: FrameCurves,
     metadata: FrameMetadata | None = None,
     provenance: dict[str, Any] | None = None,
+    results: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the curves of many frames as NXcanSAS, one ``SASdata`` per frame.
 
@@ -86,6 +90,11 @@ def write_frames(
         Detector and beam metadata, written to ``SASinstrument``.
     provenance : dict, optional
         Provenance (see :mod:`halos_analysis.export.provenance`), written to ``SASprocess``.
+    results : mapping, optional
+        Typed results computed from the frames (a series analysis: traces, peaks, per-frame
+        Rg ...), name -> result: a second SASprocess (``analysis``) with one note per result,
+        each number with its unit from :func:`~halos_analysis.types.units_of`;
+        :func:`read_frame_results` reads them back.
 
     Returns
     -------
@@ -95,7 +104,8 @@ def write_frames(
     path = Path(path)
     width = max(5, len(str(max(frames.frame_ids, default=0))))
     names = [f"sasdata_{fid:0{width}d}" for fid in frames.frame_ids]
-    i_units = nx_intensity_unit(frames.meta.get("intensity_unit"))
+    units = units_of(frames, spelling="nexus")
+    i_units = units["intensity"]
     with _AtomicH5(path) as root:
         entry = _entry(root, frames.name, frames.name)
         entry.attrs["default"] = names[0] if names else ""
@@ -114,11 +124,20 @@ def write_frames(
             g.create_dataset("Idev", data=sigma[i]).attrs["units"] = i_units
             if q is None:
                 q = g.create_dataset("Q", data=frames.q)
-                q.attrs["units"] = NX_Q_UNITS[frames.q_unit]
+                q.attrs["units"] = units["q"]
             else:
                 g["Q"] = q
         _write_instrument(entry, metadata)
         _write_process(entry, "sasprocess01", {"provenance": provenance} if provenance else None)
+        if results:
+            an = _group(entry, "sasprocess02", "NXprocess", "SASprocess")
+            _text(an, "name", "analysis")
+            _text(an, "description", "results computed from the frames")
+            _text(an, "flags", "")
+            for key, result in results.items():
+                note = _write_result_note(an, _safe_name(key), result, i_units)
+                note.attrs["result_name"] = key
+                note.attrs["result_type"] = type(result).__name__
         note = _group(entry, "frames", "NXcollection", "SASnote")
         note.create_dataset("frame_ids", data=np.asarray(frames.frame_ids, dtype=np.int64))
         _text(note, "group_names", json.dumps(names))
@@ -244,3 +263,38 @@ def read_frames(path: str | Path) -> FrameCurves:
         name=path.stem,
         meta=meta,
     )
+
+
+def read_frame_results(path: str | Path, types: Iterable[type] = ()) -> dict[str, Any]:
+    """The results :func:`write_frames` wrote beside the frames (its ``results``).
+
+    Parameters
+    ----------
+    path : str or Path
+        A frame file.
+    types : iterable of type
+        Result types to give typed (each note names its type); a note of another type is
+        given as its plain values (numbers, text, arrays).
+
+    Returns
+    -------
+    dict
+        Result name -> result (typed when its type is in ``types``); empty when the file
+        holds no results.
+    """
+    by_name = {t.__name__: t for t in types}
+    out: dict[str, Any] = {}
+    with _open(path) as h5, malformed(path):
+        entry = _entries(h5)[0]
+        an = entry.get("sasprocess02")
+        if an is None:
+            return out
+        for key, g in an.items():
+            if not _is_note(g):
+                continue
+            values = _note_values(g)
+            cls = by_name.get(str(_attr(g, "result_type", "")))
+            out[str(_attr(g, "result_name", key))] = (
+                values if cls is None else _read_result_note(cls, values)
+            )
+    return out

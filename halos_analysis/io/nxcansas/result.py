@@ -6,7 +6,6 @@ Also importable from :mod:`halos_analysis.io.nxcansas`, which describes the layo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,12 +20,16 @@ from halos_analysis.io.nxcansas._base import (
     _entries,
     _entry,
     _group,
+    _is_note,
+    _note_values,
     _number,
     _open,
+    _read_result_note,
     _safe_name,
     _text,
     _write_instrument,
     _write_process,
+    _write_result_note,
     _write_sasdata,
     decode,
     malformed,
@@ -60,60 +63,6 @@ _PR_ARRAYS = {
 }
 
 # --- per-sample result files ----------------------------------------------------------------
-
-
-def _write_result_note(
-    parent: h5py.Group, name: str, result: Any, intensity_unit: str | None = None
-) -> h5py.Group:
-    """An NXcollection (SASprocessnote) with a result's ``to_dict()``, each number with its
-    unit from :func:`~halos_analysis.types.units_of`; the result's arrays that no NXdata group
-    holds (Kratky's, the similarity's) as datasets of the note.
-
-    Numbers are datasets, True/False and mappings JSON text, sequences ``", "``-joined text;
-    a value that is None (NaN) is not written. :func:`_read_result_note` reads it back.
-    """
-    units = units_of(result, intensity_unit, spelling="nexus")
-    arrays = () if isinstance(result, PrResult) else result.array_fields()
-    arrays += ("selected",) if isinstance(result, SimilarityResult) else ()
-    note = _group(parent, name, "NXcollection", "SASprocessnote")
-    for key, value in result.to_dict(arrays=False).items():
-        if key in arrays or value is None:
-            continue
-        if isinstance(value, bool):
-            _text(note, key, json.dumps(value))
-        elif isinstance(value, (int, float)):
-            note.create_dataset(key, data=value)
-        elif isinstance(value, (list, tuple)):
-            _text(note, key, ", ".join(str(v) for v in value))
-        elif isinstance(value, dict):
-            _text(note, key, json.dumps(value))
-        else:
-            _text(note, key, value)
-    for key in arrays:
-        value = getattr(result, key)
-        note.create_dataset(
-            key, data=np.asarray(value, dtype=np.int64 if key == "selected" else None)
-        )
-    for key, unit in units.items():
-        if unit and key in note and note[key].dtype.kind in "iuf":  # numbers, not text
-            note[key].attrs["units"] = unit
-    return note
-
-
-def _read_result_note(cls: type, note: dict[str, Any]) -> Any:
-    """The typed result of a note written by :func:`_write_result_note`."""
-    d: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in note:
-            continue
-        value, kind = note[f.name], str(f.type).replace(" ", "")
-        if isinstance(value, str) and kind not in ("str", "str|None"):
-            if value[:1] in ("{", "[") or value in ("true", "false"):
-                value = json.loads(value)
-            elif kind.startswith("tuple"):
-                value = [v for v in value.split(", ") if v]
-        d[f.name] = value
-    return cls.from_dict(d)
 
 
 def _nxdata(
@@ -291,17 +240,3 @@ def read_results(path: str | Path, typed: bool = False) -> dict[str, Any]:
                 if _is_note(g)
             }
     return out
-
-
-def _is_note(obj: Any) -> bool:
-    return isinstance(obj, h5py.Group) and _attr(obj, "NX_class") == "NXcollection"
-
-
-def _note_values(g: h5py.Group) -> dict[str, Any]:
-    """A note's datasets: text as str, numbers as Python numbers, arrays as arrays."""
-    d = {}
-    for k in g:
-        v = g[k][()]
-        v = decode(v) if not isinstance(v, np.ndarray) else v
-        d[k] = v.item() if isinstance(v, np.generic) else v
-    return d
