@@ -66,7 +66,7 @@ def _job_times(log: str) -> tuple[dict[str, float], datetime | None]:
     return out, first
 
 
-_SERVED = re.compile(r"served (\w+) .*?: \{'exit': 0\} in ([\d.]+) s")
+_SERVED = re.compile(r"served ([\w:]+) .*?: \{'exit': 0\} in ([\d.]+) s")
 
 
 def _served_times(log: str) -> dict[str, float]:

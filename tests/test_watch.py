@@ -224,3 +224,30 @@ def test_watch_processes_a_sample_written_frame_by_frame_and_stops_cleanly(tmp_p
         or "Nothing to be done" in log.split("Building DAG")[-1]
     )
     shutil.rmtree(stage)
+
+
+@pytest.mark.parametrize("flag, started", [([], 1), (["--no-worker"], 0)])
+def test_no_worker_flag_starts_no_warm_worker(tmp_path, monkeypatch, flag, started):
+    """`halos watch --no-worker` runs without the warm worker (as HALOS_WATCH_WORKER=0)."""
+    from halos_analysis.app import worker
+    from halos_analysis.app.cli import main
+
+    starts = []
+
+    class FakeWorker:
+        def __init__(self, folder, preload=None):
+            self.socket = str(folder / "worker.sock")
+
+        def start(self):
+            starts.append(self)
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(worker, "Worker", FakeWorker)
+    monkeypatch.delenv("HALOS_WATCH_WORKER", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "samples.tsv").write_text("name\ttype\tbuffer\tframes\n")
+    (tmp_path / "config.yaml").write_text("samples: samples.tsv\nresults: results\n")
+    assert main(["watch", "--configfile", "config.yaml", "--once", *flag]) == 0
+    assert len(starts) == started

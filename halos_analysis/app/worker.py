@@ -575,9 +575,7 @@ class _Server:
                 os.close(fd)
             conn.close()
             return
-        cmd = " ".join(request["argv"][1:3])
-        if request.get("program") == "snakemake":
-            cmd = "snakemake"
+        cmd = "snakemake" if request.get("program") == "snakemake" else _describe(request["argv"])
         refusal = self._refusal(request, uid)
         if refusal:
             self.log.info("refused %s: %s", cmd, refusal)
@@ -624,6 +622,15 @@ class _Server:
             job["conn"].setblocking(True)
             _send(job["conn"], reply)
         job["conn"].close()
+
+
+def _describe(argv: Sequence[str]) -> str:
+    """A step as its log lines name it: the subcommand, the part it writes (``export
+    --parts figures`` is ``export:figures``), its first argument."""
+    words = list(argv[1:3])
+    if "--parts" in argv[:-1] and words:
+        words[0] += ":" + argv[list(argv).index("--parts") + 1]
+    return " ".join(words)
 
 
 def _source_stamp_changed(stamp: dict[str, int]) -> bool:
