@@ -107,7 +107,7 @@ def count_jobs(work: Path) -> dict[str, object]:
         groups[g] += 1
     grouped_rules = {"validate_raw", "integrate", "reduce", "subtract", "analyse",
                      "export_sample", "plot_sample"}  # fmt: skip
-    local_rules = {"all", "summarise", "write_report", "compare", "checkout_all"}
+    local_rules = {"all", "summarise", "plot_overview", "write_report", "compare", "checkout_all"}
     ungrouped = sum(
         n for r, n in stats.items() if r not in grouped_rules | local_rules | {"total"}
     )

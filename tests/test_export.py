@@ -413,7 +413,7 @@ def test_the_parts_of_a_sample_and_of_a_run_write_between_them_what_all_writes(t
         export_sample(out, analysis, sample="bsa", similarity=res["similarity"], parts=parts)
         written[parts] = files(out)
         summaries = [out / "summary.json"] if "data" in parts else []
-        for run_parts in (("tables",), ("report",), RUN_PARTS) if summaries else ():
+        for run_parts in (("tables",), ("overview",), ("report",), RUN_PARTS) if summaries else ():
             run = out.parent / "+".join(run_parts)
             run.mkdir()
             shutil.copytree(out, run / "bsa")
@@ -429,7 +429,8 @@ def test_the_parts_of_a_sample_and_of_a_run_write_between_them_what_all_writes(t
         f"plots/bsa_{k}.{x}" for k in export_cmd.PLOT_KINDS for x in ("png", "svg")
     }
     assert written[("tables",)] == ["summary.csv", "summary.json"]
-    assert written[("report",)] == ["overview.png", "overview.svg", "report.html"]
-    assert written[RUN_PARTS] == sorted(written[("tables",)] + written[("report",)])
+    assert written[("overview",)] == ["overview.png", "overview.svg"]
+    assert written[("report",)] == ["report.html"]
+    assert written[RUN_PARTS] == sorted(sum((written[(p,)] for p in RUN_PARTS), []))
     with pytest.raises(ValueError, match="parts"):
         export_sample(tmp_path / "x", analysis, sample="bsa", parts=("plots",))

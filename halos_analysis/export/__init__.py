@@ -4,9 +4,9 @@
 Per sample (``bundle.export_sample``): NXcanSAS, ``.dat``, ``summary.json``, provenance
 (``export_sample_data``) and plots (``export_sample_figures``); per run
 (``bundle.export_run``): ``summary.csv``/``.json`` (``export_run_tables``), the overview
-figure and the HTML report (``export_run_report``; ``report``), the Workflow Run RO-Crate
-(``crate``); comparisons (``compare_report``) and SEC series (``series_bundle``) likewise.
-Plots need matplotlib.
+figure (``export_run_overview``), the HTML report (``export_run_report``; ``report``), the
+Workflow Run RO-Crate (``crate``); comparisons (``compare_report``) and SEC series
+(``series_bundle``) likewise. Plots need matplotlib.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ __all__ = [
     "check_inputs",
     "compare_results",
     "export_run",
+    "export_run_overview",
     "export_run_report",
     "export_run_tables",
     "export_sample",
@@ -42,6 +43,7 @@ __all__ = [
 # does not load what a heavy module of this room needs (matplotlib, PyYAML, ...).
 _API = {
     "export_run": "bundle",
+    "export_run_overview": "bundle",
     "export_run_report": "bundle",
     "export_run_tables": "bundle",
     "export_sample": "bundle",

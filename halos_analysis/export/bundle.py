@@ -4,7 +4,7 @@
 :func:`export_sample` writes a sample's data (:func:`export_sample_data`: NXcanSAS file,
 P(r) table, ``summary.json``, ``provenance.json``) and figures
 (:func:`export_sample_figures`); :func:`export_run` writes the run's summary tables
-(:func:`export_run_tables`) and its overview figure and HTML report
+(:func:`export_run_tables`), overview figure (:func:`export_run_overview`) and HTML report
 (:func:`export_run_report`). The workflow's export rules and ``halos export``/``halos
 summarise`` (``--parts``) are thin shells over these. The workflow writes each part in a job
 of its own, the data and tables first: in live mode a sample's row is in the run summary
@@ -41,6 +41,7 @@ __all__ = [
     "RUN_PARTS",
     "SAMPLE_PARTS",
     "export_run",
+    "export_run_overview",
     "export_run_report",
     "export_run_tables",
     "export_sample",
@@ -54,8 +55,9 @@ __all__ = [
 #: ``figures`` the plots (PNG and SVG).
 SAMPLE_PARTS: tuple[str, ...] = ("data", "figures")
 #: The parts of a run's outputs (``halos summarise --parts``): ``tables`` is
-#: ``summary.csv``/``summary.json``, ``report`` the overview figure and ``report.html``.
-RUN_PARTS: tuple[str, ...] = ("tables", "report")
+#: ``summary.csv``/``summary.json``, ``overview`` the figure of every sample's curve
+#: (``overview.png``/``.svg``), ``report`` the ``report.html`` that shows it.
+RUN_PARTS: tuple[str, ...] = ("tables", "overview", "report")
 
 
 def _parts(parts: Iterable[str], known: tuple[str, ...]) -> set[str]:
@@ -268,8 +270,8 @@ def export_run(
 ) -> dict[str, Path]:
     """Write the run's ``summary.csv``/``summary.json``, overview figure and ``report.html``.
 
-    The tables (:func:`export_run_tables`) are written before the report
-    (:func:`export_run_report`).
+    In this order: the tables (:func:`export_run_tables`), the overview figure
+    (:func:`export_run_overview`), the report (:func:`export_run_report`).
 
     Parameters
     ----------
@@ -293,6 +295,8 @@ def export_run(
     out: dict[str, Path] = {}
     if "tables" in chosen:
         out |= export_run_tables(results, summaries)
+    if "overview" in chosen:
+        out |= export_run_overview(results, summaries)
     if "report" in chosen:
         out |= export_run_report(
             results,
@@ -315,6 +319,28 @@ def export_run_tables(results: str | Path, summaries: Sequence[str | Path]) -> d
     return {"summary_csv": csv_path, "summary_json": json_path}
 
 
+def export_run_overview(results: str | Path, summaries: Sequence[str | Path]) -> dict[str, Path]:
+    """Draw the run's overview figure (``overview.png`` and ``.svg``): every sample's curve
+    (its ``<sample>_analysis.json`` beside its ``summary.json``), I(q)/I(0) and Kratky.
+
+    A run without any curve gets a figure that says so (the run's outputs have the same
+    shape for every run). Parameters as :func:`export_run`.
+    """
+    results = Path(results)
+    curves = []
+    for path, row in zip(summaries, _rows(summaries), strict=True):
+        name = row["sample"]
+        analysis_file = Path(path).parent / f"{name}_analysis.json"
+        if analysis_file.is_file():
+            a = SampleAnalysis.from_dict(json.loads(analysis_file.read_text()))
+            curves.append((name, a.curve, a.guinier if a.guinier.found else None))
+    if curves:
+        paths = plots.plot_overview(results / "overview", curves, title="All samples")
+    else:
+        paths = _note_figure(results / "overview", "no sample has a curve", "All samples")
+    return {f"overview_{Path(p).suffix[1:]}": Path(p) for p in paths}
+
+
 def export_run_report(
     results: str | Path,
     summaries: Sequence[str | Path],
@@ -324,28 +350,21 @@ def export_run_report(
     refresh_s: float | None = None,
     missing: Mapping[str, str] | None = None,
 ) -> dict[str, Path]:
-    """Write the run's overview figure and ``report.html`` (the samples' figures must be
-    there). Parameters as :func:`export_run`."""
+    """Write the run's ``report.html``: summary table, each sample's figures (they must be
+    there), the overview figure (``overview.png``, where :func:`export_run_overview` drew
+    it), comparisons, provenance. Parameters as :func:`export_run`."""
     results = Path(results)
     rows = _rows(summaries)
-    curves = []
-    plot_map = {}
-    for path, row in zip(summaries, rows, strict=True):
-        folder = Path(path).parent
-        name = row["sample"]
-        analysis_file = folder / f"{name}_analysis.json"
-        if analysis_file.is_file():
-            a = SampleAnalysis.from_dict(json.loads(analysis_file.read_text()))
-            curves.append((name, a.curve, a.guinier if a.guinier.found else None))
-        plot_map[name] = find_plots(folder / "plots", name)
-    overview = []
-    if curves:
-        overview = plots.plot_overview(results / "overview", curves, title="All samples")
+    plot_map = {
+        row["sample"]: find_plots(Path(path).parent / "plots", row["sample"])
+        for path, row in zip(summaries, rows, strict=True)
+    }
+    overview = results / "overview.png"
     report = write_report(
         results / "report.html",
         rows,
         plots=plot_map,
-        overview=[p for p in overview if str(p).endswith(".png")],
+        overview=[overview] if overview.is_file() else [],
         provenance=provenance,
         sections=[*_missing_section(missing), *(comparison_section(p) for p in comparisons)],
         refresh_s=refresh_s,

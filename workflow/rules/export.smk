@@ -2,7 +2,8 @@
 # then report and the run's RO-Crate. All read the run manifest (config, sheet) and the
 # frames files' records of the raw files read: nothing here re-reads a config file or
 # re-expands a glob. The row path (export_sample, summarise) comes before the figures
-# (plot_sample, write_report), so that `halos watch` shows a sample's row first.
+# (plot_sample, plot_overview) and the report (write_report), so that `halos watch` shows a
+# sample's row first.
 
 
 rule export_sample:
@@ -139,14 +140,33 @@ rule summarise:
         " > {log:q} 2>&1"
 
 
+rule plot_overview:
+    input:
+        expand(f"{RESULTS}/{{sample}}/summary.json", sample=SAMPLES + SEC_RUNS),
+    output:
+        png=f"{RESULTS}/overview.png",
+        svg=f"{RESULTS}/overview.svg",
+    log:
+        f"{RESULTS}/logs/overview.log",
+    conda:
+        "../envs/export.yaml"
+    params:
+        results=lambda wc, output: str(Path(output.png).parent),
+    shell:
+        "halos summarise {input:q} --parts overview --results {params.results:q}"
+        " > {log:q} 2>&1"
+
+
 rule write_report:
     input:
         summaries=expand(
             f"{RESULTS}/{{sample}}/summary.json", sample=SAMPLES + SEC_RUNS
         ),
         nxcansas=expand(f"{RESULTS}/{{sample}}/{{sample}}.h5", sample=SAMPLES),
-        # The report shows each sample's figures; the RO-Crate lists the run summary.
+        # The report shows each sample's figures and the overview; the RO-Crate lists the
+        # run summary.
         plots=expand(rules.plot_sample.output, sample=SAMPLES),
+        overview=rules.plot_overview.output,
         tables=rules.summarise.output,
         comparisons=[comparison_json(g) for g in COMPARE_GROUPS],
         manifest=MANIFEST,

@@ -2,10 +2,11 @@
 """``halos summarise``: run summary tables, overview figure, HTML report and (with
 ``--manifest``) the run's Workflow Run RO-Crate.
 
-``--parts tables`` writes ``summary.csv`` and ``summary.json`` only, ``--parts report`` the
-overview figure, ``report.html`` (which shows the samples' figures) and the RO-Crate (which
-lists the tables and the report), ``--parts all`` (the default) everything: the workflow runs
-the tables as soon as every sample's data are there, the report once its figures are too.
+``--parts tables`` writes ``summary.csv`` and ``summary.json`` only, ``--parts overview`` the
+overview figure, ``--parts report`` ``report.html`` (which shows the samples' figures and the
+overview) and the RO-Crate (which lists the tables and the report), ``--parts all`` (the
+default) everything: the workflow runs the tables as soon as every sample's data are there,
+the overview beside the samples' figures, the report once they are all there.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ HELP = "run summary tables, overview figure, HTML report"
 
 #: The parts ``--parts`` names (as :data:`halos_analysis.export.bundle.RUN_PARTS`, which
 #: this light module does not import: it loads matplotlib).
-RUN_PARTS = ("tables", "report")
+RUN_PARTS = ("tables", "overview", "report")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,8 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--parts",
         choices=(*RUN_PARTS, "all"),
         default="all",
-        help="tables (summary.csv, summary.json), report (overview figure, report.html, "
-        "RO-Crate) or all (default)",
+        help="tables (summary.csv, summary.json), overview (overview.png, .svg), report "
+        "(report.html, RO-Crate) or all (default)",
     )
 
 
@@ -44,7 +45,11 @@ def _parts(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def outputs(args: argparse.Namespace) -> list[str | Path | None]:
-    names = {"tables": ("summary.csv", "summary.json"), "report": ("report.html",)}
+    names = {
+        "tables": ("summary.csv", "summary.json"),
+        "overview": ("overview.png", "overview.svg"),
+        "report": ("report.html",),
+    }
     return [Path(args.results) / n for part in _parts(args) for n in names[part]]
 
 
