@@ -77,6 +77,15 @@ rule plot_sample:
             category="Frame selection",
             subcategory="{sample}",
         ),
+        # Each figure as SVG too: declared, so that a job stopped half-way leaves none.
+        svg=multiext(
+            f"{RESULTS}/{{sample}}/plots/{{sample}}_",
+            "intensity.svg",
+            "guinier.svg",
+            "kratky.svg",
+            "pr.svg",
+            "similarity.svg",
+        ),
     log:
         f"{RESULTS}/logs/plot/{{sample}}.log",
     conda:
