@@ -9,6 +9,7 @@ file are written, and from the moment the last byte is on disk the benchmark tim
   ``results/.halos/live/samples.tsv``, is written then);
 * *row*: its row is in ``results/summary.json`` (the file's modification time);
 * *report*: ``results/report.html`` shows it;
+* *said*: the watch says the sample's result (Rg, doubts), as soon as its row is there;
 * *status*: the watch's status line says the sample is done (the run has ended).
 
 Where the time went: each step's own time from the warm worker's log (ms resolution) or,
@@ -66,7 +67,7 @@ def _job_times(log: str) -> tuple[dict[str, float], datetime | None]:
     return out, first
 
 
-_SERVED = re.compile(r"served (\w+) .*?: \{'exit': 0\} in ([\d.]+) s")
+_SERVED = re.compile(r"served ([\w:]+) .*?: \{'exit': 0\} in ([\d.]+) s")
 
 
 def _served_times(log: str) -> dict[str, float]:
@@ -161,6 +162,7 @@ def one_round(stage: Path, work: Path, python: str, worker: bool = True) -> dict
             t_report = t_report or _row_written(results / "report.html", sample, written)
             time.sleep(0.02)
         done = wait_for("samples done 1")
+        said = next((t for t, ln in lines if "in the run summary" in ln and sample in ln), None)
     finally:
         proc.terminate()
         proc.wait(timeout=60)
@@ -179,6 +181,7 @@ def one_round(stage: Path, work: Path, python: str, worker: bool = True) -> dict
         "report_s": t_report - written,
         "noticed_s": t_noticed - written,
         "status_s": done - written,
+        "said_s": None if said is None else said - written,
         "snakemake_start_dag_s": start_dag,
         "jobs_s": jobs,
         "served_s": served,
@@ -200,6 +203,7 @@ def summarise(rounds: list[dict]) -> dict:
         "report_median_s": _median(rounds, "report_s"),
         "noticed_median_s": _median(rounds, "noticed_s"),
         "status_median_s": _median(rounds, "status_s"),
+        "said_median_s": _median(rounds, "said_s"),
         "snakemake_start_dag_median_s": _median(rounds, "snakemake_start_dag_s"),
         "jobs_median_s": {
             k: statistics.median(r["jobs_s"].get(k, 0) for r in rounds) for k in rules
@@ -211,13 +215,18 @@ def summarise(rounds: list[dict]) -> dict:
     }
 
 
+def _s(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds:.1f} s"
+
+
 def _text(name: str, rep: dict) -> str:
     lines = [
         f"{name}: last frame of a 20-frame Eiger2 4M sample -> its summary row: median "
         f"{rep['latency_median_s']:.1f} s over {len(rep['latency_s'])} rounds "
         f"({', '.join(f'{x:.1f}' for x in rep['latency_s'])}); report.html "
-        f"{rep['report_median_s']:.1f} s; noticed {rep['noticed_median_s']:.1f} s; status "
-        f"line {rep['status_median_s']:.1f} s; Snakemake start + DAG "
+        f"{rep['report_median_s']:.1f} s; noticed {rep['noticed_median_s']:.1f} s; result "
+        f"said {_s(rep['said_median_s'])}; status line {rep['status_median_s']:.1f} s; "
+        "Snakemake start + DAG "
         f"{rep['snakemake_start_dag_median_s'] or 0:.0f} s (1 s resolution)",
         "  workflow jobs (median s, 1 s resolution): "
         + ", ".join(f"{k} {v:.0f}" for k, v in rep["jobs_median_s"].items()),

@@ -106,8 +106,8 @@ def count_jobs(work: Path) -> dict[str, object]:
     for g in re.findall(r"Group job (\w+) \(jobs in", text):
         groups[g] += 1
     grouped_rules = {"validate_raw", "integrate", "reduce", "subtract", "analyse",
-                     "export_sample"}  # fmt: skip
-    local_rules = {"all", "summarise", "compare", "checkout_all"}
+                     "export_sample", "plot_sample"}  # fmt: skip
+    local_rules = {"all", "summarise", "plot_overview", "write_report", "compare", "checkout_all"}
     ungrouped = sum(
         n for r, n in stats.items() if r not in grouped_rules | local_rules | {"total"}
     )

@@ -389,3 +389,48 @@ def test_compare_results_finds_changed_numbers(tmp_path):
         "guinier.last: 30 != 31",
         "guinier.n_points: 29 != 30",
     ]
+
+
+def test_the_parts_of_a_sample_and_of_a_run_write_between_them_what_all_writes(tmp_path):
+    """``export_sample``/``export_run`` by part (``halos export/summarise --parts``): data and
+    figures, tables and report are disjoint and together write what both at once write;
+    the commands offer the same parts and declare the figures the figures part writes."""
+    from halos_analysis.analysis.pipeline import SampleAnalysis
+    from halos_analysis.app.commands import export as export_cmd
+    from halos_analysis.app.commands import summarise as summarise_cmd
+    from halos_analysis.export.bundle import RUN_PARTS, SAMPLE_PARTS, export_run, export_sample
+
+    assert export_cmd.SAMPLE_PARTS == SAMPLE_PARTS and summarise_cmd.RUN_PARTS == RUN_PARTS
+    curve, res = _sample()
+    analysis = SampleAnalysis(curve, res["guinier"], res["pr"], res["mw"], res["kratky"])
+
+    def files(folder):
+        return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+    written = {}
+    for parts in (("data",), ("figures",), SAMPLE_PARTS):
+        out = tmp_path / "+".join(parts) / "bsa"
+        export_sample(out, analysis, sample="bsa", similarity=res["similarity"], parts=parts)
+        written[parts] = files(out)
+        summaries = [out / "summary.json"] if "data" in parts else []
+        for run_parts in (("tables",), ("overview",), ("report",), RUN_PARTS) if summaries else ():
+            run = out.parent / "+".join(run_parts)
+            run.mkdir()
+            shutil.copytree(out, run / "bsa")
+            analysis_json = json.dumps(analysis.to_dict(), allow_nan=False)
+            (run / "bsa" / "bsa_analysis.json").write_text(analysis_json)  # the overview's
+            before = set(files(run))
+            export_run(run, [run / "bsa" / "summary.json"], parts=run_parts)
+            written[run_parts] = sorted(set(files(run)) - before)
+    data, figures = written[("data",)], written[("figures",)]
+    assert not set(data) & set(figures) and sorted(data + figures) == written[SAMPLE_PARTS]
+    assert "summary.json" in data and "bsa.h5" in data and "bsa_pr.dat" in data
+    assert set(figures) == {
+        f"plots/bsa_{k}.{x}" for k in export_cmd.PLOT_KINDS for x in ("png", "svg")
+    }
+    assert written[("tables",)] == ["summary.csv", "summary.json"]
+    assert written[("overview",)] == ["overview.png", "overview.svg"]
+    assert written[("report",)] == ["report.html"]
+    assert written[RUN_PARTS] == sorted(sum((written[(p,)] for p in RUN_PARTS), []))
+    with pytest.raises(ValueError, match="parts"):
+        export_sample(tmp_path / "x", analysis, sample="bsa", parts=("plots",))

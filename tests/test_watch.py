@@ -205,6 +205,9 @@ def test_watch_processes_a_sample_written_frame_by_frame_and_stops_cleanly(tmp_p
     err = "".join(lines)
     assert code == 130, err
     assert "samples done 1" in err and "stopped" in err
+    # Said as soon as its row was there, before the figures and the report.
+    early = next(i for i, ln in enumerate(lines) if "bsa Rg" in ln and "in the run summary" in ln)
+    assert early < next(i for i, ln in enumerate(lines) if "samples done 1" in ln), err
     assert not list((live / "results").rglob("*.part"))
     # Restarted, it finds everything done and redoes nothing.
     again = subprocess.run(
@@ -224,3 +227,55 @@ def test_watch_processes_a_sample_written_frame_by_frame_and_stops_cleanly(tmp_p
         or "Nothing to be done" in log.split("Building DAG")[-1]
     )
     shutil.rmtree(stage)
+
+
+@pytest.mark.parametrize("flag, started", [([], 1), (["--no-worker"], 0)])
+def test_no_worker_flag_starts_no_warm_worker(tmp_path, monkeypatch, flag, started):
+    """`halos watch --no-worker` runs without the warm worker (as HALOS_WATCH_WORKER=0)."""
+    from halos_analysis.app import worker
+    from halos_analysis.app.cli import main
+
+    starts = []
+
+    class FakeWorker:
+        def __init__(self, folder, preload=None):
+            self.socket = str(folder / "worker.sock")
+
+        def start(self):
+            starts.append(self)
+
+        def stop(self):
+            pass
+
+    monkeypatch.setattr(worker, "Worker", FakeWorker)
+    monkeypatch.delenv("HALOS_WATCH_WORKER", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "samples.tsv").write_text("name\ttype\tbuffer\tframes\n")
+    (tmp_path / "config.yaml").write_text("samples: samples.tsv\nresults: results\n")
+    assert main(["watch", "--configfile", "config.yaml", "--once", *flag]) == 0
+    assert len(starts) == started
+
+
+def test_a_row_in_the_run_summary_is_said_once_while_the_run_goes_on(tmp_path):
+    """The watch says a sample's result as soon as its row is in ``summary.json`` (written
+    by this run), once, before its figures and report are drawn."""
+    import json
+    import os
+    import time
+
+    from halos_analysis.app.watch import _RowWatch
+
+    summary = tmp_path / "summary.json"
+    row = {"sample": "bsa", "guinier_rg": 3.2, "length_unit": "nm", "doubts": []}
+    summary.write_text(json.dumps({"samples": [row]}))
+    old = time.time() - 60
+    os.utime(summary, (old, old))  # a run summary of an earlier run: not this sample's row
+    said: list[str] = []
+    rows = _RowWatch(summary, {"bsa": time.monotonic() - 3.0, "lys": time.monotonic()}, said.append)
+    rows.look()
+    assert said == []
+    summary.write_text(json.dumps({"samples": [row]}))  # this run's
+    rows.look()
+    rows.look()
+    assert len(said) == 1 and "bsa Rg 3.2 nm, doubts: none" in said[0], said
+    assert "in the run summary 3." in said[0] and "figures and report.html follow" in said[0]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import glob
 import re
 from dataclasses import dataclass, field
@@ -135,7 +136,7 @@ def validate_config(config: dict[str, Any], path: str | Path = "config") -> dict
     unknown = _unknown_key(config)
     if unknown:
         raise HalosInputError(f"unknown config key {unknown!r}", path, unknown)
-    _coerce_text(config, yaml.safe_load((_schemas() / "config.schema.yaml").read_text()))
+    _coerce_text(config, _config_schema())
     _schema_validate(config, "config.schema.yaml", path, "config")
     return config
 
@@ -166,9 +167,21 @@ def _coerce_text(data: Any, schema: dict[str, Any]) -> None:
             _coerce_text(value, sub)
 
 
+@functools.lru_cache(maxsize=1)
+def _config_schema() -> dict[str, Any]:
+    """``config.schema.yaml``, read once per process (not to be changed: it is shared).
+
+    Every workflow run validates its config with it; read by libyaml where PyYAML has it
+    (the pure-Python reader took ~0.1 s a time, twice per run, at every ``halos watch``
+    sample's start).
+    """
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load((_schemas() / "config.schema.yaml").read_text(), Loader=loader)
+
+
 def _unknown_key(config: dict[str, Any]) -> str | None:
     # Name the offending key precisely (jsonschema's additionalProperties message is vague).
-    schema = yaml.safe_load((_schemas() / "config.schema.yaml").read_text())
+    schema = _config_schema()
 
     def walk(data: Any, sch: dict[str, Any], prefix: str) -> str | None:
         if not isinstance(data, dict) or "properties" not in sch:

@@ -49,6 +49,9 @@ STALLED = "stalled"  # incomplete and unchanged for longer than the time-out
 #: Seconds to the look that confirms files complete by their own account (the poll interval
 #: when shorter): they must be unchanged between two looks, and this one is worth hurrying.
 CONFIRM_S = 0.25
+#: Seconds between looks at the run summary while a workflow run goes on (a sample's row
+#: comes seconds before the run ends: its figures and the report are drawn after it).
+ROW_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -343,6 +346,54 @@ def _write_sheet(path: Path, header: list[str], rows: list[dict[str, str]]) -> N
     write_text_atomic("\n".join(lines) + "\n", path)
 
 
+def _result_text(row: Mapping) -> str:
+    """A sample's summary row as the status says it: name, Rg and doubts."""
+    rg = row.get("guinier_rg")
+    unit = row.get("length_unit") or ""
+    doubts = ", ".join(row.get("doubts") or []) or "none"
+    return f"{row.get('sample')} Rg {'–' if rg is None else f'{rg:.3g}'} {unit}, doubts: {doubts}"
+
+
+class _RowWatch:
+    """Says, while a workflow run goes on, when a sample's row is in the run summary: its
+    figures and the report come after it, seconds later.
+
+    Parameters
+    ----------
+    summary : Path
+        The run summary (``results/summary.json``).
+    waiting : mapping
+        Sample -> when it was seen complete (monotonic clock), for the latency.
+    echo : callable
+        Where the line goes.
+    """
+
+    def __init__(self, summary: Path, waiting: Mapping[str, float], echo: Callable) -> None:
+        self.summary, self.waiting, self.echo = summary, dict(waiting), echo
+        self.since = time.time()  # only a summary this run wrote
+        self.seen: float | None = None
+
+    def look(self) -> None:
+        import json
+
+        try:
+            mtime = self.summary.stat().st_mtime
+            if not self.waiting or mtime < self.since or mtime == self.seen:
+                return
+            rows = json.loads(self.summary.read_text())["samples"]
+        except (OSError, ValueError, KeyError):
+            return  # not there yet (written atomically: never half)
+        self.seen = mtime
+        for row in rows:
+            name = row.get("sample")
+            if name in self.waiting:
+                latency = time.monotonic() - self.waiting.pop(name)
+                self.echo(
+                    f"halos watch: {_result_text(row)} — in the run summary {latency:.1f} s "
+                    "after its last frame; its figures and report.html follow"
+                )
+
+
 @dataclass
 class WatchStatus:
     """What the watch reports after each cycle."""
@@ -360,13 +411,7 @@ class WatchStatus:
             f" · failed {len(self.failed)}"
         )
         if self.last:
-            rg = self.last.get("guinier_rg")
-            unit = self.last.get("length_unit") or ""
-            doubts = ", ".join(self.last.get("doubts") or []) or "none"
-            text += (
-                f" — last: {self.last.get('sample')} Rg "
-                f"{'–' if rg is None else f'{rg:.3g}'} {unit}, doubts: {doubts}"
-            )
+            text += f" — last: {_result_text(self.last)}"
             if self.latency_s is not None:
                 text += f" ({self.latency_s:.1f} s after its last frame)"
         return text
@@ -440,7 +485,7 @@ def watch(
         worker = Worker(live)
         worker.start()  # imports while the watch waits for the first complete sample
 
-    def run_workflow(rows, unit_rows, header, unit_header, targets) -> int:
+    def run_workflow(rows, unit_rows, header, unit_header, targets, waiting=None) -> int:
         from halos_analysis.app.manifest import COMMAND_ENV
         from halos_analysis.app.runner import snakemake_command, workflow_env
 
@@ -467,9 +512,14 @@ def watch(
             command = [sys.executable, "-m", "halos_analysis.app.worker", "snakemake",
                        *command[3:]]  # fmt: skip
         log = (live / "snakemake.log").open("a")
+        rows_seen = _RowWatch(results / "summary.json", waiting or {}, echo)
         proc = subprocess.Popen(command, env=env, stdout=log, stderr=log)
         try:
-            return proc.wait()
+            while True:
+                try:
+                    return proc.wait(timeout=ROW_POLL_S)
+                except subprocess.TimeoutExpired:
+                    rows_seen.look()
         except KeyboardInterrupt:
             # Snakemake removes the outputs of the jobs it had started: nothing half-written.
             proc.send_signal(signal.SIGINT)
@@ -530,7 +580,8 @@ def watch(
                     (tracker.states[s].complete_at or time.monotonic() for s in new),
                     default=None,
                 )
-                code = run_workflow(take, utake, header, unit_header, targets)
+                waiting = {s: tracker.states[s].complete_at or time.monotonic() for s in new}
+                code = run_workflow(take, utake, header, unit_header, targets, waiting)
                 processed |= names
                 for s in new:
                     summary = results / s / "summary.json"

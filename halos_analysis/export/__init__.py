@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
 """Export: what a run hands to people and to other programs.
 
-Per sample (``bundle.export_sample``): NXcanSAS, ``.dat``, ``summary.json``, plots, provenance;
-per run (``bundle.export_run``): ``summary.csv``/``.json``, the overview figure, the HTML
-report (``report``), the Workflow Run RO-Crate (``crate``); comparisons
-(``compare_report``) and SEC series (``series_bundle``) likewise. Plots need matplotlib.
+Per sample (``bundle.export_sample``): NXcanSAS, ``.dat``, ``summary.json``, provenance
+(``export_sample_data``) and plots (``export_sample_figures``); per run
+(``bundle.export_run``): ``summary.csv``/``.json`` (``export_run_tables``), the overview
+figure (``export_run_overview``), the HTML report (``export_run_report``; ``report``), the
+Workflow Run RO-Crate (``crate``); comparisons (``compare_report``) and SEC series
+(``series_bundle``) likewise. Plots need matplotlib.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ __all__ = [
     "check_inputs",
     "compare_results",
     "export_run",
+    "export_run_overview",
+    "export_run_report",
+    "export_run_tables",
     "export_sample",
+    "export_sample_data",
+    "export_sample_figures",
     "export_series",
     "load_measured",
     "package_versions",
@@ -36,7 +43,12 @@ __all__ = [
 # does not load what a heavy module of this room needs (matplotlib, PyYAML, ...).
 _API = {
     "export_run": "bundle",
+    "export_run_overview": "bundle",
+    "export_run_report": "bundle",
+    "export_run_tables": "bundle",
     "export_sample": "bundle",
+    "export_sample_data": "bundle",
+    "export_sample_figures": "bundle",
     "load_measured": "compare_report",
     "write_comparison": "compare_report",
     "write_run_crate": "crate",

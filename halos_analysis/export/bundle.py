@@ -1,17 +1,21 @@
 # SPDX-License-Identifier: MIT
 """Everything one sample or one run leaves behind, written in one call each.
 
-:func:`export_sample` writes a sample's NXcanSAS file, P(r) table, plots, ``summary.json``
-and ``provenance.json``; :func:`export_run` writes the run's summary tables, overview figure
-and HTML report. The workflow's export rules and ``halos export``/``halos summarise`` are thin
-shells over these two.
+:func:`export_sample` writes a sample's data (:func:`export_sample_data`: NXcanSAS file,
+P(r) table, ``summary.json``, ``provenance.json``) and figures
+(:func:`export_sample_figures`); :func:`export_run` writes the run's summary tables
+(:func:`export_run_tables`), overview figure (:func:`export_run_overview`) and HTML report
+(:func:`export_run_report`). The workflow's export rules and ``halos export``/``halos
+summarise`` (``--parts``) are thin shells over these. The workflow writes each part in a job
+of its own, the data and tables first: in live mode a sample's row is in the run summary
+before its figures are drawn.
 """
 
 from __future__ import annotations
 
 import html
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,35 @@ from halos_analysis.export.summary import (
 from halos_analysis.io.nxcansas import write_sample_result
 from halos_analysis.types import Curve, FrameMetadata, IntegrationMethod, SimilarityResult
 
+__all__ = [
+    "RUN_PARTS",
+    "SAMPLE_PARTS",
+    "export_run",
+    "export_run_overview",
+    "export_run_report",
+    "export_run_tables",
+    "export_sample",
+    "export_sample_data",
+    "export_sample_figures",
+]
+
+
+#: The parts of a sample's outputs (``halos export --parts``): ``data`` is the NXcanSAS file,
+#: P(r) table, ``summary.json`` and ``provenance.json`` (what the run summary needs),
+#: ``figures`` the plots (PNG and SVG).
+SAMPLE_PARTS: tuple[str, ...] = ("data", "figures")
+#: The parts of a run's outputs (``halos summarise --parts``): ``tables`` is
+#: ``summary.csv``/``summary.json``, ``overview`` the figure of every sample's curve
+#: (``overview.png``/``.svg``), ``report`` the ``report.html`` that shows it.
+RUN_PARTS: tuple[str, ...] = ("tables", "overview", "report")
+
+
+def _parts(parts: Iterable[str], known: tuple[str, ...]) -> set[str]:
+    chosen = set(parts)
+    if not chosen or not chosen <= set(known):
+        raise ValueError(f"parts must be some of {', '.join(known)}, not {sorted(chosen)}")
+    return chosen
+
 
 def export_sample(
     outdir: str | Path,
@@ -47,8 +80,12 @@ def export_sample(
     sample_info: dict[str, Any] | None = None,
     provenance: dict[str, Any] | None = None,
     parameters: dict[str, Any] | None = None,
+    parts: Iterable[str] = SAMPLE_PARTS,
 ) -> dict[str, Path]:
-    """Write all per-sample outputs into ``outdir``; return them by kind.
+    """Write the per-sample outputs into ``outdir``; return them by kind.
+
+    The data (:func:`export_sample_data`) are written before the figures
+    (:func:`export_sample_figures`).
 
     Parameters
     ----------
@@ -73,47 +110,63 @@ def export_sample(
         From :func:`~halos_analysis.export.provenance.build_provenance`.
     parameters : dict, optional
         Processing parameters recorded in ``SASprocess``.
+    parts : iterable of str
+        Which of :data:`SAMPLE_PARTS` to write (default: both).
+    """
+    chosen = _parts(parts, SAMPLE_PARTS)
+    out: dict[str, Path] = {}
+    if "data" in chosen:
+        out |= export_sample_data(
+            outdir,
+            analysis,
+            sample=sample,
+            sample_avg=sample_avg,
+            buffer_avg=buffer_avg,
+            similarity=similarity,
+            frame_ids=frame_ids,
+            instrument=instrument,
+            sample_info=sample_info,
+            provenance=provenance,
+            parameters=parameters,
+        )
+    if "figures" in chosen:
+        out |= export_sample_figures(
+            outdir,
+            analysis,
+            sample=sample,
+            sample_avg=sample_avg,
+            buffer_avg=buffer_avg,
+            similarity=similarity,
+            frame_ids=frame_ids,
+        )
+    return out
+
+
+def export_sample_data(
+    outdir: str | Path,
+    analysis: SampleAnalysis,
+    *,
+    sample: str,
+    sample_avg: Curve | None = None,
+    buffer_avg: Curve | None = None,
+    similarity: SimilarityResult | None = None,
+    frame_ids: Sequence[int] | None = None,
+    instrument: FrameMetadata | None = None,
+    sample_info: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write a sample's NXcanSAS file, P(r) table, ``summary.json`` and ``provenance.json``.
+
+    Everything the run summary needs, and no figure. Parameters as :func:`export_sample`.
     """
     outdir = Path(outdir)
-    plot_dir = outdir / "plots"
-    plot_dir.mkdir(parents=True, exist_ok=True)
+    outdir.mkdir(parents=True, exist_ok=True)
     info = dict(sample_info or {})
     curve = analysis.curve
     out: dict[str, Path] = {}
-
-    title = sample
-    paths = plots.plot_intensity(
-        plot_dir / f"{sample}_intensity",
-        subtracted=curve,
-        sample=sample_avg,
-        buffer=buffer_avg,
-        title=title,
-    )
-    # Every plot kind is written even when its analysis could not run, saying why, so that
-    # a run's outputs have the same shape for every sample.
-    why = ", ".join(analysis.flags) or "no Guinier region"
-    if analysis.guinier.found:
-        paths += plots.plot_guinier(plot_dir / f"{sample}_guinier", curve, analysis.guinier, title)
-    else:
-        paths += _note_figure(plot_dir / f"{sample}_guinier", f"Guinier: {why}", title)
-    if analysis.kratky is not None:
-        paths += plots.plot_kratky(plot_dir / f"{sample}_kratky", analysis.kratky, title)
-    else:
-        paths += _note_figure(plot_dir / f"{sample}_kratky", f"Kratky needs Rg: {why}", title)
     if analysis.pr is not None:
-        paths += plots.plot_pr(plot_dir / f"{sample}_pr", analysis.pr, curve, title)
         out["pr_table"] = write_pr_table(analysis.pr, outdir / f"{sample}_pr.dat")
-    else:
-        paths += _note_figure(plot_dir / f"{sample}_pr", f"P(r) not computed: {why}", title)
-    if similarity is not None:
-        paths += plots.plot_similarity(
-            plot_dir / f"{sample}_similarity", similarity, frame_ids, title
-        )
-    else:
-        paths += _note_figure(plot_dir / f"{sample}_similarity", "no frame selection", title)
-    for p in paths:
-        out[f"plot:{Path(p).name}"] = Path(p)
-
     process = process_for_nxcansas(provenance or build_provenance(), parameters)
     out["nxcansas"] = write_sample_result(
         outdir / f"{sample}.h5",
@@ -155,6 +208,56 @@ def export_sample(
     return out
 
 
+def export_sample_figures(
+    outdir: str | Path,
+    analysis: SampleAnalysis,
+    *,
+    sample: str,
+    sample_avg: Curve | None = None,
+    buffer_avg: Curve | None = None,
+    similarity: SimilarityResult | None = None,
+    frame_ids: Sequence[int] | None = None,
+) -> dict[str, Path]:
+    """Write a sample's figures (``plots/<sample>_<kind>.png`` and ``.svg``).
+
+    Intensity, Guinier, Kratky, P(r) and frame similarity; parameters as
+    :func:`export_sample`. Returns ``{"plot:<file name>": path}``.
+    """
+    plot_dir = Path(outdir) / "plots"
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    curve = analysis.curve
+    title = sample
+    paths = plots.plot_intensity(
+        plot_dir / f"{sample}_intensity",
+        subtracted=curve,
+        sample=sample_avg,
+        buffer=buffer_avg,
+        title=title,
+    )
+    # Every plot kind is written even when its analysis could not run, saying why, so that
+    # a run's outputs have the same shape for every sample.
+    why = ", ".join(analysis.flags) or "no Guinier region"
+    if analysis.guinier.found:
+        paths += plots.plot_guinier(plot_dir / f"{sample}_guinier", curve, analysis.guinier, title)
+    else:
+        paths += _note_figure(plot_dir / f"{sample}_guinier", f"Guinier: {why}", title)
+    if analysis.kratky is not None:
+        paths += plots.plot_kratky(plot_dir / f"{sample}_kratky", analysis.kratky, title)
+    else:
+        paths += _note_figure(plot_dir / f"{sample}_kratky", f"Kratky needs Rg: {why}", title)
+    if analysis.pr is not None:
+        paths += plots.plot_pr(plot_dir / f"{sample}_pr", analysis.pr, curve, title)
+    else:
+        paths += _note_figure(plot_dir / f"{sample}_pr", f"P(r) not computed: {why}", title)
+    if similarity is not None:
+        paths += plots.plot_similarity(
+            plot_dir / f"{sample}_similarity", similarity, frame_ids, title
+        )
+    else:
+        paths += _note_figure(plot_dir / f"{sample}_similarity", "no frame selection", title)
+    return {f"plot:{Path(p).name}": Path(p) for p in paths}
+
+
 def export_run(
     results: str | Path,
     summaries: Sequence[str | Path],
@@ -163,8 +266,12 @@ def export_run(
     comparisons: Sequence[str | Path] = (),
     refresh_s: float | None = None,
     missing: Mapping[str, str] | None = None,
+    parts: Iterable[str] = RUN_PARTS,
 ) -> dict[str, Path]:
     """Write the run's ``summary.csv``/``summary.json``, overview figure and ``report.html``.
+
+    In this order: the tables (:func:`export_run_tables`), the overview figure
+    (:func:`export_run_overview`), the report (:func:`export_run_report`).
 
     Parameters
     ----------
@@ -181,33 +288,92 @@ def export_run(
     missing : mapping, optional
         Samples of the run without results (sample -> why): the report says so above the
         summary table, so that a partial run is never taken for a whole one.
+    parts : iterable of str
+        Which of :data:`RUN_PARTS` to write (default: both).
+    """
+    chosen = _parts(parts, RUN_PARTS)
+    out: dict[str, Path] = {}
+    if "tables" in chosen:
+        out |= export_run_tables(results, summaries)
+    if "overview" in chosen:
+        out |= export_run_overview(results, summaries)
+    if "report" in chosen:
+        out |= export_run_report(
+            results,
+            summaries,
+            provenance=provenance,
+            comparisons=comparisons,
+            refresh_s=refresh_s,
+            missing=missing,
+        )
+    return out
+
+
+def export_run_tables(results: str | Path, summaries: Sequence[str | Path]) -> dict[str, Path]:
+    """Write the run's ``summary.csv`` and ``summary.json``: one row per sample's
+    ``summary.json``, in the order given. Parameters as :func:`export_run`."""
+    results = Path(results)
+    csv_path, json_path = write_run_summary(
+        _rows(summaries), results / "summary.csv", results / "summary.json"
+    )
+    return {"summary_csv": csv_path, "summary_json": json_path}
+
+
+def export_run_overview(results: str | Path, summaries: Sequence[str | Path]) -> dict[str, Path]:
+    """Draw the run's overview figure (``overview.png`` and ``.svg``): every sample's curve
+    (its ``<sample>_analysis.json`` beside its ``summary.json``), I(q)/I(0) and Kratky.
+
+    A run without any curve gets a figure that says so (the run's outputs have the same
+    shape for every run). Parameters as :func:`export_run`.
     """
     results = Path(results)
-    rows = [json.loads(Path(p).read_text()) for p in summaries]
-    csv_path, json_path = write_run_summary(rows, results / "summary.csv", results / "summary.json")
     curves = []
-    plot_map = {}
-    for path, row in zip(summaries, rows, strict=True):
-        folder = Path(path).parent
+    for path, row in zip(summaries, _rows(summaries), strict=True):
         name = row["sample"]
-        analysis_file = folder / f"{name}_analysis.json"
+        analysis_file = Path(path).parent / f"{name}_analysis.json"
         if analysis_file.is_file():
             a = SampleAnalysis.from_dict(json.loads(analysis_file.read_text()))
             curves.append((name, a.curve, a.guinier if a.guinier.found else None))
-        plot_map[name] = find_plots(folder / "plots", name)
-    overview = []
     if curves:
-        overview = plots.plot_overview(results / "overview", curves, title="All samples")
+        paths = plots.plot_overview(results / "overview", curves, title="All samples")
+    else:
+        paths = _note_figure(results / "overview", "no sample has a curve", "All samples")
+    return {f"overview_{Path(p).suffix[1:]}": Path(p) for p in paths}
+
+
+def export_run_report(
+    results: str | Path,
+    summaries: Sequence[str | Path],
+    *,
+    provenance: dict[str, Any] | None = None,
+    comparisons: Sequence[str | Path] = (),
+    refresh_s: float | None = None,
+    missing: Mapping[str, str] | None = None,
+) -> dict[str, Path]:
+    """Write the run's ``report.html``: summary table, each sample's figures (they must be
+    there), the overview figure (``overview.png``, where :func:`export_run_overview` drew
+    it), comparisons, provenance. Parameters as :func:`export_run`."""
+    results = Path(results)
+    rows = _rows(summaries)
+    plot_map = {
+        row["sample"]: find_plots(Path(path).parent / "plots", row["sample"])
+        for path, row in zip(summaries, rows, strict=True)
+    }
+    overview = results / "overview.png"
     report = write_report(
         results / "report.html",
         rows,
         plots=plot_map,
-        overview=[p for p in overview if str(p).endswith(".png")],
+        overview=[overview] if overview.is_file() else [],
         provenance=provenance,
         sections=[*_missing_section(missing), *(comparison_section(p) for p in comparisons)],
         refresh_s=refresh_s,
     )
-    return {"summary_csv": csv_path, "summary_json": json_path, "report": report}
+    return {"report": report}
+
+
+def _rows(summaries: Sequence[str | Path]) -> list[dict[str, Any]]:
+    return [json.loads(Path(p).read_text()) for p in summaries]
 
 
 def _missing_section(missing: Mapping[str, str] | None) -> list[tuple[str, str]]:

@@ -45,6 +45,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--once", action="store_true", help="process what is complete, stop when nothing arrives"
     )
+    p.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="no warm worker: every step imports its libraries in a process of its own "
+        "(as HALOS_WATCH_WORKER=0)",
+    )
     p.add_argument("snakemake_args", nargs="*", help="after --: arguments for snakemake")
 
 
@@ -68,4 +74,5 @@ def run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         once=args.once,
         refresh=args.refresh,
+        warm=False if args.no_worker else None,
     )
