@@ -18,6 +18,9 @@ __all__ = ["COLUMNS", "bins_without", "integrate_batch", "sums_clipped", "sums_f
 
 #: Frames per sparse × dense product (columns of the dense block).
 COLUMNS = 16
+#: Pixels per step of the cast into the dense block (:func:`_cast_columns`): 8192 × 16
+#: float32 = 512 kB, in the L2 cache.
+CAST_PIXELS = 8192
 
 
 def _per_frame(op: np.ufunc, x: np.ndarray) -> np.ndarray:
@@ -61,6 +64,21 @@ def _frame_check(dtype: np.dtype, invalid_value: int | None):
     return lambda x: ~np.isfinite(_per_frame(np.add, x))
 
 
+def _cast_columns(native: np.ndarray, x: np.ndarray) -> None:
+    """``x[:] = native.T`` cast to float32: frames × pixels into pixels × frames.
+
+    :data:`CAST_PIXELS` pixels at a time, through a ufunc: its iterator runs the inner loop
+    along a frame's contiguous pixels (strided writes into a block that stays in the L2
+    cache), where ``np.copyto(x, native.T)`` runs it over the 16 frames of one pixel (short,
+    strided reads), ~2x slower. Same values: one conversion to float32 per count, and
+    ``positive`` leaves a number as it is.
+    """
+    c = x.shape[0]
+    for s in range(0, c, CAST_PIXELS):
+        np.positive(native[:, s : s + CAST_PIXELS], out=x[s : s + CAST_PIXELS].T,
+                    casting="unsafe")  # fmt: skip
+
+
 def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = None,
               error_model: str = "poisson"):  # fmt: skip
     """Σ c·x and Σ c²·(variance) for frames ``flat`` (m, npix), without their bad pixels.
@@ -91,7 +109,7 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
     for a, b, block, unused in bmap.chunks:
         x = buf[: b - a]
         native = flat.decode_pixels(a, b, scratch[:, : b - a]) if compressed else flat[:, a:b]
-        np.copyto(x, native.T if wide == dtype else native.view(wide).T, casting="unsafe")
+        _cast_columns(native if wide == dtype else native.view(wide), x)
         if len(unused):
             x[unused] = 0.0  # masked pixels (gaps hold the invalid value) are not checked
         # One pass over the chunk, in cache, says which frames may hold a bad pixel:

@@ -288,7 +288,7 @@ class ChunkReader:
             self._give(f[0])
         return None
 
-    def _block_offsets(self, data: np.ndarray, where: tuple[str, str], i: int) -> np.ndarray:
+    def _block_offsets(self, data: np.ndarray, where: tuple[str, str], i: int) -> list[int]:
         """Where each compressed block of a chunk starts (its 4-byte count), checked."""
         if len(data) < _HEADER.size:
             raise _corrupt(*where, i, f"chunk of {len(data)} bytes")
@@ -449,12 +449,15 @@ class CompressedFrames:
             self.block = _HEADER.unpack_from(frames[0][0])[1] // reader.dtype.itemsize
         self._fn = bitshuffle_library()[reader.compression]  # type: ignore[index]
 
-    def _offsets(self, j: int) -> np.ndarray:
+    def _offsets(self, j: int) -> tuple[list[int], int]:
+        """Block offsets of frame ``j``'s chunk (walked and checked on first use) and the
+        address of its buffer."""
         buf, size, offsets = self._frames[j]
         if offsets is None:
-            offsets = self._reader._block_offsets(buf[:size], self._where, self.first + j)
+            walked = self._reader._block_offsets(buf[:size], self._where, self.first + j)
             if _HEADER.unpack_from(buf)[1] // self.dtype.itemsize != self.block:
                 raise _corrupt(*self._where, self.first + j, "block size differs")
+            offsets = (walked, buf.ctypes.data)
             self._frames[j] = (buf, size, offsets)
         return offsets
 
@@ -472,14 +475,15 @@ class CompressedFrames:
         if a % blk or (b % blk and b != self.npix) or not 0 <= a < b <= self.npix:
             raise ValueError(f"pixels {a}..{b} do not start and end on blocks of {blk}")
         ia, ib = a // blk, -(-b // blk)
+        if out.shape != (self.n, b - a) or out.dtype != self.dtype or out.strides[1] != item:
+            raise ValueError(f"out must be ({self.n}, {b - a}) {self.dtype}, rows contiguous")
+        row, step = out.ctypes.data, out.strides[0]
         for j in range(self.n):
-            offsets = self._offsets(j)
-            buf, size, _ = self._frames[j]
-            row = out[j]
-            start = int(offsets[ia])
-            used = self._fn(buf.ctypes.data + start, row.ctypes.data, b - a, item, blk)
+            offsets, address = self._offsets(j)
+            start = offsets[ia]
+            used = self._fn(address + start, row + j * step, b - a, item, blk)
             # Whole blocks: up to where block ib starts; to the end, the raw tail included.
-            end = size if b == self.npix else int(offsets[ib])
+            end = self._frames[j][1] if b == self.npix else offsets[ib]
             if used != end - start:
                 raise HalosInputError(
                     f"frame {self.first + j}: compressed chunk does not decode (bitshuffle "
@@ -499,7 +503,7 @@ class CompressedFrames:
         self._frames = []
 
 
-def _block_starts(data: np.ndarray, size: int, block: int, item: int) -> np.ndarray | None:
+def _block_starts(data: np.ndarray, size: int, block: int, item: int) -> list[int] | None:
     """Offsets of the compressed blocks of a bitshuffle chunk (as :func:`_blocks_fit`),
     with the end of the last one appended; None when they do not end where the chunk
     does (minus its raw tail of ``size % 8`` elements)."""
@@ -507,13 +511,16 @@ def _block_starts(data: np.ndarray, size: int, block: int, item: int) -> np.ndar
     last = size % block - size % 8
     end = len(data) - (size % 8) * item
     count = nblocks + (1 if last else 0)
-    offsets = np.empty(count + 1, np.int64)
+    # A list and a memoryview: ~1.5x faster than numpy scalars and the array's buffer
+    # taken again at every unpack (~2000 blocks an Eiger 4M frame).
+    offsets = [0] * (count + 1)
+    view = memoryview(data)
     off = _HEADER.size
     unpack = _BLOCK.unpack_from
     for k in range(count):
         if off + 4 > end:
             return None
         offsets[k] = off
-        off += 4 + unpack(data, off)[0]
+        off += 4 + unpack(view, off)[0]
     offsets[count] = off
     return offsets if off == end else None
