@@ -146,6 +146,13 @@ class FileDigest:
             self._feed(offset, data)
         return n
 
+    def feed(self, offset: int, data: Any) -> None:
+        """Hash ``data``, the file's bytes at ``offset`` read another way (a memory map)."""
+        view = memoryview(data).cast("B")
+        with self._lock:
+            self.bytes_read += len(view)
+            self._feed(offset, view)
+
     def readall(self) -> bytes:
         """The whole file, hashed on the way (what fabio decodes)."""
         with self._lock:
