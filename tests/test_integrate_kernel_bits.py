@@ -30,8 +30,9 @@ SHAPE = (195, 487)  # Pilatus 100K: 94965 pixels, three chunks, the last one sho
 
 @pytest.fixture(scope="module")
 def ai():
+    det = detector_factory("Pilatus100k")
     return AzimuthalIntegrator(dist=1.0, poni1=0.012, poni2=0.021, rot1=0.02, rot2=-0.01,
-                               wavelength=1e-10, detector=detector_factory("Pilatus100k"))  # fmt: skip
+                               wavelength=1e-10, detector=det)  # fmt: skip
 
 
 def make_frames(dtype, level: str, n: int = 20, seed: int = 0) -> np.ndarray:
