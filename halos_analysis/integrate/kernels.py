@@ -117,7 +117,8 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
         flagged = np.flatnonzero(check(x))
         hit = None
         if len(flagged):
-            hit = _clear_bad(native, x, a, flagged, bad, invalid_value)
+            hit = _clear_bad(native, native if wide == dtype else native.view(wide), x, a,
+                             flagged, bad, invalid_value, unused)  # fmt: skip
         out += block @ x
         if pyfai:
             # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
@@ -135,24 +136,31 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
     return signal, var, {j: np.concatenate(p) for j, p in bad.items()}
 
 
-def _clear_bad(native: np.ndarray, x: np.ndarray, a: int, frames: np.ndarray, bad: dict,
-               inv: int | None) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+def _clear_bad(native: np.ndarray, wide: np.ndarray, x: np.ndarray, a: int,
+               frames: np.ndarray, bad: dict, inv: int | None,
+               unused: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
     """Zero the bad pixels of chunk ``x`` (pixels × frames, float32) and list them.
 
     ``frames`` are the frames the chunk test flagged; ``native`` is the chunk in the
-    frames' own dtype (frames × pixels): badness is decided on it, with
-    :func:`invalid_values`. Counts the float32 copy got wrong (uint32 ≥ 2**31 through
-    the int32 view) are written back right. Masked pixels were zeroed in ``x`` and are
-    never candidates. Returns the (pixel, frame) indices zeroed, or None.
+    frames' own dtype (frames × pixels), ``wide`` the view ``x`` was cast from: badness is
+    decided on ``native``, with :func:`invalid_values`. Counts the float32 copy got wrong
+    (uint32 ≥ 2**31 through the int32 view) are written back right. Masked pixels
+    (``unused``, zeroed in ``x``) are never candidates. Returns the (pixel, frame) indices
+    zeroed, or None.
     """
     integer = np.issubdtype(native.dtype, np.integer)
+    high = integer and inv is not None and 0 < inv <= np.iinfo(wide.dtype).max
     found_i, found_j = [], []
     for j in frames:
         col = x[:, j]
         if integer:
-            cand = col < 0
-            if inv is not None and inv > 0:
-                cand |= col >= inv
+            # Candidates from the frame's own contiguous row, not the strided float32
+            # column (~5x faster): the same pixels, whose values the column holds as float32.
+            row = wide[j]
+            cand = row < 0
+            if high:
+                cand |= row >= inv
+            cand[unused] = False
         else:
             cand = ~np.isfinite(col)
             if inv is not None:
