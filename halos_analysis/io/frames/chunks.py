@@ -7,10 +7,11 @@ decompresses them one at a time. Here a frame's compressed chunk is read as it i
 HDF5 gives its place in the file (``DatasetID.get_chunk_info_by_coord``) and the chunk is a
 view of a read-only memory map of the file (no copy under the lock, no fresh buffer to fault
 in; ``HALOS_MAP_CHUNKS=0``, or a file HDF5 reads through another driver, takes the copy of
-``read_direct_chunk`` instead); it is decompressed by the bitshuffle library (the code HDF5 runs as filter 32008, called through :mod:`ctypes`, which
-releases the GIL), straight into the caller's frame buffer and in parallel threads. The
-library is the ``bitshuffle`` package's where it is installed (its wheels choose AVX2 at run
-time: ~1.5x faster here than hdf5plugin's build, which is SSE2 only), else hdf5plugin's.
+``read_direct_chunk`` instead); it is decompressed by the bitshuffle library (the code HDF5
+runs as filter 32008, called through :mod:`ctypes`, which releases the GIL), straight into
+the caller's frame buffer and in parallel threads. The library is the ``bitshuffle``
+package's where it is installed (its wheels choose AVX2 at run time: ~1.5x faster here than
+hdf5plugin's build, which is SSE2 only), else hdf5plugin's.
 
 Only what is decoded exactly as HDF5 would is handled: one frame per chunk
 (``chunks == (1, ny, nx)``), a native-endian numeric dtype, and a filter pipeline of
