@@ -75,6 +75,23 @@ def command_name(command: ModuleType) -> str:
     return command.__name__.rpartition(".")[2]
 
 
+def preload(command: str | None) -> None:
+    """Import the modules subcommand ``command``'s ``run`` imports (its ``PRELOAD``), so
+    that the entry point imports them with the cyclic garbage collector off
+    (:func:`halos_analysis.app.worker.halos_main`); one that cannot be imported is left
+    to the command, which says what is missing."""
+    import importlib
+
+    for module in COMMANDS:
+        if command_name(module) == command:
+            for name in getattr(module, "PRELOAD", ()):
+                try:
+                    importlib.import_module(name)
+                except ImportError:
+                    return
+            return
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``halos`` argument parser: the global options and one subparser per command."""
     # No abbreviations: `halos run --config k=v` must not become --configfile, and a

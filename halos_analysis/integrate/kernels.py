@@ -18,6 +18,9 @@ __all__ = ["COLUMNS", "bins_without", "integrate_batch", "sums_clipped", "sums_f
 
 #: Frames per sparse × dense product (columns of the dense block).
 COLUMNS = 16
+#: Pixels per step of the cast into the dense block (:func:`_cast_columns`): 8192 × 16
+#: float32 = 512 kB, in the L2 cache.
+CAST_PIXELS = 8192
 
 
 def _per_frame(op: np.ufunc, x: np.ndarray) -> np.ndarray:
@@ -61,6 +64,21 @@ def _frame_check(dtype: np.dtype, invalid_value: int | None):
     return lambda x: ~np.isfinite(_per_frame(np.add, x))
 
 
+def _cast_columns(native: np.ndarray, x: np.ndarray) -> None:
+    """``x[:] = native.T`` cast to float32: frames × pixels into pixels × frames.
+
+    :data:`CAST_PIXELS` pixels at a time, through a ufunc: its iterator runs the inner loop
+    along a frame's contiguous pixels (strided writes into a block that stays in the L2
+    cache), where ``np.copyto(x, native.T)`` runs it over the 16 frames of one pixel (short,
+    strided reads), ~2x slower. Same values: one conversion to float32 per count, and
+    ``positive`` leaves a number as it is.
+    """
+    c = x.shape[0]
+    for s in range(0, c, CAST_PIXELS):
+        np.positive(native[:, s : s + CAST_PIXELS], out=x[s : s + CAST_PIXELS].T,
+                    casting="unsafe")  # fmt: skip
+
+
 def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = None,
               error_model: str = "poisson"):  # fmt: skip
     """Σ c·x and Σ c²·(variance) for frames ``flat`` (m, npix), without their bad pixels.
@@ -91,7 +109,7 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
     for a, b, block, unused in bmap.chunks:
         x = buf[: b - a]
         native = flat.decode_pixels(a, b, scratch[:, : b - a]) if compressed else flat[:, a:b]
-        np.copyto(x, native.T if wide == dtype else native.view(wide).T, casting="unsafe")
+        _cast_columns(native if wide == dtype else native.view(wide), x)
         if len(unused):
             x[unused] = 0.0  # masked pixels (gaps hold the invalid value) are not checked
         # One pass over the chunk, in cache, says which frames may hold a bad pixel:
@@ -99,7 +117,8 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
         flagged = np.flatnonzero(check(x))
         hit = None
         if len(flagged):
-            hit = _clear_bad(native, x, a, flagged, bad, invalid_value)
+            hit = _clear_bad(native, native if wide == dtype else native.view(wide), x, a,
+                             flagged, bad, invalid_value, unused)  # fmt: skip
         out += block @ x
         if pyfai:
             # pyFAI's Poisson variance is max(x, 1): add max(1 − x, 0) per pixel.
@@ -117,24 +136,31 @@ def sums_fast(bmap: BinMap, flat: np.ndarray, *, invalid_value: int | None = Non
     return signal, var, {j: np.concatenate(p) for j, p in bad.items()}
 
 
-def _clear_bad(native: np.ndarray, x: np.ndarray, a: int, frames: np.ndarray, bad: dict,
-               inv: int | None) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+def _clear_bad(native: np.ndarray, wide: np.ndarray, x: np.ndarray, a: int,
+               frames: np.ndarray, bad: dict, inv: int | None,
+               unused: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
     """Zero the bad pixels of chunk ``x`` (pixels × frames, float32) and list them.
 
     ``frames`` are the frames the chunk test flagged; ``native`` is the chunk in the
-    frames' own dtype (frames × pixels): badness is decided on it, with
-    :func:`invalid_values`. Counts the float32 copy got wrong (uint32 ≥ 2**31 through
-    the int32 view) are written back right. Masked pixels were zeroed in ``x`` and are
-    never candidates. Returns the (pixel, frame) indices zeroed, or None.
+    frames' own dtype (frames × pixels), ``wide`` the view ``x`` was cast from: badness is
+    decided on ``native``, with :func:`invalid_values`. Counts the float32 copy got wrong
+    (uint32 ≥ 2**31 through the int32 view) are written back right. Masked pixels
+    (``unused``, zeroed in ``x``) are never candidates. Returns the (pixel, frame) indices
+    zeroed, or None.
     """
     integer = np.issubdtype(native.dtype, np.integer)
+    high = integer and inv is not None and 0 < inv <= np.iinfo(wide.dtype).max
     found_i, found_j = [], []
     for j in frames:
         col = x[:, j]
         if integer:
-            cand = col < 0
-            if inv is not None and inv > 0:
-                cand |= col >= inv
+            # Candidates from the frame's own contiguous row, not the strided float32
+            # column (~5x faster): the same pixels, whose values the column holds as float32.
+            row = wide[j]
+            cand = row < 0
+            if high:
+                cand |= row >= inv
+            cand[unused] = False
         else:
             cand = ~np.isfinite(col)
             if inv is not None:

@@ -128,6 +128,31 @@ class FileDigest:
             self._feed(offset, data)
         return data
 
+    def readinto(self, buffer: Any, offset: int) -> int:
+        """Read into ``buffer`` at ``offset`` (fewer bytes at the end of the file), hash
+        them; returns the count. No bytes object in between: HDF5 reads whole chunks of a
+        few MB, whose fresh copies cost page faults and a copy each."""
+        view = memoryview(buffer).cast("B")
+        if not hasattr(os, "preadv"):  # not on every platform (Windows)
+            data = self.pread(len(view), offset)
+            view[: len(data)] = data
+            return len(data)
+        n = os.preadv(self._fd, [view], offset)
+        data = view[:n]
+        with self._lock:
+            self.bytes_read += n
+            if offset == 0 and not self._head and n <= _HEAD_LIMIT:
+                self._head = bytes(data)
+            self._feed(offset, data)
+        return n
+
+    def feed(self, offset: int, data: Any) -> None:
+        """Hash ``data``, the file's bytes at ``offset`` read another way (a memory map)."""
+        view = memoryview(data).cast("B")
+        with self._lock:
+            self.bytes_read += len(view)
+            self._feed(offset, view)
+
     def readall(self) -> bytes:
         """The whole file, hashed on the way (what fabio decodes)."""
         with self._lock:
@@ -238,11 +263,9 @@ class _HashingFile(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._digest.pread(len(view), self._pos)
-        view[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
+        n = self._digest.readinto(buffer, self._pos)
+        self._pos += n
+        return n
 
 
 @dataclass

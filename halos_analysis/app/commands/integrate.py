@@ -67,6 +67,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="output NXcanSAS file")
 
 
+#: Modules :func:`run` imports (imported up front by the entry point: see
+#: :func:`halos_analysis.app.cli.preload`).
+PRELOAD = (
+    "halos_analysis.analysis.pipeline",
+    "halos_analysis.integrate",
+    "halos_analysis.io.nxcansas",
+)
+
+
 def outputs(args: argparse.Namespace) -> list[str | Path | None]:
     return [args.output]
 

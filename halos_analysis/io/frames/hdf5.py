@@ -160,7 +160,7 @@ class HDF5FrameSource(FrameSource):
                 return None
             key = (fname, dset)
             if key not in self._readers:
-                self._readers[key] = chunk_reader(ds)
+                self._readers[key] = chunk_reader(ds, fname)
             reader = self._readers[key]
             return None if reader is None else reader.read_compressed(ds, start - offset,
                                                                       stop - offset)  # fmt: skip
@@ -183,7 +183,7 @@ class HDF5FrameSource(FrameSource):
                     continue
                 key = (fname, dset)
                 if key not in self._readers:
-                    self._readers[key] = chunk_reader(ds)
+                    self._readers[key] = chunk_reader(ds, fname)
                 reader = self._readers[key]
                 if reader is not None:
                     # Raw chunks, decompressed in parallel outside h5py's lock (io.frames.chunks).
@@ -203,6 +203,9 @@ class HDF5FrameSource(FrameSource):
         for f in self._handles.values():
             f.close()
         self._handles.clear()
+        for reader in self._readers.values():
+            if reader is not None:
+                reader.close()  # the files it mapped
 
     def __getstate__(self) -> dict:
         # Open HDF5 handles cannot travel to another process: reopen there on demand.
