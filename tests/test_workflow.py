@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -251,20 +252,34 @@ def test_corrupt_frame_stops_at_validation(example_workdir, tmp_path):
 def test_a_failed_sample_leaves_a_summary_of_the_others_that_names_it(example_workdir, tmp_path):
     """keep-going: the Eiger pair is analysed although a Pilatus frame is truncated, and the
     run summary and report cover it and say which sample has no results (the summarise job,
-    which needs every sample, cannot run)."""
+    which needs every sample, cannot run). The Eiger sample's figures fail too (a
+    sitecustomize stops every `halos export --parts figures`): its row is there, and the
+    report says it has no figures (the report job, which needs them, cannot run)."""
     work, _ = _with_truncated_pilatus_frame(example_workdir, tmp_path / "partial")
+    fault = tmp_path / "fault"
+    fault.mkdir()
+    (fault / "sitecustomize.py").write_text(
+        "import sys\n"
+        "if 'export' in sys.argv and 'figures' in sys.argv:\n"
+        "    sys.exit('planted fault: no figures')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(fault),
+           os.environ.get("PYTHONPATH")]))}  # fmt: skip
     run = subprocess.run(
         HALOS + ["run", "--cores", "2", "--directory", str(work)],
         capture_output=True,
         text=True,
+        env=env,
     )
     assert run.returncode != 0
-    assert "cover 1 of 2 samples; without results: bsa_pilatus" in run.stderr, run.stderr[-3000:]
+    said = "cover 1 of 2 samples; without results: bsa_pilatus; without figures: bsa_eiger"
+    assert said in run.stderr, run.stderr[-3000:]
     with (work / "results/summary.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert [r["sample"] for r in rows] == ["bsa_eiger"]
     report = (work / "results/report.html").read_text()
     assert "Samples without results (1)" in report and "bsa_pilatus" in report
+    assert "Samples without figures (1)" in report and "logs/plot/bsa_eiger.log" in report
 
 
 def test_snakemake_report(example_workdir, workflow_results, tmp_path):

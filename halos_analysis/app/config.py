@@ -175,8 +175,13 @@ def _config_schema() -> dict[str, Any]:
     (the pure-Python reader took ~0.1 s a time, twice per run, at every ``halos watch``
     sample's start).
     """
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((_schemas() / "config.schema.yaml").read_text(), Loader=loader)
+    # A safe loader only (what yaml.safe_load uses, in C where there is one).
+    safe = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    reader = safe((_schemas() / "config.schema.yaml").read_text())
+    try:
+        return reader.get_single_data()
+    finally:
+        reader.dispose()
 
 
 def _unknown_key(config: dict[str, Any]) -> str | None:

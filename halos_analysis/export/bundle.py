@@ -266,6 +266,7 @@ def export_run(
     comparisons: Sequence[str | Path] = (),
     refresh_s: float | None = None,
     missing: Mapping[str, str] | None = None,
+    no_figures: Mapping[str, str] | None = None,
     parts: Iterable[str] = RUN_PARTS,
 ) -> dict[str, Path]:
     """Write the run's ``summary.csv``/``summary.json``, overview figure and ``report.html``.
@@ -288,6 +289,8 @@ def export_run(
     missing : mapping, optional
         Samples of the run without results (sample -> why): the report says so above the
         summary table, so that a partial run is never taken for a whole one.
+    no_figures : mapping, optional
+        Samples with results whose figures were not drawn (sample -> why): said the same way.
     parts : iterable of str
         Which of :data:`RUN_PARTS` to write (default: both).
     """
@@ -305,6 +308,7 @@ def export_run(
             comparisons=comparisons,
             refresh_s=refresh_s,
             missing=missing,
+            no_figures=no_figures,
         )
     return out
 
@@ -349,6 +353,7 @@ def export_run_report(
     comparisons: Sequence[str | Path] = (),
     refresh_s: float | None = None,
     missing: Mapping[str, str] | None = None,
+    no_figures: Mapping[str, str] | None = None,
 ) -> dict[str, Path]:
     """Write the run's ``report.html``: summary table, each sample's figures (they must be
     there), the overview figure (``overview.png``, where :func:`export_run_overview` drew
@@ -366,7 +371,11 @@ def export_run_report(
         plots=plot_map,
         overview=[overview] if overview.is_file() else [],
         provenance=provenance,
-        sections=[*_missing_section(missing), *(comparison_section(p) for p in comparisons)],
+        sections=[
+            *_missing_section(missing),
+            *_no_figures_section(no_figures),
+            *(comparison_section(p) for p in comparisons),
+        ],
         refresh_s=refresh_s,
     )
     return {"report": report}
@@ -377,19 +386,31 @@ def _rows(summaries: Sequence[str | Path]) -> list[dict[str, Any]]:
 
 
 def _missing_section(missing: Mapping[str, str] | None) -> list[tuple[str, str]]:
-    if not missing:
+    return _notice_section(
+        missing,
+        "Samples without results",
+        "This run did not finish for these samples; the table covers the others.",
+    )
+
+
+def _no_figures_section(no_figures: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    return _notice_section(
+        no_figures,
+        "Samples without figures",
+        "Their rows are in the table; their figures could not be drawn in this run.",
+    )
+
+
+def _notice_section(names: Mapping[str, str] | None, title: str,
+                    lead: str) -> list[tuple[str, str]]:  # fmt: skip
+    """A report section listing samples (name -> why) under ``title``; none if empty."""
+    if not names:
         return []
     items = "".join(
         f'<li><span class="flag">{html.escape(name)}</span> {html.escape(why)}</li>'
-        for name, why in missing.items()
+        for name, why in names.items()
     )
-    return [
-        (
-            f"Samples without results ({len(missing)})",
-            f"<p>This run did not finish for these samples; the table covers the others.</p>"
-            f"<ul>{items}</ul>",
-        )
-    ]
+    return [(f"{title} ({len(names)})", f"<p>{html.escape(lead)}</p><ul>{items}</ul>")]
 
 
 def _note_figure(out_base: Path, text: str, title: str) -> list[Path]:

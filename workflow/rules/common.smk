@@ -202,26 +202,36 @@ def final_outputs():
 
 def _partial_summary():
     """After a failed run (keep-going: the other samples went on), the run summary and
-    report of the samples that have results, naming those that have none: the summarise
-    job, which needs every sample, did not run."""
+    report of the samples that have results, naming those that have none (the summarise
+    job, which needs every sample, did not run) and those whose figures failed (the report
+    job, which needs them, did not run: report.html would stay as an earlier run left it).
+    """
     from halos_analysis.export import export_run
 
     names = SAMPLES + SEC_RUNS
     done = [n for n in names if Path(f"{RESULTS}/{n}/summary.json").is_file()]
     missing = {n: f"no results; see {RESULTS}/logs" for n in names if n not in done}
-    if not done or not missing:
+    no_figures = {
+        n: f"see {RESULTS}/logs/plot/{n}.log"
+        for n in SAMPLES
+        if n in done and not Path(f"{RESULTS}/{n}/plots/{n}_intensity.png").is_file()
+    }
+    if not done or not (missing or no_figures):
         return
     try:
         export_run(
             RESULTS,
             [f"{RESULTS}/{n}/summary.json" for n in done],
             missing=missing,
+            no_figures=no_figures,
         )
     except Exception as exc:  # the run has failed already: say it, never mask its error
         print(f"halos workflow: no partial summary ({exc})", file=sys.stderr)
         return
+    said = [f"without results: {', '.join(missing)}"] if missing else []
+    said += [f"without figures: {', '.join(no_figures)}"] if no_figures else []
     print(
         f"halos workflow: {RESULTS}/summary.csv and report.html cover {len(done)} of "
-        f"{len(names)} samples; without results: {', '.join(missing)}",
+        f"{len(names)} samples; {'; '.join(said)}",
         file=sys.stderr,
     )
