@@ -131,11 +131,17 @@ def units_of(
     }
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON: numpy numbers, booleans, text and arrays as Python ones,
+    NaN and ±inf as None, a record inside a result by its ``to_dict()``.
+
+    >>> jsonable({"rg": np.float32(2.5), "ok": np.bool_(True), "x": np.array([1.0, np.nan])})
+    {'rg': 2.5, 'ok': True, 'x': [1.0, None]}
+    """
     if isinstance(value, _Result):  # a record inside a result (meta["integration"])
         return value.to_dict()
     if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
+        return [jsonable(v) for v in value.tolist()]
     if isinstance(value, np.bool_):  # a test's verdict computed with numpy
         return bool(value)
     if isinstance(value, (np.floating, float)):
@@ -146,14 +152,14 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.str_):
         return str(value)
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     return value
 
 
 def _from_plain(f: dataclasses.Field, value: Any, array: bool) -> Any:
-    """One field's value from its plain-JSON form (the inverse of :func:`_jsonable`)."""
+    """One field's value from its plain-JSON form (the inverse of :func:`jsonable`)."""
     kind = f.metadata.get("unit")
     t = str(f.type).replace(" ", "")
     if array:
@@ -257,7 +263,7 @@ class _Result:
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             if not arrays and f.name in self._array_fields:
                 continue
-            out[f.name] = _jsonable(getattr(self, f.name))
+            out[f.name] = jsonable(getattr(self, f.name))
         return out
 
 

@@ -19,14 +19,13 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from halos_analysis.types import TypedResult, length_unit, unit, units_of
+from halos_analysis.types import TypedResult, jsonable, length_unit, unit, units_of
 
 __all__ = [
     "Baseline",
@@ -43,25 +42,6 @@ __all__ = [
 ]
 
 Range = tuple[int, int]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind in "US":
-            return [str(v) for v in value.tolist()]
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (np.floating, float)):
-        v = float(value)
-        return v if math.isfinite(v) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 class _SeriesResult(TypedResult):
@@ -414,7 +394,7 @@ class Component(_SeriesResult):
         """The keys of the ``halos series --json`` contract for this component."""
         a = self.analysis
         g, pr, mw = a.guinier, a.pr, a.mw
-        return _plain(
+        return jsonable(
             {
                 "index": self.index,
                 "range": list(self.range),
