@@ -14,6 +14,9 @@ from __future__ import annotations
 from halos_analysis._lazy import attach
 
 __all__ = [
+    "PLOT_KINDS",
+    "RUN_PARTS",
+    "SAMPLE_PARTS",
     "build_provenance",
     "check_inputs",
     "compare_results",
@@ -42,6 +45,9 @@ __all__ = [
 # Where each name lives. Imported on first use, so that a light command (``halos guinier``)
 # does not load what a heavy module of this room needs (matplotlib, PyYAML, ...).
 _API = {
+    "PLOT_KINDS": "parts",
+    "RUN_PARTS": "parts",
+    "SAMPLE_PARTS": "parts",
     "export_run": "bundle",
     "export_run_overview": "bundle",
     "export_run_report": "bundle",

@@ -22,6 +22,7 @@ from typing import Any
 from halos_analysis.analysis.pipeline import SampleAnalysis
 from halos_analysis.export import plots
 from halos_analysis.export.compare_report import comparison_section
+from halos_analysis.export.parts import RUN_PARTS, SAMPLE_PARTS
 from halos_analysis.export.provenance import (
     build_provenance,
     process_for_nxcansas,
@@ -48,16 +49,6 @@ __all__ = [
     "export_sample_data",
     "export_sample_figures",
 ]
-
-
-#: The parts of a sample's outputs (``halos export --parts``): ``data`` is the NXcanSAS file,
-#: P(r) table, ``summary.json`` and ``provenance.json`` (what the run summary needs),
-#: ``figures`` the plots (PNG and SVG).
-SAMPLE_PARTS: tuple[str, ...] = ("data", "figures")
-#: The parts of a run's outputs (``halos summarise --parts``): ``tables`` is
-#: ``summary.csv``/``summary.json``, ``overview`` the figure of every sample's curve
-#: (``overview.png``/``.svg``), ``report`` the ``report.html`` that shows it.
-RUN_PARTS: tuple[str, ...] = ("tables", "overview", "report")
 
 
 def _parts(parts: Iterable[str], known: tuple[str, ...]) -> set[str]:
@@ -292,7 +283,7 @@ def export_run(
     no_figures : mapping, optional
         Samples with results whose figures were not drawn (sample -> why): said the same way.
     parts : iterable of str
-        Which of :data:`RUN_PARTS` to write (default: both).
+        Which of :data:`RUN_PARTS` to write (default: all three).
     """
     chosen = _parts(parts, RUN_PARTS)
     out: dict[str, Path] = {}

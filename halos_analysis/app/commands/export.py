@@ -17,12 +17,7 @@ from pathlib import Path
 
 from halos_analysis.app.commands import _common
 from halos_analysis.app.options import add_deprecated_alias
-
-#: The parts ``--parts`` names (as :data:`halos_analysis.export.bundle.SAMPLE_PARTS`, which
-#: this light module does not import: it loads matplotlib).
-SAMPLE_PARTS = ("data", "figures")
-#: The plot kinds of a sample (``plots/<sample>_<kind>.png`` and ``.svg``).
-PLOT_KINDS = ("intensity", "guinier", "kratky", "pr", "similarity")
+from halos_analysis.export.parts import PLOT_KINDS, SAMPLE_PARTS
 
 HELP = "NXcanSAS, plots, summary and provenance of a sample"
 

@@ -15,11 +15,9 @@ import argparse
 import os
 from pathlib import Path
 
-HELP = "run summary tables, overview figure, HTML report"
+from halos_analysis.export.parts import RUN_PARTS
 
-#: The parts ``--parts`` names (as :data:`halos_analysis.export.bundle.RUN_PARTS`, which
-#: this light module does not import: it loads matplotlib).
-RUN_PARTS = ("tables", "overview", "report")
+HELP = "run summary tables, overview figure, HTML report"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
