@@ -121,11 +121,7 @@ class FileDigest:
     def pread(self, size: int, offset: int) -> bytes:
         """Read ``size`` bytes at ``offset`` (fewer at the end of the file) and hash them."""
         data = os.pread(self._fd, size, offset)
-        with self._lock:
-            self.bytes_read += len(data)
-            if offset == 0 and not self._head and len(data) <= _HEAD_LIMIT:
-                self._head = data
-            self._feed(offset, data)
+        self.feed(offset, data)
         return data
 
     def readinto(self, buffer: Any, offset: int) -> int:
@@ -138,19 +134,17 @@ class FileDigest:
             view[: len(data)] = data
             return len(data)
         n = os.preadv(self._fd, [view], offset)
-        data = view[:n]
-        with self._lock:
-            self.bytes_read += n
-            if offset == 0 and not self._head and n <= _HEAD_LIMIT:
-                self._head = bytes(data)
-            self._feed(offset, data)
+        self.feed(offset, view[:n])
         return n
 
     def feed(self, offset: int, data: Any) -> None:
-        """Hash ``data``, the file's bytes at ``offset`` read another way (a memory map)."""
+        """Count and hash ``data``, the file's bytes at ``offset`` (as read here, or another
+        way: a memory map); the first bytes of the file are kept for :meth:`readall`."""
         view = memoryview(data).cast("B")
         with self._lock:
             self.bytes_read += len(view)
+            if offset == 0 and not self._head and len(view) <= _HEAD_LIMIT:
+                self._head = bytes(view)
             self._feed(offset, view)
 
     def readall(self) -> bytes:
