@@ -576,11 +576,8 @@ def watch(
                 targets = (["all"] if has_sample else []) + [
                     str(results / b / f"{b}_avg.dat") for b in new_buffers if b not in wanted
                 ]
-                started = min(
-                    (tracker.states[s].complete_at or time.monotonic() for s in new),
-                    default=None,
-                )
                 waiting = {s: tracker.states[s].complete_at or time.monotonic() for s in new}
+                started = min(waiting.values(), default=None)
                 code = run_workflow(take, utake, header, unit_header, targets, waiting)
                 processed |= names
                 for s in new:
